@@ -1,0 +1,80 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs'
+import type { RootKey } from '../../ports/root-key.js'
+
+const VERSION = 0x01
+const IV_BYTES = 12
+const TAG_BYTES = 16
+
+/**
+ * A 256-bit root key held in memory, wrapping with AES-256-GCM (NIST SP 800-38D): blob =
+ * version ‖ 12-byte random IV ‖ ciphertext ‖ 16-byte tag; the context string is the AAD, so a
+ * wrapped material cannot be moved to another key's row.
+ */
+export class SoftwareRootKey implements RootKey {
+  readonly fingerprint: string
+  readonly #key: Buffer
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('the root key must be exactly 32 bytes')
+    this.#key = Buffer.from(key)
+    this.fingerprint = createHmac('sha256', this.#key)
+      .update('keyward root key fingerprint v1')
+      .digest('hex')
+      .slice(0, 32)
+  }
+
+  async wrap(plaintext: Buffer, context: string): Promise<Buffer> {
+    const iv = randomBytes(IV_BYTES)
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv)
+    cipher.setAAD(Buffer.from(context, 'utf8'))
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
+    return Buffer.concat([Buffer.from([VERSION]), iv, body, cipher.getAuthTag()])
+  }
+
+  async unwrap(wrapped: Buffer, context: string): Promise<Buffer> {
+    if (wrapped[0] !== VERSION || wrapped.length < 1 + IV_BYTES + TAG_BYTES) {
+      throw new Error('wrapped material has an unknown format')
+    }
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, wrapped.subarray(1, 1 + IV_BYTES))
+    decipher.setAAD(Buffer.from(context, 'utf8'))
+    decipher.setAuthTag(wrapped.subarray(wrapped.length - TAG_BYTES))
+    return Buffer.concat([
+      decipher.update(wrapped.subarray(1 + IV_BYTES, wrapped.length - TAG_BYTES)),
+      decipher.final(),
+    ])
+  }
+}
+
+/**
+ * The root key from `KEYWARD_ROOT_KEY` (base64 of 32 bytes) or from `path`, which is created
+ * with 32 random bytes and mode 0600 on first start. Losing this file loses every key.
+ */
+export function loadSoftwareRootKey(options: { path: string; env?: string | undefined }): {
+  rootKey: SoftwareRootKey
+  source: string
+  created: boolean
+} {
+  if (options.env) {
+    return {
+      rootKey: new SoftwareRootKey(Buffer.from(options.env.trim(), 'base64')),
+      source: 'KEYWARD_ROOT_KEY',
+      created: false,
+    }
+  }
+  let created = false
+  try {
+    // O_EXCL: never overwrite an existing root key, even when two processes start at once.
+    const fd = openSync(options.path, 'wx', 0o600)
+    try {
+      writeSync(fd, randomBytes(32).toString('base64') + '\n')
+    } finally {
+      closeSync(fd)
+    }
+    created = true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+  const key = Buffer.from(readFileSync(options.path, 'utf8').trim(), 'base64')
+  return { rootKey: new SoftwareRootKey(key), source: options.path, created }
+}

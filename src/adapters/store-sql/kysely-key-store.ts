@@ -1,0 +1,264 @@
+import { Migrator, type Kysely, type Transaction } from 'kysely'
+import type { Scope } from '../../domain/identifiers.js'
+import type { KeyMaterialRecord, KeyRecord } from '../../domain/key.js'
+import type {
+  AliasRecord,
+  KeyStore,
+  KeyStoreTransaction,
+  Page,
+  PageRequest,
+} from '../../ports/key-store.js'
+import { migrationProvider } from './migrations.js'
+import { readKeyRecord } from './record-migrations.js'
+import type { Database } from './schema.js'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+const toAlias = (row: Database['kms_aliases']): AliasRecord => ({
+  accountId: row.account_id,
+  region: row.region,
+  aliasName: row.alias_name,
+  targetKeyId: row.target_key_id,
+  creationDate: Number(row.creation_date),
+  lastUpdatedDate: Number(row.last_updated_date),
+})
+
+const toMaterial = (row: Database['kms_key_materials']): KeyMaterialRecord => ({
+  region: row.region,
+  keyId: row.key_id,
+  keyMaterialId: row.key_material_id,
+  createdAt: Number(row.created_at),
+  wrapped: Buffer.from(row.wrapped),
+})
+
+const keyRow = (key: KeyRecord) => ({
+  region: key.region,
+  key_id: key.keyId,
+  account_id: key.accountId,
+  key_state: key.keyState,
+  deletion_date: key.deletionDate ?? null,
+  creation_date: key.creationDate,
+  record: JSON.stringify(key),
+})
+
+/** Splits `limit + 1` rows into one page and whether another follows. */
+const page = <T>(rows: T[], limit: number): Page<T> => ({
+  items: rows.slice(0, limit),
+  truncated: rows.length > limit,
+})
+
+/** The statements of one transaction (or of autocommit), over any Kysely dialect. */
+class Statements implements KeyStoreTransaction {
+  constructor(protected readonly db: Db) {}
+
+  async getKey(region: string, keyId: string) {
+    const row = await this.db
+      .selectFrom('kms_keys')
+      .select('record')
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .executeTakeFirst()
+    return row ? readKeyRecord(row.record) : undefined
+  }
+
+  async insertKey(key: KeyRecord) {
+    await this.db.insertInto('kms_keys').values(keyRow(key)).execute()
+  }
+
+  async updateKey(key: KeyRecord) {
+    const { region, key_id, ...rest } = keyRow(key)
+    await this.db
+      .updateTable('kms_keys')
+      .set(rest)
+      .where('region', '=', region)
+      .where('key_id', '=', key_id)
+      .execute()
+  }
+
+  async deleteKey(region: string, keyId: string) {
+    await this.db
+      .deleteFrom('kms_aliases')
+      .where('region', '=', region)
+      .where('target_key_id', '=', keyId)
+      .execute()
+    await this.db
+      .deleteFrom('kms_key_materials')
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .execute()
+    await this.db
+      .deleteFrom('kms_keys')
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .execute()
+  }
+
+  async insertKeyMaterial(m: KeyMaterialRecord) {
+    await this.db
+      .insertInto('kms_key_materials')
+      .values({
+        region: m.region,
+        key_id: m.keyId,
+        key_material_id: m.keyMaterialId,
+        created_at: m.createdAt,
+        wrapped: m.wrapped,
+      })
+      .execute()
+  }
+
+  async listKeyMaterials(region: string, keyId: string) {
+    const rows = await this.db
+      .selectFrom('kms_key_materials')
+      .selectAll()
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .orderBy('created_at')
+      .orderBy('key_material_id')
+      .execute()
+    return rows.map(toMaterial)
+  }
+
+  async getAlias(scope: Scope, aliasName: string) {
+    const row = await this.db
+      .selectFrom('kms_aliases')
+      .selectAll()
+      .where('account_id', '=', scope.accountId)
+      .where('region', '=', scope.region)
+      .where('alias_name', '=', aliasName)
+      .executeTakeFirst()
+    return row ? toAlias(row) : undefined
+  }
+
+  async insertAlias(alias: AliasRecord) {
+    const result = await this.db
+      .insertInto('kms_aliases')
+      .values({
+        account_id: alias.accountId,
+        region: alias.region,
+        alias_name: alias.aliasName,
+        target_key_id: alias.targetKeyId,
+        creation_date: alias.creationDate,
+        last_updated_date: alias.lastUpdatedDate,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst()
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1
+  }
+
+  async updateAlias(alias: AliasRecord) {
+    await this.db
+      .updateTable('kms_aliases')
+      .set({ target_key_id: alias.targetKeyId, last_updated_date: alias.lastUpdatedDate })
+      .where('account_id', '=', alias.accountId)
+      .where('region', '=', alias.region)
+      .where('alias_name', '=', alias.aliasName)
+      .execute()
+  }
+
+  async deleteAlias(scope: Scope, aliasName: string) {
+    await this.db
+      .deleteFrom('kms_aliases')
+      .where('account_id', '=', scope.accountId)
+      .where('region', '=', scope.region)
+      .where('alias_name', '=', aliasName)
+      .execute()
+  }
+
+  async countAliases(region: string, keyId: string) {
+    const row = await this.db
+      .selectFrom('kms_aliases')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('region', '=', region)
+      .where('target_key_id', '=', keyId)
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+}
+
+/**
+ * The KeyStore port over Kysely. The SQL is dialect-neutral, so the SQLite adapter
+ * (open-sqlite.ts) and a PostgreSQL one differ only in how they connect.
+ */
+export class KyselyKeyStore extends Statements implements KeyStore {
+  readonly #db: Kysely<Database>
+
+  private constructor(db: Kysely<Database>) {
+    super(db)
+    this.#db = db
+  }
+
+  /** Applies pending migrations and returns a ready store. */
+  static async open(db: Kysely<Database>): Promise<KyselyKeyStore> {
+    const migrator = new Migrator({ db, provider: migrationProvider })
+    const { error } = await migrator.migrateToLatest()
+    if (error) throw new Error('database migration failed', { cause: error })
+    return new KyselyKeyStore(db)
+  }
+
+  transaction<T>(fn: (tx: KeyStoreTransaction) => Promise<T>): Promise<T> {
+    return this.#db.transaction().execute((trx) => fn(new Statements(trx)))
+  }
+
+  async listKeys(scope: Scope, req: PageRequest) {
+    let q = this.#db
+      .selectFrom('kms_keys')
+      .select('record')
+      .where('account_id', '=', scope.accountId)
+      .where('region', '=', scope.region)
+    if (req.after !== undefined) q = q.where('key_id', '>', req.after)
+    const rows = await q
+      .orderBy('key_id')
+      .limit(req.limit + 1)
+      .execute()
+    return page(
+      rows.map((r) => readKeyRecord(r.record)),
+      req.limit,
+    )
+  }
+
+  async listAliases(scope: Scope, req: PageRequest & { keyId?: string }) {
+    let q = this.#db
+      .selectFrom('kms_aliases')
+      .selectAll()
+      .where('account_id', '=', scope.accountId)
+      .where('region', '=', scope.region)
+    if (req.keyId !== undefined) q = q.where('target_key_id', '=', req.keyId)
+    if (req.after !== undefined) q = q.where('alias_name', '>', req.after)
+    const rows = await q
+      .orderBy('alias_name')
+      .limit(req.limit + 1)
+      .execute()
+    return page(rows.map(toAlias), req.limit)
+  }
+
+  async listKeysDueForDeletion(now: number) {
+    const rows = await this.#db
+      .selectFrom('kms_keys')
+      .select(['region', 'key_id'])
+      .where('deletion_date', 'is not', null)
+      .where('deletion_date', '<=', now)
+      .execute()
+    return rows.map((r) => ({ region: r.region, keyId: r.key_id }))
+  }
+
+  async getSetting(name: string) {
+    const row = await this.#db
+      .selectFrom('keyward_settings')
+      .select('value')
+      .where('name', '=', name)
+      .executeTakeFirst()
+    return row?.value
+  }
+
+  async setSetting(name: string, value: string) {
+    await this.#db
+      .insertInto('keyward_settings')
+      .values({ name, value })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value }))
+      .execute()
+  }
+
+  async close() {
+    await this.#db.destroy()
+  }
+}

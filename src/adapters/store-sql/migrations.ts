@@ -1,0 +1,67 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+
+/**
+ * Versioned schema migrations, applied in name order by Kysely's Migrator at start-up. Never
+ * edit a migration that has shipped: add the next one.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001_keys_materials_aliases': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('kms_keys')
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('key_state', 'text', (c) => c.notNull())
+        .addColumn('deletion_date', 'bigint')
+        .addColumn('creation_date', 'bigint', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kms_keys_pk', ['region', 'key_id'])
+        .execute()
+      await db.schema
+        .createIndex('kms_keys_by_account')
+        .on('kms_keys')
+        .columns(['account_id', 'region', 'key_id'])
+        .execute()
+      await db.schema
+        .createIndex('kms_keys_by_deletion_date')
+        .on('kms_keys')
+        .column('deletion_date')
+        .execute()
+      await db.schema
+        .createTable('kms_key_materials')
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('key_material_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('wrapped', sql`blob`, (c) => c.notNull())
+        .addPrimaryKeyConstraint('kms_key_materials_pk', ['region', 'key_id', 'key_material_id'])
+        .execute()
+      await db.schema
+        .createTable('kms_aliases')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('alias_name', 'text', (c) => c.notNull())
+        .addColumn('target_key_id', 'text', (c) => c.notNull())
+        .addColumn('creation_date', 'bigint', (c) => c.notNull())
+        .addColumn('last_updated_date', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kms_aliases_pk', ['account_id', 'region', 'alias_name'])
+        .execute()
+      await db.schema
+        .createIndex('kms_aliases_by_target')
+        .on('kms_aliases')
+        .columns(['region', 'target_key_id'])
+        .execute()
+      await db.schema
+        .createTable('keyward_settings')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute()
+    },
+  },
+}
+
+/** Hands the in-code migrations to Kysely's Migrator (no migration files to ship or find). */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+}

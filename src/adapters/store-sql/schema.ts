@@ -1,0 +1,33 @@
+/** Table shapes for Kysely's typed queries. Times are epoch milliseconds. */
+export interface Database {
+  kms_keys: {
+    region: string
+    key_id: string
+    account_id: string
+    key_state: string
+    deletion_date: number | null
+    creation_date: number
+    /** KeyRecord as JSON, with its own schemaVersion (record-migrations.ts). */
+    record: string
+  }
+  kms_key_materials: {
+    region: string
+    key_id: string
+    key_material_id: string
+    created_at: number
+    /** The material wrapped under the root key. */
+    wrapped: Buffer
+  }
+  kms_aliases: {
+    account_id: string
+    region: string
+    alias_name: string
+    target_key_id: string
+    creation_date: number
+    last_updated_date: number
+  }
+  keyward_settings: {
+    name: string
+    value: string
+  }
+}

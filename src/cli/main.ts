@@ -1,0 +1,130 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createEmbeddedKeyward } from '../server.js'
+
+/** Port Keyward listens on unless told otherwise. */
+export const DEFAULT_PORT = 7878
+
+const USAGE = `Usage: keyward <command> [options]
+
+A self-hosted key management service that speaks the AWS KMS API.
+
+Commands:
+  serve        Start the KMS server (AWS JSON 1.1 over HTTP, SigV4-authenticated)
+
+Run 'keyward <command> --help' for the options of a command.
+`
+
+const SERVE_USAGE = `Usage: keyward serve [options]
+
+Starts the server on the embedded default: SQLite and a local root key in the data directory.
+Every option can also be set through the environment variable shown.
+
+Options:
+  --host <addr>      Address to listen on (KEYWARD_HOST; default 127.0.0.1)
+  --port <n>         Port to listen on (KEYWARD_PORT; default ${DEFAULT_PORT})
+  --data-dir <dir>   Where keyward.db, root.key and principals.json live
+                     (KEYWARD_DATA_DIR; default ~/.keyward)
+  --config <file>    Principals file: accounts, users and their access keys
+                     (KEYWARD_CONFIG; default <data-dir>/principals.json, created on first start)
+  --dev              Development mode: any well-formed SigV4 request is accepted as the admin
+                     of account 111122223333, whatever its secret (KEYWARD_DEV=1).
+                     Refused on a non-loopback host unless --force-dev is given too.
+  --force-dev        Allow --dev on a non-loopback host (KEYWARD_FORCE_DEV=1). Never in production.
+  -h, --help         Show this help
+
+Other environment variables:
+  KEYWARD_ROOT_KEY                 Root key (base64 of 32 bytes) instead of <data-dir>/root.key
+  KEYWARD_ROOT_ACCESS_KEY_ID       Admin access key ID for the first start (with the secret below)
+  KEYWARD_ROOT_SECRET_ACCESS_KEY   Its secret access key
+`
+
+const isLoopback = (host: string) =>
+  host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+
+const truthy = (v: string | undefined) => v === '1' || v === 'true'
+
+async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      dev: { type: 'boolean' },
+      'force-dev': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    process.stdout.write(SERVE_USAGE)
+    return 0
+  }
+  const host = values.host ?? env.KEYWARD_HOST ?? '127.0.0.1'
+  const port = Number(values.port ?? env.KEYWARD_PORT ?? DEFAULT_PORT)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${port}`)
+  const dataDir = values['data-dir'] ?? env.KEYWARD_DATA_DIR ?? join(homedir(), '.keyward')
+  const configPath = values.config ?? env.KEYWARD_CONFIG
+  const dev = values.dev === true || truthy(env.KEYWARD_DEV)
+  const forceDev = values['force-dev'] === true || truthy(env.KEYWARD_FORCE_DEV)
+  if (dev && !isLoopback(host) && !forceDev) {
+    throw new Error(
+      `refusing --dev on non-loopback host ${host}: dev mode accepts any secret. Add --force-dev if you really mean it.`,
+    )
+  }
+  const started = await createEmbeddedKeyward({
+    dataDir,
+    dev,
+    ...(configPath ? { configPath } : {}),
+    env,
+  })
+  const address = await started.keyward.listen(port, host)
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+  if (started.createdAccessKeyId) {
+    console.log(
+      `Created admin access key ${started.createdAccessKeyId} for account 111122223333; its secret is in ${started.configPath} (mode 0600).`,
+    )
+  }
+  const regions =
+    started.principals.regions?.join(', ') ?? 'any (taken from the SigV4 credential scope)'
+  console.log(
+    `Keyward listening on ${url} (${dev ? 'DEV MODE: any secret accepted, ' : ''}data ${dataDir}, root key ${started.rootKeySource}); Regions: ${regions}; point the AWS CLI at it with --endpoint-url ${url} or AWS_ENDPOINT_URL_KMS=${url}`,
+  )
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop)
+      process.off('SIGINT', stop)
+      resolve()
+    }
+    process.on('SIGTERM', stop)
+    process.on('SIGINT', stop)
+  })
+  await started.keyward.close()
+  return 0
+}
+
+/**
+ * The `keyward` command line.
+ *
+ * @example
+ *   await main(['serve', '--dev', '--port', '4566'])
+ */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'serve':
+      return serve(rest, env)
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE)
+      return command === undefined ? 1 : 0
+    default:
+      process.stderr.write(`keyward: unknown command '${command}'\n\n${USAGE}`)
+      return 1
+  }
+}

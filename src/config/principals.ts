@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import type { Caller } from '../domain/caller.js'
+import type { Credential } from '../wire/sigv4.js'
+
+/** The account Keyward's first admin belongs to (AWS's documentation example account). */
+export const DEFAULT_ACCOUNT_ID = '111122223333'
+
+/**
+ * The principals file (JSON). Example:
+ *
+ *   {
+ *     "regions": ["us-east-1", "eu-west-1"],
+ *     "accounts": [{
+ *       "id": "111122223333",
+ *       "users": [{ "name": "admin",
+ *                   "accessKeys": [{ "accessKeyId": "AKIA…", "secretAccessKey": "…" }] }]
+ *     }]
+ *   }
+ *
+ * `regions` is optional: without it every well-formed Region name is served.
+ */
+export interface PrincipalsFile {
+  readonly regions?: readonly string[]
+  readonly accounts: ReadonlyArray<{
+    readonly id: string
+    readonly users: ReadonlyArray<{
+      readonly name: string
+      readonly accessKeys: ReadonlyArray<{
+        readonly accessKeyId: string
+        readonly secretAccessKey: string
+        readonly sessionToken?: string
+      }>
+    }>
+  }>
+}
+
+/** Credentials by access key ID, and the Regions served. */
+export interface Principals {
+  readonly regions?: readonly string[]
+  readonly credentials: ReadonlyMap<string, Credential<Caller>>
+}
+
+/** The admin user of `accountId`. */
+export const adminCaller = (accountId = DEFAULT_ACCOUNT_ID): Caller => ({
+  accountId,
+  arn: `arn:aws:iam::${accountId}:user/admin`,
+})
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+
+/** An access key ID in AWS's shape: AKIA + 16 base32 characters. */
+export function newAccessKeyId(): string {
+  return 'AKIA' + [...randomBytes(16)].map((b) => BASE32[b % 32]).join('')
+}
+
+/** A 40-character secret access key, as AWS issues. */
+export const newSecretAccessKey = (): string =>
+  randomBytes(30).toString('base64').replace(/\+/g, 'a').replace(/\//g, 'b')
+
+function assertShape(file: PrincipalsFile, path: string): void {
+  const bad = (why: string) => new Error(`${path}: ${why}`)
+  if (!Array.isArray(file.accounts)) throw bad('"accounts" must be a list')
+  for (const a of file.accounts) {
+    if (!/^\d{12}$/.test(a.id ?? '')) throw bad(`account id ${a.id} is not 12 digits`)
+    for (const u of a.users ?? []) {
+      if (!u.name) throw bad(`a user of account ${a.id} has no name`)
+      for (const k of u.accessKeys ?? []) {
+        if (!k.accessKeyId || !k.secretAccessKey)
+          throw bad(`user ${u.name} has an incomplete access key`)
+      }
+    }
+  }
+  if (file.regions !== undefined && !Array.isArray(file.regions))
+    throw bad('"regions" must be a list')
+}
+
+/** Reads a principals file into a credential map. */
+export function readPrincipals(
+  path: string,
+  extra?: { accessKeyId: string; secretAccessKey: string },
+): Principals {
+  const file = JSON.parse(readFileSync(path, 'utf8')) as PrincipalsFile
+  assertShape(file, path)
+  const credentials = new Map<string, Credential<Caller>>()
+  for (const account of file.accounts) {
+    for (const user of account.users ?? []) {
+      const principal = {
+        accountId: account.id,
+        arn: `arn:aws:iam::${account.id}:user/${user.name}`,
+      }
+      for (const k of user.accessKeys ?? []) {
+        credentials.set(k.accessKeyId, {
+          secretAccessKey: k.secretAccessKey,
+          ...(k.sessionToken ? { sessionToken: k.sessionToken } : {}),
+          principal,
+        })
+      }
+    }
+  }
+  // KEYWARD_ROOT_ACCESS_KEY_ID / KEYWARD_ROOT_SECRET_ACCESS_KEY always work as the admin
+  // (the way MinIO treats its root credentials).
+  if (extra)
+    credentials.set(extra.accessKeyId, {
+      secretAccessKey: extra.secretAccessKey,
+      principal: adminCaller(),
+    })
+  return { ...(file.regions ? { regions: file.regions } : {}), credentials }
+}
+
+/**
+ * Creates the principals file on first start: one admin access key for account 111122223333,
+ * from the environment or freshly generated, in a file readable only by its owner (0600).
+ * Returns the access key ID when a file was created.
+ */
+export function createPrincipalsFileIfMissing(
+  path: string,
+  env: { accessKeyId?: string | undefined; secretAccessKey?: string | undefined },
+): string | undefined {
+  if (existsSync(path)) return undefined
+  const accessKeyId = env.accessKeyId || newAccessKeyId()
+  const secretAccessKey = env.secretAccessKey || newSecretAccessKey()
+  const file: PrincipalsFile = {
+    accounts: [
+      {
+        id: DEFAULT_ACCOUNT_ID,
+        users: [{ name: 'admin', accessKeys: [{ accessKeyId, secretAccessKey }] }],
+      },
+    ],
+  }
+  writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+  return accessKeyId
+}

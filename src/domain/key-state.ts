@@ -1,0 +1,102 @@
+import { DisabledException, KMSInvalidStateException } from '../wire/generated/exceptions.js'
+import type { KeyRecord, KeyState } from './key.js'
+
+/**
+ * The key state × operation table of the AWS KMS Developer Guide ("Key states of AWS KMS
+ * keys"; ../shared/reference/kms-api.md §3.4), as data. Each operation names a rule; each rule
+ * says, per state, whether the call proceeds or which exception it gets. Messages follow the
+ * footnotes of that table, as recorded on the wire (they start with the key ARN).
+ */
+export type StateRule =
+  /** Cryptographic use (Encrypt, Decrypt, GenerateDataKey*, Sign, ...), CreateGrant. */
+  | 'use'
+  /** EnableKey, DisableKey. */
+  | 'toggle'
+  /** CreateAlias, TagResource, UntagResource, UpdateKeyDescription, UpdateAlias (target). */
+  | 'manage'
+  | 'scheduleDeletion'
+  | 'cancelDeletion'
+  /** DescribeKey, policies, listing: every state. */
+  | 'any'
+
+type Verdict = 'ok' | 'disabled' | 'invalid' | 'notPendingDeletion'
+
+const ALL_OK: Record<KeyState, Verdict> = {
+  Creating: 'ok',
+  Enabled: 'ok',
+  Disabled: 'ok',
+  PendingDeletion: 'ok',
+  PendingImport: 'ok',
+  PendingReplicaDeletion: 'ok',
+  Unavailable: 'ok',
+  Updating: 'ok',
+}
+
+const RULES: Record<StateRule, Record<KeyState, Verdict>> = {
+  use: {
+    ...ALL_OK,
+    Creating: 'invalid',
+    Disabled: 'disabled',
+    // Footnote [2]/[3]: AWS answers KMSInvalidStateException on the wire.
+    PendingDeletion: 'invalid',
+    PendingReplicaDeletion: 'invalid',
+    PendingImport: 'invalid',
+    Unavailable: 'invalid',
+  },
+  toggle: {
+    ...ALL_OK,
+    Creating: 'invalid',
+    PendingDeletion: 'invalid',
+    PendingReplicaDeletion: 'invalid',
+    PendingImport: 'invalid',
+    Updating: 'invalid',
+  },
+  manage: { ...ALL_OK, PendingDeletion: 'invalid', PendingReplicaDeletion: 'invalid' },
+  scheduleDeletion: {
+    ...ALL_OK,
+    PendingDeletion: 'invalid',
+    PendingReplicaDeletion: 'invalid',
+    Updating: 'invalid',
+  },
+  cancelDeletion: {
+    Creating: 'notPendingDeletion',
+    Enabled: 'notPendingDeletion',
+    Disabled: 'notPendingDeletion',
+    PendingDeletion: 'ok',
+    PendingImport: 'notPendingDeletion',
+    PendingReplicaDeletion: 'ok',
+    Unavailable: 'notPendingDeletion',
+    Updating: 'notPendingDeletion',
+  },
+  any: ALL_OK,
+}
+
+const STATE_PHRASE: Record<KeyState, string> = {
+  Creating: 'is creating',
+  Enabled: 'is enabled',
+  Disabled: 'is disabled',
+  PendingDeletion: 'is pending deletion',
+  PendingImport: 'is pending import',
+  PendingReplicaDeletion: 'is pending replica deletion',
+  Unavailable: 'is unavailable',
+  Updating: 'is updating',
+}
+
+/**
+ * Throws the exception AWS sends when `key`'s state forbids an operation under `rule`.
+ *
+ * @example
+ *   assertKeyState(key, 'use') // DisabledException: arn:aws:kms:…:key/… is disabled.
+ */
+export function assertKeyState(key: KeyRecord, rule: StateRule): void {
+  switch (RULES[rule][key.keyState]) {
+    case 'ok':
+      return
+    case 'disabled':
+      throw new DisabledException(`${key.arn} is disabled.`)
+    case 'notPendingDeletion':
+      throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`)
+    case 'invalid':
+      throw new KMSInvalidStateException(`${key.arn} ${STATE_PHRASE[key.keyState]}.`)
+  }
+}

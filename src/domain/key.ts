@@ -1,0 +1,90 @@
+import type { KeySpec, KeyUsage } from './key-specs.js'
+import { algorithmsFor, KEY_SPECS } from './key-specs.js'
+
+/** AWS's key states (API Reference, KeyMetadata.KeyState). */
+export type KeyState =
+  | 'Creating'
+  | 'Enabled'
+  | 'Disabled'
+  | 'PendingDeletion'
+  | 'PendingImport'
+  | 'PendingReplicaDeletion'
+  | 'Unavailable'
+  | 'Updating'
+
+export type Origin = 'AWS_KMS' | 'EXTERNAL' | 'AWS_CLOUDHSM' | 'EXTERNAL_KEY_STORE'
+
+export interface Tag {
+  readonly TagKey: string
+  readonly TagValue: string
+}
+
+/**
+ * A KMS key as stored. Enum values are AWS's strings; times are epoch milliseconds. The record
+ * carries a schemaVersion: src/adapters/store-sqlite/record-migrations.ts upgrades old ones.
+ */
+export interface KeyRecord {
+  readonly schemaVersion: 1
+  readonly keyId: string
+  readonly accountId: string
+  readonly region: string
+  readonly arn: string
+  readonly creationDate: number
+  readonly keyState: KeyState
+  readonly description: string
+  readonly keyUsage: KeyUsage
+  readonly keySpec: KeySpec
+  readonly origin: Origin
+  readonly keyManager: 'CUSTOMER' | 'AWS'
+  readonly multiRegion: boolean
+  readonly policy: string
+  readonly tags: readonly Tag[]
+  /** The material new ciphertexts use; absent while no material exists (PendingImport). */
+  readonly currentKeyMaterialId?: string
+  readonly deletionDate?: number
+  readonly pendingDeletionWindowInDays?: number
+}
+
+/** One version of a key's material, wrapped under the root key. */
+export interface KeyMaterialRecord {
+  readonly keyId: string
+  readonly region: string
+  /** 64 lowercase hex characters (AWS's KeyMaterialId format). */
+  readonly keyMaterialId: string
+  readonly createdAt: number
+  /** The material sealed by the RootKey port; never the raw bytes. */
+  readonly wrapped: Buffer
+}
+
+const seconds = (ms: number) => new Date(ms)
+
+/**
+ * DescribeKey's KeyMetadata, built only from the record and the key-spec table.
+ *
+ * @example
+ *   toKeyMetadata(record).KeyState // 'Enabled'
+ */
+export function toKeyMetadata(key: KeyRecord) {
+  const spec = KEY_SPECS[key.keySpec]
+  return {
+    AWSAccountId: key.accountId,
+    KeyId: key.keyId,
+    Arn: key.arn,
+    CreationDate: seconds(key.creationDate),
+    Enabled: key.keyState === 'Enabled',
+    Description: key.description,
+    KeyUsage: key.keyUsage,
+    KeyState: key.keyState,
+    DeletionDate: key.deletionDate === undefined ? undefined : seconds(key.deletionDate),
+    Origin: key.origin,
+    KeyManager: key.keyManager,
+    CustomerMasterKeySpec: spec.customerMasterKeySpec,
+    KeySpec: key.keySpec,
+    ...algorithmsFor(key.keySpec, key.keyUsage),
+    MultiRegion: key.multiRegion,
+    // Reported only while an MRK primary waits for its replicas (API Reference, KeyMetadata).
+    PendingDeletionWindowInDays:
+      key.keyState === 'PendingReplicaDeletion' ? key.pendingDeletionWindowInDays : undefined,
+    CurrentKeyMaterialId: key.currentKeyMaterialId,
+  }
+}

@@ -1,0 +1,38 @@
+import type { Caller } from '../domain/caller.js'
+import type { Scope } from '../domain/identifiers.js'
+import type { Clock } from '../ports/clock.js'
+import type { Random } from '../ports/random.js'
+import type { KeyService } from '../services/key-service.js'
+import { DryRunOperationException } from '../wire/generated/exceptions.js'
+import type { KmsInputs, KmsOperationName, KmsOutput } from '../wire/generated/model.js'
+
+/** What every operation handler receives besides its input. */
+export interface OperationContext {
+  readonly requestId: string
+  readonly caller: Caller
+  /** The Region of the request (from the SigV4 credential scope). */
+  readonly region: string
+  /** The caller's account in the request's Region: where new keys and aliases go. */
+  readonly scope: Scope
+  readonly keys: KeyService
+  readonly clock: Clock
+  readonly random: Random
+}
+
+/** One operation: validated input in, declared output members out. */
+export type Handler<Op extends KmsOperationName> = (
+  ctx: OperationContext,
+  input: KmsInputs[Op],
+) => Promise<KmsOutput<Op>>
+
+/**
+ * Ends a DryRun request once every check has passed (API Reference, "DryRun"): the caller
+ * learns the request would have succeeded, and nothing was changed or computed.
+ */
+export function stopIfDryRun(input: { readonly DryRun?: boolean }): void {
+  if (input.DryRun) {
+    throw new DryRunOperationException(
+      'The request would have succeeded, but the DryRun option is set.',
+    )
+  }
+}

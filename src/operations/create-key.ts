@@ -1,0 +1,97 @@
+import { UnsupportedOperationException, ValidationException } from '../wire/generated/exceptions.js'
+import { keyArn } from '../domain/identifiers.js'
+import { toKeyMetadata, type KeyRecord } from '../domain/key.js'
+import { assertValidKeyPolicy, defaultKeyPolicy } from '../domain/key-policy.js'
+import { KEY_SPECS, type KeySpec, type KeyUsage } from '../domain/key-specs.js'
+import { mergeTags } from '../domain/tags.js'
+import type { CreateKeyInput } from '../wire/generated/model.js'
+import type { Handler } from './context.js'
+
+/** KeySpec and its deprecated synonym CustomerMasterKeySpec (API Reference, CreateKey). */
+function chooseKeySpec(input: CreateKeyInput): KeySpec {
+  if (
+    input.KeySpec &&
+    input.CustomerMasterKeySpec &&
+    input.KeySpec !== input.CustomerMasterKeySpec
+  ) {
+    throw new ValidationException(
+      'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.',
+    )
+  }
+  return input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT'
+}
+
+/** KeyUsage is mandatory for every spec but symmetric encryption, and must suit the spec. */
+function chooseKeyUsage(spec: KeySpec, usage: KeyUsage | undefined): KeyUsage {
+  const capabilities = KEY_SPECS[spec]
+  const chosen = usage ?? capabilities.defaultUsage
+  if (!chosen) {
+    throw new ValidationException(
+      'You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.',
+    )
+  }
+  if (!capabilities.keyUsages.includes(chosen)) {
+    throw new ValidationException(`KeyUsage ${chosen} is not compatible with KeySpec ${spec}`)
+  }
+  return chosen
+}
+
+/** Refuses what this version of Keyward does not do yet, rather than pretending to. */
+function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
+  if (!KEY_SPECS[spec].implemented) {
+    throw new UnsupportedOperationException(
+      `KeySpec ${spec} is not supported by this Keyward version.`,
+    )
+  }
+  const origin = input.Origin ?? 'AWS_KMS'
+  if (origin !== 'AWS_KMS' || input.CustomKeyStoreId !== undefined) {
+    throw new UnsupportedOperationException(
+      `Origin ${origin} is not supported by this Keyward version.`,
+    )
+  }
+  if (input.XksKeyId !== undefined) {
+    throw new ValidationException(
+      'XksKeyId can be specified only when Origin is EXTERNAL_KEY_STORE.',
+    )
+  }
+  if (input.MultiRegion) {
+    throw new UnsupportedOperationException(
+      'Multi-Region keys are not supported by this Keyward version.',
+    )
+  }
+}
+
+/**
+ * CreateKey: a new customer managed key, Enabled, with fresh AES-256 material wrapped under the
+ * root key (API Reference, CreateKey).
+ */
+export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
+  const keySpec = chooseKeySpec(input)
+  const keyUsage = chooseKeyUsage(keySpec, input.KeyUsage)
+  refuseUnbuilt(input, keySpec)
+  const tags = mergeTags([], input.Tags ?? [])
+  const policy = input.Policy ?? defaultKeyPolicy(ctx.caller.accountId)
+  assertValidKeyPolicy(policy)
+  const keyId = ctx.random.uuid()
+  const keyMaterialId = ctx.keys.newKeyMaterialId()
+  const key: KeyRecord = {
+    schemaVersion: 1,
+    keyId,
+    accountId: ctx.scope.accountId,
+    region: ctx.scope.region,
+    arn: keyArn(ctx.scope, keyId),
+    creationDate: ctx.clock.now(),
+    keyState: 'Enabled',
+    description: input.Description ?? '',
+    keyUsage,
+    keySpec,
+    origin: 'AWS_KMS',
+    keyManager: 'CUSTOMER',
+    multiRegion: false,
+    policy,
+    tags,
+    currentKeyMaterialId: keyMaterialId,
+  }
+  await ctx.keys.create(key, { keyMaterialId, bytes: ctx.random.bytes(32) })
+  return { KeyMetadata: toKeyMetadata(key) }
+}

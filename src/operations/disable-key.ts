@@ -1,0 +1,12 @@
+import { assertKeyState } from '../domain/key-state.js'
+import type { Handler } from './context.js'
+
+/** DisableKey: Enabled → Disabled; the key can no longer be used (API Reference, DisableKey). */
+export const disableKey: Handler<'DisableKey'> = async (ctx, input) => {
+  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  await ctx.keys.mutate(key, (current) => {
+    assertKeyState(current, 'toggle')
+    return current.keyState === 'Enabled' ? { ...current, keyState: 'Disabled' } : current
+  })
+  return {}
+}

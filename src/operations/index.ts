@@ -1,0 +1,24 @@
+import type { KmsOperationName } from '../wire/generated/model.js'
+import type { Handler } from './context.js'
+import { createKey } from './create-key.js'
+import { decrypt } from './decrypt.js'
+import { describeKey } from './describe-key.js'
+import { disableKey } from './disable-key.js'
+import { enableKey } from './enable-key.js'
+import { encrypt } from './encrypt.js'
+import { generateRandom } from './generate-random.js'
+
+/**
+ * The operations Keyward implements, by X-Amz-Target name: the single place that says what is
+ * built. Each handler lives in the file named after its operation (CreateKey → create-key.ts).
+ * An operation of the API that is missing here answers UnsupportedOperationException.
+ */
+export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
+  CreateKey: createKey,
+  Decrypt: decrypt,
+  DescribeKey: describeKey,
+  DisableKey: disableKey,
+  EnableKey: enableKey,
+  Encrypt: encrypt,
+  GenerateRandom: generateRandom,
+}

@@ -1,0 +1,66 @@
+import type { Scope } from '../domain/identifiers.js'
+import type { KeyMaterialRecord, KeyRecord } from '../domain/key.js'
+
+/** An alias as stored (names keep their `alias/` prefix). */
+export interface AliasRecord {
+  readonly accountId: string
+  readonly region: string
+  readonly aliasName: string
+  readonly targetKeyId: string
+  readonly creationDate: number
+  readonly lastUpdatedDate: number
+}
+
+/** One page of a listing: up to `limit` items, and whether more follow. */
+export interface Page<T> {
+  readonly items: readonly T[]
+  readonly truncated: boolean
+}
+
+/** Where a listing resumes: the sort key of the last item of the previous page. */
+export interface PageRequest {
+  readonly limit: number
+  readonly after?: string
+}
+
+/** What can be read and written inside one transaction. */
+export interface KeyStoreTransaction {
+  getKey(region: string, keyId: string): Promise<KeyRecord | undefined>
+  /** Inserts a new key; the key ID must be new in its Region. */
+  insertKey(key: KeyRecord): Promise<void>
+  /** Replaces an existing key's record. */
+  updateKey(key: KeyRecord): Promise<void>
+  /** Deletes a key with its material versions and every alias that points at it. */
+  deleteKey(region: string, keyId: string): Promise<void>
+  insertKeyMaterial(material: KeyMaterialRecord): Promise<void>
+  listKeyMaterials(region: string, keyId: string): Promise<KeyMaterialRecord[]>
+  getAlias(scope: Scope, aliasName: string): Promise<AliasRecord | undefined>
+  /** Inserts a new alias; returns false (and changes nothing) when the name is taken. */
+  insertAlias(alias: AliasRecord): Promise<boolean>
+  updateAlias(alias: AliasRecord): Promise<void>
+  deleteAlias(scope: Scope, aliasName: string): Promise<void>
+  countAliases(region: string, keyId: string): Promise<number>
+}
+
+/**
+ * The storage port. Every adapter (SQLite now, PostgreSQL later) passes the same contract
+ * suite, test/adapters/key-store-contract.ts. All methods are asynchronous so that a networked
+ * database fits behind the same interface; no SQL exists outside the adapters.
+ */
+export interface KeyStore extends KeyStoreTransaction {
+  /**
+   * Runs `fn` in one transaction: all of its writes commit together or none do. Reads inside
+   * see a consistent state, and writers are serialised, so read-modify-write is safe.
+   */
+  transaction<T>(fn: (tx: KeyStoreTransaction) => Promise<T>): Promise<T>
+  listKeys(scope: Scope, page: PageRequest): Promise<Page<KeyRecord>>
+  listAliases(
+    scope: Scope,
+    page: PageRequest & { readonly keyId?: string },
+  ): Promise<Page<AliasRecord>>
+  /** Keys whose deletion date has passed (any account or Region). */
+  listKeysDueForDeletion(now: number): Promise<Array<{ region: string; keyId: string }>>
+  getSetting(name: string): Promise<string | undefined>
+  setSetting(name: string, value: string): Promise<void>
+  close(): Promise<void>
+}

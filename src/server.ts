@@ -1,0 +1,161 @@
+import { createServer as createHttpServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { openSqliteKeyStore } from './adapters/store-sql/open-sqlite.js'
+import { loadSoftwareRootKey } from './adapters/root-key/software-root-key.js'
+import {
+  adminCaller,
+  createPrincipalsFileIfMissing,
+  readPrincipals,
+  type Principals,
+} from './config/principals.js'
+import { systemClock, type Clock } from './ports/clock.js'
+import type { KeyStore } from './ports/key-store.js'
+import { systemRandom, type Random } from './ports/random.js'
+import type { RootKey } from './ports/root-key.js'
+import { KeyService } from './services/key-service.js'
+import { keyDeletionJob, Scheduler } from './services/scheduler.js'
+import { createKmsRequestListener, type Logger } from './wire/kms-http-handler.js'
+import { compileValidators } from './wire/validate-input.js'
+
+/** Everything the server is made of. Only this file chooses implementations. */
+export interface KeywardOptions {
+  readonly store: KeyStore
+  readonly rootKey: RootKey
+  readonly principals: Principals
+  readonly dev?: boolean
+  readonly clock?: Clock
+  readonly random?: Random
+  readonly logger?: Logger
+  /** Scheduler period; one minute by default. */
+  readonly schedulerIntervalMs?: number
+}
+
+/** A running Keyward. */
+export interface Keyward {
+  readonly server: Server
+  readonly keys: KeyService
+  readonly scheduler: Scheduler
+  /** Starts listening; resolves with the bound address. */
+  listen(port: number, host: string): Promise<AddressInfo>
+  /** Stops accepting connections, lets in-flight requests finish, stops jobs, closes the store. */
+  close(): Promise<void>
+}
+
+/** One JSON line per event on stderr. */
+export const consoleLogger: Logger = {
+  info: (message, fields) => console.error(JSON.stringify({ level: 'info', message, ...fields })),
+  error: (message, fields) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
+}
+
+const ROOT_KEY_SETTING = 'root_key_fingerprint'
+
+/**
+ * The composition root: wires a store, a root key and principals into the HTTP server.
+ *
+ * @example
+ *   const kw = await createKeyward({ store, rootKey, principals, dev: true })
+ *   await kw.listen(4566, '127.0.0.1')
+ */
+export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
+  const clock = options.clock ?? systemClock
+  const random = options.random ?? systemRandom
+  const logger = options.logger ?? consoleLogger
+  await assertSameRootKey(options.store, options.rootKey)
+  compileValidators()
+  const keys = new KeyService({ store: options.store, rootKey: options.rootKey, clock, random })
+  const scheduler = new Scheduler({
+    jobs: [{ name: 'delete keys whose waiting period ended', run: keyDeletionJob(keys) }],
+    clock,
+    logger,
+    ...(options.schedulerIntervalMs ? { intervalMs: options.schedulerIntervalMs } : {}),
+  })
+  const listener = createKmsRequestListener({
+    keys,
+    clock,
+    random,
+    principals: options.principals,
+    logger,
+    ...(options.dev ? { devCaller: adminCaller() } : {}),
+  })
+  const server = createHttpServer({ keepAliveTimeout: 65_000 }, listener)
+  return {
+    server,
+    keys,
+    scheduler,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, host, () => {
+          server.off('error', reject)
+          scheduler.start()
+          resolve(server.address() as AddressInfo)
+        })
+      }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+      })
+      await scheduler.stop()
+      await options.store.close()
+    },
+  }
+}
+
+/** Refuses to start over a database whose material was wrapped under another root key. */
+async function assertSameRootKey(store: KeyStore, rootKey: RootKey): Promise<void> {
+  const stored = await store.getSetting(ROOT_KEY_SETTING)
+  if (stored === undefined) await store.setSetting(ROOT_KEY_SETTING, rootKey.fingerprint)
+  else if (stored !== rootKey.fingerprint) {
+    throw new Error(
+      'The root key does not match the one this database was created with; refusing to start (the keys would be unreadable).',
+    )
+  }
+}
+
+/** Settings of the embedded default: SQLite and a root key file in one data directory. */
+export interface EmbeddedOptions {
+  readonly dataDir: string
+  readonly dev?: boolean
+  readonly configPath?: string
+  readonly env?: NodeJS.ProcessEnv
+  readonly clock?: Clock
+  readonly logger?: Logger
+}
+
+/**
+ * The embedded preset: everything in `dataDir` (keyward.db, root.key, principals.json),
+ * created on first start.
+ */
+export async function createEmbeddedKeyward(options: EmbeddedOptions) {
+  const env = options.env ?? process.env
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
+  const configPath = options.configPath ?? join(options.dataDir, 'principals.json')
+  const rootAccess = {
+    accessKeyId: env.KEYWARD_ROOT_ACCESS_KEY_ID,
+    secretAccessKey: env.KEYWARD_ROOT_SECRET_ACCESS_KEY,
+  }
+  const createdAccessKeyId = createPrincipalsFileIfMissing(configPath, rootAccess)
+  const principals = readPrincipals(
+    configPath,
+    rootAccess.accessKeyId && rootAccess.secretAccessKey
+      ? { accessKeyId: rootAccess.accessKeyId, secretAccessKey: rootAccess.secretAccessKey }
+      : undefined,
+  )
+  const root = loadSoftwareRootKey({
+    path: join(options.dataDir, 'root.key'),
+    env: env.KEYWARD_ROOT_KEY,
+  })
+  const store = await openSqliteKeyStore(join(options.dataDir, 'keyward.db'))
+  const keyward = await createKeyward({
+    store,
+    rootKey: root.rootKey,
+    principals,
+    ...(options.dev ? { dev: true } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  })
+  return { keyward, configPath, createdAccessKeyId, principals, rootKeySource: root.source }
+}

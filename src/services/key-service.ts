@@ -1,0 +1,241 @@
+import { AccessDeniedException, NotFoundException } from '../wire/generated/exceptions.js'
+import type { SealingKey } from '../domain/ciphertext.js'
+import { classifyKeyReference, keyArn, aliasArn, type Scope } from '../domain/identifiers.js'
+import type { KeyMaterialRecord, KeyRecord } from '../domain/key.js'
+import type { Clock } from '../ports/clock.js'
+import type { KeyStore, KeyStoreTransaction } from '../ports/key-store.js'
+import type { Random } from '../ports/random.js'
+import type { RootKey } from '../ports/root-key.js'
+import type { Caller } from '../domain/caller.js'
+
+/** Which KeyId forms an operation accepts (API Reference, each operation's KeyId member). */
+export type KeyIdForms = 'idOrArn' | 'idArnOrAlias'
+
+interface CachedKey {
+  readonly record: KeyRecord
+  /** Unwrapped materials by KeyMaterialId, filled on first use. */
+  readonly materials: Map<string, Buffer>
+}
+
+/** The AAD that binds a wrapped material to its key and version (see RootKey.wrap). */
+const materialContext = (m: { region: string; keyId: string; keyMaterialId: string }) =>
+  `keyward:key-material:v1:${m.region}:${m.keyId}:${m.keyMaterialId}`
+
+/**
+ * Keys as the operations see them: resolution of every KeyId form with AWS's errors, a cache of
+ * records and unwrapped material (so Encrypt does not touch the disk), and the only way to change
+ * a key: {@link KeyService.mutate}, a read-modify-write inside one store transaction that then
+ * invalidates the cache.
+ */
+export class KeyService {
+  readonly #store: KeyStore
+  readonly #rootKey: RootKey
+  readonly #clock: Clock
+  readonly #random: Random
+  readonly #keys = new Map<string, CachedKey>()
+  readonly #aliases = new Map<string, string>()
+
+  constructor(deps: { store: KeyStore; rootKey: RootKey; clock: Clock; random: Random }) {
+    this.#store = deps.store
+    this.#rootKey = deps.rootKey
+    this.#clock = deps.clock
+    this.#random = deps.random
+  }
+
+  get store(): KeyStore {
+    return this.#store
+  }
+
+  async #cached(region: string, keyId: string): Promise<CachedKey | undefined> {
+    const id = `${region}/${keyId}`
+    const hit = this.#keys.get(id)
+    if (hit) return hit
+    const record = await this.#store.getKey(region, keyId)
+    if (!record) return undefined
+    const entry = { record, materials: new Map<string, Buffer>() }
+    this.#keys.set(id, entry)
+    return entry
+  }
+
+  /** The key with this ID in `region`, any account; undefined when there is none. */
+  async findKey(region: string, keyId: string): Promise<KeyRecord | undefined> {
+    return (await this.#cached(region, keyId))?.record
+  }
+
+  /** The key an alias of `scope` points at, by full alias name. */
+  async #aliasTarget(scope: Scope, aliasName: string): Promise<string | undefined> {
+    const id = `${scope.accountId}/${scope.region}/${aliasName}`
+    const hit = this.#aliases.get(id)
+    if (hit) return hit
+    const alias = await this.#store.getAlias(scope, aliasName)
+    if (alias) this.#aliases.set(id, alias.targetKeyId)
+    return alias?.targetKeyId
+  }
+
+  /**
+   * Resolves a KeyId parameter the way AWS does, with AWS's messages:
+   * malformed → NotFoundException "Invalid keyId 'x'"; an ARN of another Region →
+   * NotFoundException "Invalid arn <region>"; unknown → "Key '<arn>' does not exist";
+   * unknown alias → "Alias <alias ARN> is not found".
+   *
+   * @example
+   *   const key = await keys.resolve(caller, region, input.KeyId, 'idArnOrAlias')
+   */
+  async resolve(
+    caller: Caller,
+    region: string,
+    value: string,
+    forms: KeyIdForms,
+  ): Promise<KeyRecord> {
+    const ref = classifyKeyReference(value)
+    const scope = { accountId: caller.accountId, region }
+    switch (ref.kind) {
+      case 'malformed':
+        throw new NotFoundException(`Invalid keyId '${value}'`)
+      case 'keyId':
+        return this.#mustExist({ scope, keyId: ref.keyId, caller })
+      case 'keyArn':
+        if (ref.arn.region !== region) throw new NotFoundException(`Invalid arn ${ref.arn.region}`)
+        return this.#mustExist({ scope: ref.arn, keyId: ref.keyId, caller })
+      case 'aliasName':
+      case 'aliasArn': {
+        if (forms === 'idOrArn') throw new NotFoundException(`Invalid keyId '${value}'`)
+        const aliasScope = ref.kind === 'aliasArn' ? ref.arn : scope
+        if (ref.kind === 'aliasArn' && ref.arn.region !== region) {
+          throw new NotFoundException(`Invalid arn ${ref.arn.region}`)
+        }
+        const target = await this.#aliasTarget(aliasScope, ref.aliasName)
+        if (!target) {
+          throw new NotFoundException(`Alias ${aliasArn(aliasScope, ref.aliasName)} is not found`)
+        }
+        return this.#mustExist({ scope: aliasScope, keyId: target, caller })
+      }
+    }
+  }
+
+  async #mustExist(req: { scope: Scope; keyId: string; caller: Caller }): Promise<KeyRecord> {
+    const key = await this.findKey(req.scope.region, req.keyId)
+    if (!key || key.accountId !== req.scope.accountId) {
+      throw new NotFoundException(`Key '${keyArn(req.scope, req.keyId)}' does not exist`)
+    }
+    // Another account's key is usable only where its key policy allows it; the default
+    // key policy allows only its own account (Developer Guide, "Default key policy").
+    if (key.accountId !== req.caller.accountId) {
+      throw new AccessDeniedException(
+        `User: ${req.caller.arn} is not authorized to perform this operation on resource: ${key.arn} because no resource-based policy allows it`,
+      )
+    }
+    return key
+  }
+
+  /**
+   * The key a ciphertext names, for Decrypt and ReEncrypt. A missing key, or one the caller
+   * cannot use, gets AWS's AccessDeniedException rather than NotFound.
+   */
+  async keyForCiphertext(caller: Caller, region: string, keyId: string): Promise<KeyRecord> {
+    const key = await this.findKey(region, keyId)
+    if (!key || key.accountId !== caller.accountId) {
+      throw new AccessDeniedException(
+        'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.',
+      )
+    }
+    return key
+  }
+
+  /** Creates a key and, when given, its first material (wrapped here) in one transaction. */
+  async create(key: KeyRecord, material?: { keyMaterialId: string; bytes: Buffer }) {
+    const wrapped = material && (await this.#wrap(key, material))
+    await this.#store.transaction(async (tx) => {
+      await tx.insertKey(key)
+      if (wrapped) await tx.insertKeyMaterial(wrapped)
+    })
+    this.#keys.delete(`${key.region}/${key.keyId}`)
+  }
+
+  async #wrap(
+    key: KeyRecord,
+    material: { keyMaterialId: string; bytes: Buffer },
+  ): Promise<KeyMaterialRecord> {
+    const ids = { region: key.region, keyId: key.keyId, keyMaterialId: material.keyMaterialId }
+    return {
+      ...ids,
+      createdAt: this.#clock.now(),
+      wrapped: await this.#rootKey.wrap(material.bytes, materialContext(ids)),
+    }
+  }
+
+  /**
+   * Changes a key: re-reads it inside a transaction, applies `change` to the current record and
+   * writes the result, so concurrent changes serialise instead of overwriting each other.
+   * `change` may throw (e.g. a state check) and then nothing is written.
+   */
+  async mutate(
+    key: KeyRecord,
+    change: (current: KeyRecord, tx: KeyStoreTransaction) => KeyRecord | Promise<KeyRecord>,
+  ): Promise<KeyRecord> {
+    try {
+      return await this.#store.transaction(async (tx) => {
+        const current = await tx.getKey(key.region, key.keyId)
+        if (!current) throw new NotFoundException(`Key '${key.arn}' does not exist`)
+        const next = await change(current, tx)
+        if (next !== current) await tx.updateKey(next)
+        return next
+      })
+    } finally {
+      this.#keys.delete(`${key.region}/${key.keyId}`)
+    }
+  }
+
+  /** Runs alias changes in a transaction and then forgets cached alias targets. */
+  async changeAliases<T>(fn: (tx: KeyStoreTransaction) => Promise<T>): Promise<T> {
+    try {
+      return await this.#store.transaction(fn)
+    } finally {
+      this.#aliases.clear()
+    }
+  }
+
+  /** Deletes a key, its materials and aliases (the scheduler calls this when a window ends). */
+  async destroy(region: string, keyId: string): Promise<void> {
+    try {
+      await this.#store.transaction((tx) => tx.deleteKey(region, keyId))
+    } finally {
+      this.#keys.delete(`${region}/${keyId}`)
+      this.#aliases.clear()
+    }
+  }
+
+  /**
+   * The unwrapped material `keyMaterialId` of `key` (default: its current one), cached.
+   * Undefined when the key has no such material.
+   */
+  async sealingKey(
+    key: KeyRecord,
+    keyMaterialId = key.currentKeyMaterialId,
+  ): Promise<SealingKey | undefined> {
+    if (!keyMaterialId) return undefined
+    const entry = await this.#cached(key.region, key.keyId)
+    if (!entry) return undefined
+    let material = entry.materials.get(keyMaterialId)
+    if (!material) {
+      const stored = (await this.#store.listKeyMaterials(key.region, key.keyId)).find(
+        (m) => m.keyMaterialId === keyMaterialId,
+      )
+      if (!stored) return undefined
+      material = await this.#rootKey.unwrap(stored.wrapped, materialContext(stored))
+      entry.materials.set(keyMaterialId, material)
+    }
+    return { keyId: key.keyId, keyMaterialId, material }
+  }
+
+  /** A fresh KeyMaterialId: 64 lowercase hex characters, as AWS's. */
+  newKeyMaterialId(): string {
+    return this.#random.bytes(32).toString('hex')
+  }
+
+  /** Forgets every cached record and material (tests; after a restore). */
+  clearCache(): void {
+    this.#keys.clear()
+    this.#aliases.clear()
+  }
+}

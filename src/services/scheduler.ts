@@ -1,0 +1,74 @@
+import type { Clock } from '../ports/clock.js'
+import type { Logger } from '../wire/kms-http-handler.js'
+import type { KeyService } from './key-service.js'
+
+/** A job the scheduler runs on every tick; it must be idempotent and safe to run late. */
+export type ScheduledJob = (now: number) => Promise<number>
+
+/**
+ * Runs due work: once at start-up (catching up on whatever fell due while Keyward was down),
+ * then every `intervalMs` (default one minute). A tick never overlaps the previous one.
+ * Reads never do this work as a side effect: only the scheduler does.
+ */
+export class Scheduler {
+  readonly #jobs: ReadonlyArray<{ name: string; run: ScheduledJob }>
+  readonly #clock: Clock
+  readonly #logger: Logger
+  readonly #intervalMs: number
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<void> | undefined
+
+  constructor(deps: {
+    jobs: ReadonlyArray<{ name: string; run: ScheduledJob }>
+    clock: Clock
+    logger: Logger
+    intervalMs?: number
+  }) {
+    this.#jobs = deps.jobs
+    this.#clock = deps.clock
+    this.#logger = deps.logger
+    this.#intervalMs = deps.intervalMs ?? 60_000
+  }
+
+  /** Runs every job once now; resolves when they are done. */
+  runOnce(): Promise<void> {
+    this.#running ??= this.#tick().finally(() => {
+      this.#running = undefined
+    })
+    return this.#running
+  }
+
+  async #tick(): Promise<void> {
+    for (const job of this.#jobs) {
+      try {
+        const done = await job.run(this.#clock.now())
+        if (done > 0) this.#logger.info(`scheduler: ${job.name}`, { count: done })
+      } catch (error) {
+        this.#logger.error(`scheduler: ${job.name} failed`, { cause: String(error) })
+      }
+    }
+  }
+
+  start(): void {
+    void this.runOnce()
+    this.#timer = setInterval(() => void this.runOnce(), this.#intervalMs)
+    this.#timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.#running
+  }
+}
+
+/**
+ * Deletes every key whose waiting period has ended, with its material and aliases
+ * (API Reference, ScheduleKeyDeletion: "KMS deletes the KMS key" when the window ends).
+ */
+export function keyDeletionJob(keys: KeyService): ScheduledJob {
+  return async (now) => {
+    const due = await keys.store.listKeysDueForDeletion(now)
+    for (const { region, keyId } of due) await keys.destroy(region, keyId)
+    return due.length
+  }
+}

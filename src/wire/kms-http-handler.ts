@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Caller } from '../domain/caller.js'
+import { isKmsException, type KmsException } from '../domain/kms-exception.js'
+import type { OperationContext } from '../operations/context.js'
+import { OPERATIONS } from '../operations/index.js'
+import type { Clock } from '../ports/clock.js'
+import type { Random } from '../ports/random.js'
+import type { KeyService } from '../services/key-service.js'
+import type { Principals } from '../config/principals.js'
+import {
+  KMSInternalException,
+  SerializationException,
+  UnknownOperationException,
+  UnsupportedOperationException,
+} from './generated/exceptions.js'
+import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
+import { verifySigV4 } from './sigv4.js'
+import { validateInput } from './validate-input.js'
+
+/**
+ * The AWS JSON 1.1 protocol (awsJson1_1) on `POST /`, as an ordered list of named steps; the
+ * order and the exception each step can raise are drawn in docs/lifecycle.md:
+ *
+ *   parseTarget → readBody → checkContentType → authenticate → parseJson → validate
+ *   → execute → serialize → (log)
+ */
+
+/** Largest request body accepted. The largest legitimate KMS request (a 256 KiB attestation
+ * document in base64 plus a policy) is well below it. */
+export const MAX_BODY_BYTES = 1024 * 1024
+const TARGET_PREFIX = 'TrentService.'
+const CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/x-amz-json-1.0'])
+const KNOWN = new Set<string>(OPERATION_NAMES)
+
+/** Where log lines go. `fields` never holds request or response bodies. */
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void
+  error(message: string, fields?: Record<string, unknown>): void
+}
+
+export interface KmsHttpDeps {
+  readonly keys: KeyService
+  readonly clock: Clock
+  readonly random: Random
+  readonly principals: Principals
+  /** Development mode: any well-formed SigV4 request is the admin of this caller. */
+  readonly devCaller?: Caller
+  readonly logger: Logger
+}
+
+class BodyTooLarge extends Error {}
+
+function parseTarget(req: IncomingMessage): KmsOperationName {
+  const target = req.headers['x-amz-target']
+  const op =
+    typeof target === 'string' && target.startsWith(TARGET_PREFIX)
+      ? target.slice(TARGET_PREFIX.length)
+      : undefined
+  if (req.method !== 'POST' || !op || !KNOWN.has(op)) throw new UnknownOperationException()
+  return op as KmsOperationName
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > MAX_BODY_BYTES) return Promise.reject(new BodyTooLarge())
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data')
+        req.resume()
+        reject(new BodyTooLarge())
+      } else chunks.push(chunk)
+    })
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+/** AWS's front end finds no operation for a body it cannot read as AWS JSON. */
+function checkContentType(req: IncomingMessage): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+  if (!CONTENT_TYPES.has(type)) throw new UnknownOperationException()
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return {}
+  try {
+    return JSON.parse(body.toString('utf8'))
+  } catch {
+    throw new SerializationException('Unexpected token: the request body is not valid JSON.')
+  }
+}
+
+/** Blobs become base64, Dates epoch seconds; undefined members are left out. */
+function toWire(value: unknown): unknown {
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64')
+  if (value instanceof Date) return value.getTime() / 1000
+  if (Array.isArray(value)) return value.map(toWire)
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v)
+    return out
+  }
+  return value
+}
+
+/** Only the members the model declares for `op` leave the server ("declared fields only"). */
+function serialize(op: KmsOperationName, output: Record<string, unknown>): string {
+  const out: Record<string, unknown> = {}
+  for (const member of OUTPUT_MEMBERS[op]) {
+    const v = output[member]
+    if (v !== undefined) out[member] = toWire(v)
+  }
+  return JSON.stringify(out)
+}
+
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string) {
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  })
+  res.end(body)
+}
+
+/** `{"__type": name, "message": text}`; no message member when AWS sends none. */
+function sendError(
+  res: ServerResponse,
+  requestId: string,
+  error: KmsException,
+  status = error.httpStatus,
+) {
+  const body = JSON.stringify(
+    error.message ? { __type: error.name, message: error.message } : { __type: error.name },
+  )
+  send(res, status, { 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.name }, body)
+}
+
+/**
+ * Builds the request listener for node:http.
+ *
+ * @example
+ *   http.createServer(createKmsRequestListener(deps)).listen(4566)
+ */
+export function createKmsRequestListener(deps: KmsHttpDeps) {
+  const lookup = (id: string) => deps.principals.credentials.get(id)
+
+  async function handle(
+    req: IncomingMessage,
+    requestId: string,
+  ): Promise<{ op: KmsOperationName; body: string }> {
+    const op = parseTarget(req)
+    const body = await readBody(req)
+    checkContentType(req)
+    const { principal, region } = verifySigV4(
+      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+      {
+        service: 'kms',
+        now: deps.clock.now(),
+        lookup,
+        ...(deps.principals.regions ? { regions: deps.principals.regions } : {}),
+        ...(deps.devCaller ? { devPrincipal: deps.devCaller } : {}),
+      },
+    )
+    const input = validateInput(op, parseJson(body))
+    const handler = OPERATIONS[op] as
+      ((ctx: OperationContext, input: unknown) => Promise<Record<string, unknown>>) | undefined
+    if (!handler)
+      throw new UnsupportedOperationException(`${op} is not supported by this Keyward version.`)
+    const ctx: OperationContext = {
+      requestId,
+      caller: principal,
+      region,
+      scope: { accountId: principal.accountId, region },
+      keys: deps.keys,
+      clock: deps.clock,
+      random: deps.random,
+    }
+    return { op, body: serialize(op, await handler(ctx, input)) }
+  }
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const requestId = randomUUID()
+    handle(req, requestId).then(
+      ({ body }) => send(res, 200, { 'x-amzn-requestid': requestId }, body),
+      (error: unknown) => {
+        if (error instanceof BodyTooLarge) {
+          const e = new SerializationException(
+            `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
+          )
+          sendError(res, requestId, e, 413)
+          res.once('finish', () => req.destroy())
+        } else if (isKmsException(error)) {
+          if (error.fault === 'server')
+            deps.logger.error(error.name, {
+              requestId,
+              cause: String(error.cause ?? error.message),
+            })
+          sendError(res, requestId, error)
+        } else {
+          // Anything else is a bug or an I/O failure: a generic answer, the detail in the log.
+          deps.logger.error('internal error', {
+            requestId,
+            cause: error instanceof Error ? error.stack : String(error),
+          })
+          sendError(
+            res,
+            requestId,
+            new KMSInternalException(`An internal error occurred. Request ID: ${requestId}`),
+          )
+        }
+      },
+    )
+  }
+}
