@@ -34,6 +34,12 @@ export class KeyService {
   readonly #random: Random
   readonly #keys = new Map<string, CachedKey>()
   readonly #aliases = new Map<string, string>()
+  /**
+   * Bumped by every invalidation. A cache fill records it before reading the store and stores
+   * its result only if no invalidation happened meanwhile, so a read that raced with a change
+   * can never put the old record back into the cache.
+   */
+  #epoch = 0
 
   constructor(deps: { store: KeyStore; rootKey: RootKey; clock: Clock; random: Random }) {
     this.#store = deps.store
@@ -50,10 +56,11 @@ export class KeyService {
     const id = `${region}/${keyId}`
     const hit = this.#keys.get(id)
     if (hit) return hit
+    const epoch = this.#epoch
     const record = await this.#store.getKey(region, keyId)
     if (!record) return undefined
     const entry = { record, materials: new Map<string, Buffer>() }
-    this.#keys.set(id, entry)
+    if (epoch === this.#epoch) this.#keys.set(id, entry)
     return entry
   }
 
@@ -67,8 +74,9 @@ export class KeyService {
     const id = `${scope.accountId}/${scope.region}/${aliasName}`
     const hit = this.#aliases.get(id)
     if (hit) return hit
+    const epoch = this.#epoch
     const alias = await this.#store.getAlias(scope, aliasName)
-    if (alias) this.#aliases.set(id, alias.targetKeyId)
+    if (alias && epoch === this.#epoch) this.#aliases.set(id, alias.targetKeyId)
     return alias?.targetKeyId
   }
 
@@ -149,7 +157,15 @@ export class KeyService {
       await tx.insertKey(key)
       if (wrapped) await tx.insertKeyMaterial(wrapped)
     })
-    this.#keys.delete(`${key.region}/${key.keyId}`)
+    this.#invalidate(`${key.region}/${key.keyId}`)
+  }
+
+  /** Forgets a cached key (or, with no id, every key) and every alias target. */
+  #invalidate(id?: string): void {
+    this.#epoch++
+    if (id === undefined) this.#keys.clear()
+    else this.#keys.delete(id)
+    this.#aliases.clear()
   }
 
   async #wrap(
@@ -182,7 +198,7 @@ export class KeyService {
         return next
       })
     } finally {
-      this.#keys.delete(`${key.region}/${key.keyId}`)
+      this.#invalidate(`${key.region}/${key.keyId}`)
     }
   }
 
@@ -191,6 +207,7 @@ export class KeyService {
     try {
       return await this.#store.transaction(fn)
     } finally {
+      this.#epoch++
       this.#aliases.clear()
     }
   }
@@ -200,8 +217,7 @@ export class KeyService {
     try {
       await this.#store.transaction((tx) => tx.deleteKey(region, keyId))
     } finally {
-      this.#keys.delete(`${region}/${keyId}`)
-      this.#aliases.clear()
+      this.#invalidate(`${region}/${keyId}`)
     }
   }
 
@@ -235,7 +251,6 @@ export class KeyService {
 
   /** Forgets every cached record and material (tests; after a restore). */
   clearCache(): void {
-    this.#keys.clear()
-    this.#aliases.clear()
+    this.#invalidate()
   }
 }
