@@ -247,6 +247,16 @@ function stringToSign(request: SignedRequest, auth: ParsedAuthorization, dateHea
 }
 
 /**
+ * A temporary credential is usable only with its own session token, and a long-term one only
+ * without any (IAM User Guide, "Using temporary credentials with AWS resources"). The token is
+ * a secret, so it is compared in constant time.
+ */
+function sameSessionToken(sent: string, expected: string | undefined): boolean {
+  if (expected === undefined || expected === '') return sent === ''
+  return constantTimeEqual(Buffer.from(sent, 'utf8'), Buffer.from(expected, 'utf8'))
+}
+
+/**
  * Verifies the request's SigV4 signature and returns who sent it and for which Region.
  *
  * @throws MissingAuthenticationTokenException, IncompleteSignatureException,
@@ -275,7 +285,7 @@ export function verifySigV4<P>(
   }
   const credential = options.lookup(auth.accessKeyId)
   const token = headerValue(request.headers['x-amz-security-token'])
-  if (!credential || (token !== '' && token !== (credential.sessionToken ?? ''))) {
+  if (!credential || !sameSessionToken(token, credential.sessionToken)) {
     throw new UnrecognizedClientException('The security token included in the request is invalid.')
   }
   const key = signingKey(credential.secretAccessKey, auth.date, auth.region, auth.service)
