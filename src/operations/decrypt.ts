@@ -1,6 +1,12 @@
-import { ValidationException } from '../wire/generated/exceptions.js'
 import { stopIfDryRun, type Handler } from './context.js'
-import { keyForOpening, openUnderKey, refuseRecipient } from './support/symmetric.js'
+import {
+  checkKeyForOpening,
+  ignoresCiphertext,
+  keyForOpening,
+  openUnderKey,
+  refuseRecipient,
+  requiredCiphertext,
+} from './support/symmetric.js'
 
 /**
  * Decrypt: the ciphertext names its key, so KeyId is optional for symmetric ciphertexts
@@ -8,27 +14,22 @@ import { keyForOpening, openUnderKey, refuseRecipient } from './support/symmetri
  */
 export const decrypt: Handler<'Decrypt'> = async (ctx, input) => {
   refuseRecipient(input)
-  const blob = input.CiphertextBlob
-  if (!blob) {
-    // The model stopped marking it required in 2026-02 (for DryRun with IGNORE_CIPHERTEXT);
-    // the service still requires it otherwise.
-    if (input.DryRun && input.DryRunModifiers?.includes('IGNORE_CIPHERTEXT')) stopIfDryRun(input)
-    throw new ValidationException(
-      "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
-    )
+  const named = { keyId: input.KeyId, algorithm: input.EncryptionAlgorithm, operation: 'Decrypt' }
+  if (ignoresCiphertext(input)) {
+    await checkKeyForOpening(ctx, named)
+    stopIfDryRun(input)
   }
-  const key = await keyForOpening(ctx, {
-    blob,
-    keyId: input.KeyId,
-    algorithm: input.EncryptionAlgorithm,
-    operation: 'Decrypt',
-  })
-  stopIfDryRun(input)
+  const blob = requiredCiphertext(input)
+  const key = await keyForOpening(ctx, { ...named, blob })
+  // A DryRun without IGNORE_CIPHERTEXT also proves the ciphertext and context would open:
+  // skipping that check is what the IGNORE_CIPHERTEXT modifier exists for.
   const { plaintext, keyMaterialId } = await openUnderKey(ctx, {
     key,
     blob,
     context: input.EncryptionContext,
   })
+  if (input.DryRun) plaintext.fill(0)
+  stopIfDryRun(input)
   return {
     KeyId: key.arn,
     Plaintext: plaintext,

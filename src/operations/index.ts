@@ -6,7 +6,10 @@ import { describeKey } from './describe-key.js'
 import { disableKey } from './disable-key.js'
 import { enableKey } from './enable-key.js'
 import { encrypt } from './encrypt.js'
+import { generateDataKey } from './generate-data-key.js'
+import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js'
 import { generateRandom } from './generate-random.js'
+import { reEncrypt } from './re-encrypt.js'
 
 /**
  * The operations Keyward implements, by X-Amz-Target name: the single place that says what is
@@ -20,5 +23,8 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   DisableKey: disableKey,
   EnableKey: enableKey,
   Encrypt: encrypt,
+  GenerateDataKey: generateDataKey,
+  GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
   GenerateRandom: generateRandom,
+  ReEncrypt: reEncrypt,
 }

@@ -1,12 +1,15 @@
 import {
   IncorrectKeyException,
   InvalidCiphertextException,
+  InvalidKeyUsageException,
   UnsupportedOperationException,
+  ValidationException,
 } from '../../wire/generated/exceptions.js'
 import { openCiphertext, readCiphertextHeader, sealCiphertext } from '../../domain/ciphertext.js'
 import type { EncryptionContext } from '../../domain/encryption-context.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { assertAlgorithm, assertKeyUsage } from '../../domain/key-checks.js'
+import { KEY_SPECS } from '../../domain/key-specs.js'
 import { assertKeyState } from '../../domain/key-state.js'
 import type { OperationContext } from '../context.js'
 
@@ -19,10 +22,40 @@ export async function keyForSealing(
   req: { keyId: string; operation: string; algorithm?: string },
 ): Promise<KeyRecord> {
   const key = await ctx.keys.resolve(ctx.caller, ctx.region, req.keyId, 'idArnOrAlias')
+  assertUsableForEncryption(key, req)
+  return key
+}
+
+/**
+ * The checks GenerateDataKey and GenerateDataKeyWithoutPlaintext make: those of
+ * {@link keyForSealing}, except that an asymmetric encryption key gets AWS's own refusal
+ * (API Reference, GenerateDataKey: "To generate a data key, specify the symmetric encryption
+ * KMS key"; the message is the one AWS SDK users report for an RSA key).
+ *
+ * @example
+ *   const key = await keyForDataKey(ctx, { keyId: input.KeyId, operation: 'GenerateDataKey' })
+ */
+export async function keyForDataKey(
+  ctx: OperationContext,
+  req: { keyId: string; operation: string },
+): Promise<KeyRecord> {
+  const key = await ctx.keys.resolve(ctx.caller, ctx.region, req.keyId, 'idArnOrAlias')
+  assertKeyState(key, 'use')
+  assertKeyUsage(key, 'ENCRYPT_DECRYPT', req.operation)
+  if (!KEY_SPECS[key.keySpec].encryptionAlgorithms.includes('SYMMETRIC_DEFAULT')) {
+    throw new InvalidKeyUsageException('You cannot generate a data key with an asymmetric CMK')
+  }
+  return key
+}
+
+/** State → usage → algorithm, in AWS's order, for a key about to encrypt or decrypt. */
+function assertUsableForEncryption(
+  key: KeyRecord,
+  req: { operation: string; algorithm?: string },
+): void {
   assertKeyState(key, 'use')
   assertKeyUsage(key, 'ENCRYPT_DECRYPT', req.operation)
   assertAlgorithm(key, 'encryptionAlgorithms', req.algorithm ?? 'SYMMETRIC_DEFAULT')
-  return key
 }
 
 /** Seals `plaintext` under the key's current material; returns the blob and the material id. */
@@ -64,10 +97,49 @@ export async function keyForOpening(
     )
   }
   const key = given ?? (await ctx.keys.keyForCiphertext(ctx.caller, ctx.region, header.keyId))
-  assertKeyState(key, 'use')
-  assertKeyUsage(key, 'ENCRYPT_DECRYPT', req.operation)
-  assertAlgorithm(key, 'encryptionAlgorithms', req.algorithm ?? 'SYMMETRIC_DEFAULT')
+  assertUsableForEncryption(key, req)
   return key
+}
+
+/**
+ * True for a DryRun with DryRunModifiers [IGNORE_CIPHERTEXT] (API Reference, Decrypt and
+ * ReEncrypt, since 2026-02): the caller asks whether the keys it names could be used, and the
+ * ciphertext is neither required nor looked at.
+ */
+export function ignoresCiphertext(input: {
+  readonly DryRun?: boolean | undefined
+  readonly DryRunModifiers?: readonly string[] | undefined
+}): boolean {
+  return input.DryRun === true && (input.DryRunModifiers ?? []).includes('IGNORE_CIPHERTEXT')
+}
+
+/**
+ * The CiphertextBlob of a Decrypt or ReEncrypt request. The model stopped marking it required
+ * in 2026-02 (for {@link ignoresCiphertext}); the service still requires it otherwise, with the
+ * message its validator gives a missing required member.
+ */
+export function requiredCiphertext(input: {
+  readonly CiphertextBlob?: Buffer | undefined
+}): Buffer {
+  if (!input.CiphertextBlob) {
+    throw new ValidationException(
+      "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
+    )
+  }
+  return input.CiphertextBlob
+}
+
+/**
+ * For a DryRun that ignores the ciphertext: checks the key the caller named for decrypting
+ * (when it named one) as {@link keyForOpening} would, without a blob to compare it with.
+ */
+export async function checkKeyForOpening(
+  ctx: OperationContext,
+  req: { keyId?: string | undefined; algorithm?: string | undefined; operation: string },
+): Promise<void> {
+  if (!req.keyId) return
+  const key = await ctx.keys.resolve(ctx.caller, ctx.region, req.keyId, 'idArnOrAlias')
+  assertUsableForEncryption(key, req)
 }
 
 /** Opens a symmetric blob with the material its header names. */
