@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto'
 import { InvalidCiphertextException } from '../wire/generated/exceptions.js'
 import type { Random } from '../ports/random.js'
 import { encodeEncryptionContext, type EncryptionContext } from './encryption-context.js'
+import { isKeyId } from './identifiers.js'
 
 /**
  * The one module that seals and opens symmetric ciphertext blobs. Encrypt, Decrypt, ReEncrypt
@@ -77,13 +78,20 @@ export function sealCiphertext(
   return Buffer.concat([header, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
 }
 
-/** Reads the cleartext header; undefined when `blob` is not a version-1 Keyward ciphertext. */
+/**
+ * Reads the cleartext header; undefined when `blob` is not a version-1 Keyward ciphertext
+ * (wrong version, too short for header and tag, or no well-formed key ID where it belongs).
+ */
 export function readCiphertextHeader(blob: Buffer): CiphertextHeader | undefined {
   if (blob.length < 2 || blob[0] !== FORMAT_V1) return undefined
   const keyIdLength = blob[1]!
   const headerLength = 2 + keyIdLength + MATERIAL_ID_BYTES + SALT_BYTES + IV_BYTES
   if (keyIdLength === 0 || blob.length < headerLength + TAG_BYTES) return undefined
-  const keyId = blob.subarray(2, 2 + keyIdLength).toString('ascii')
+  const keyId = blob.subarray(2, 2 + keyIdLength).toString('latin1')
+  // Another format that happens to start with 0x01 (AWS's own blobs do) is not ours: without
+  // this, its bytes would be read as a key ID and answered AccessDenied instead of
+  // InvalidCiphertext.
+  if (!isKeyId(keyId)) return undefined
   const keyMaterialId = blob
     .subarray(2 + keyIdLength, 2 + keyIdLength + MATERIAL_ID_BYTES)
     .toString('hex')
