@@ -1,5 +1,6 @@
 import type { KmsOperationName } from '../wire/generated/model.js'
 import type { Handler } from './context.js'
+import { cancelKeyDeletion } from './cancel-key-deletion.js'
 import { createKey } from './create-key.js'
 import { decrypt } from './decrypt.js'
 import { describeKey } from './describe-key.js'
@@ -9,7 +10,10 @@ import { encrypt } from './encrypt.js'
 import { generateDataKey } from './generate-data-key.js'
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js'
 import { generateRandom } from './generate-random.js'
+import { listKeys } from './list-keys.js'
 import { reEncrypt } from './re-encrypt.js'
+import { scheduleKeyDeletion } from './schedule-key-deletion.js'
+import { updateKeyDescription } from './update-key-description.js'
 
 /**
  * The operations Keyward implements, by X-Amz-Target name: the single place that says what is
@@ -17,6 +21,7 @@ import { reEncrypt } from './re-encrypt.js'
  * An operation of the API that is missing here answers UnsupportedOperationException.
  */
 export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
+  CancelKeyDeletion: cancelKeyDeletion,
   CreateKey: createKey,
   Decrypt: decrypt,
   DescribeKey: describeKey,
@@ -26,5 +31,8 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   GenerateDataKey: generateDataKey,
   GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
   GenerateRandom: generateRandom,
+  ListKeys: listKeys,
   ReEncrypt: reEncrypt,
+  ScheduleKeyDeletion: scheduleKeyDeletion,
+  UpdateKeyDescription: updateKeyDescription,
 }

@@ -212,10 +212,23 @@ export class KeyService {
     }
   }
 
-  /** Deletes a key, its materials and aliases (the scheduler calls this when a window ends). */
-  async destroy(region: string, keyId: string): Promise<void> {
+  /**
+   * Deletes a key, its materials and aliases when its waiting period has ended (the scheduler
+   * calls this). The state is re-read inside the transaction, so a CancelKeyDeletion that
+   * committed after the scheduler listed the key wins: the key is then left alone.
+   * Returns whether the key was deleted.
+   */
+  async destroy(region: string, keyId: string): Promise<boolean> {
     try {
-      await this.#store.transaction((tx) => tx.deleteKey(region, keyId))
+      return await this.#store.transaction(async (tx) => {
+        const current = await tx.getKey(region, keyId)
+        const due =
+          current?.keyState === 'PendingDeletion' &&
+          current.deletionDate !== undefined &&
+          current.deletionDate <= this.#clock.now()
+        if (due) await tx.deleteKey(region, keyId)
+        return due
+      })
     } finally {
       this.#invalidate(`${region}/${keyId}`)
     }

@@ -1,0 +1,24 @@
+import { assertKeyState } from '../domain/key-state.js'
+import type { KeyRecord } from '../domain/key.js'
+import type { Handler } from './context.js'
+
+/** The record without its deletion schedule, Disabled. */
+function withoutDeletion(key: KeyRecord): KeyRecord {
+  const { deletionDate: _date, pendingDeletionWindowInDays: _window, ...rest } = key
+  return { ...rest, keyState: 'Disabled' }
+}
+
+/**
+ * CancelKeyDeletion: PendingDeletion → Disabled (not Enabled: "the KMS key is disabled"; the
+ * caller enables it explicitly), with its DeletionDate cleared; any other state is refused
+ * with "<arn> is not pending deletion." (API Reference, CancelKeyDeletion; Developer Guide,
+ * "Key states", footnote [4]). The response KeyId is the key ARN.
+ */
+export const cancelKeyDeletion: Handler<'CancelKeyDeletion'> = async (ctx, input) => {
+  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const cancelled = await ctx.keys.mutate(key, (current) => {
+    assertKeyState(current, 'cancelDeletion')
+    return withoutDeletion(current)
+  })
+  return { KeyId: cancelled.arn }
+}
