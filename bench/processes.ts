@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+
+/** A server started as a child process, with the URL it printed. */
+export interface ServerProcess {
+  readonly url: string
+  readonly child: ChildProcess
+  /** The last lines it wrote, for error reports. */
+  tail(): string
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null if killed). */
+  stop(graceMs?: number): Promise<number | null>
+}
+
+const TAIL_LINES = 40
+
+/**
+ * Spawns `node <args>` and waits until a stdout line matches `ready` (its first group is the
+ * URL). Output is drained into a short ring buffer so a chatty child never blocks on a full
+ * pipe.
+ *
+ * @example
+ *   const s = await startServer(['dist/bench/baseline-server.js'], { ready: /listening on (\S+)/ })
+ *   await s.stop()
+ */
+export function startServer(
+  args: readonly string[],
+  options: {
+    ready: RegExp
+    env?: NodeJS.ProcessEnv
+    nodeOptions?: readonly string[]
+    timeoutMs?: number
+  },
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), ...args], {
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const lines: string[] = []
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line) lines.push(line)
+    }
+    if (lines.length > TAIL_LINES) lines.splice(0, lines.length - TAIL_LINES)
+  }
+  child.stderr!.on('data', keep)
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  )
+  const stop = async (graceMs = 15_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    try {
+      return await exited
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  const tail = () => lines.join('\n')
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop(1000)
+      reject(
+        new Error(
+          `${args.join(' ')} did not start within ${options.timeoutMs ?? 30_000} ms\n${tail()}`,
+        ),
+      )
+    }, options.timeoutMs ?? 30_000)
+    let seen = ''
+    let ready = false
+    child.stdout!.on('data', (chunk: Buffer) => {
+      keep(chunk)
+      if (ready) return
+      seen += chunk.toString('utf8')
+      const match = options.ready.exec(seen)
+      if (match?.[1]) {
+        ready = true
+        clearTimeout(timer)
+        resolve({ url: match[1], child, tail, stop })
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${args.join(' ')} exited with ${code} before it was ready\n${tail()}`))
+    })
+  })
+}
