@@ -1,8 +1,10 @@
 import type { KmsOperationName } from '../wire/generated/model.js'
 import type { Handler } from './context.js'
 import { cancelKeyDeletion } from './cancel-key-deletion.js'
+import { createAlias } from './create-alias.js'
 import { createKey } from './create-key.js'
 import { decrypt } from './decrypt.js'
+import { deleteAlias } from './delete-alias.js'
 import { describeKey } from './describe-key.js'
 import { disableKey } from './disable-key.js'
 import { enableKey } from './enable-key.js'
@@ -10,9 +12,11 @@ import { encrypt } from './encrypt.js'
 import { generateDataKey } from './generate-data-key.js'
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js'
 import { generateRandom } from './generate-random.js'
+import { listAliases } from './list-aliases.js'
 import { listKeys } from './list-keys.js'
 import { reEncrypt } from './re-encrypt.js'
 import { scheduleKeyDeletion } from './schedule-key-deletion.js'
+import { updateAlias } from './update-alias.js'
 import { updateKeyDescription } from './update-key-description.js'
 
 /**
@@ -22,8 +26,10 @@ import { updateKeyDescription } from './update-key-description.js'
  */
 export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   CancelKeyDeletion: cancelKeyDeletion,
+  CreateAlias: createAlias,
   CreateKey: createKey,
   Decrypt: decrypt,
+  DeleteAlias: deleteAlias,
   DescribeKey: describeKey,
   DisableKey: disableKey,
   EnableKey: enableKey,
@@ -31,8 +37,10 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   GenerateDataKey: generateDataKey,
   GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
   GenerateRandom: generateRandom,
+  ListAliases: listAliases,
   ListKeys: listKeys,
   ReEncrypt: reEncrypt,
   ScheduleKeyDeletion: scheduleKeyDeletion,
+  UpdateAlias: updateAlias,
   UpdateKeyDescription: updateKeyDescription,
 }

@@ -1,0 +1,48 @@
+import {
+  AlreadyExistsException,
+  LimitExceededException,
+  NotFoundException,
+} from '../wire/generated/exceptions.js'
+import { aliasArn } from '../domain/identifiers.js'
+import { assertKeyState } from '../domain/key-state.js'
+import type { Handler } from './context.js'
+import { assertNewAliasName, MAX_ALIASES_PER_KEY } from './support/aliases.js'
+
+/**
+ * CreateAlias: a new name for a customer managed key of the caller's account and Region
+ * (API Reference, CreateAlias). TargetKeyId is a key ID or key ARN, never an alias. Refused
+ * when the name exists ("An alias with the name <alias ARN> already exists"), when the key
+ * already has 50 aliases, and while the key is pending deletion (Developer Guide, "Key
+ * states", footnote [3]).
+ */
+export const createAlias: Handler<'CreateAlias'> = async (ctx, input) => {
+  const name = input.AliasName
+  assertNewAliasName(name)
+  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.TargetKeyId, 'idOrArn')
+  await ctx.keys.changeAliases(async (tx) => {
+    const target = await tx.getKey(key.region, key.keyId)
+    if (!target) throw new NotFoundException(`Key '${key.arn}' does not exist`)
+    assertKeyState(target, 'manage')
+    const taken = () =>
+      new AlreadyExistsException(
+        `An alias with the name ${aliasArn(ctx.scope, name)} already exists`,
+      )
+    if (await tx.getAlias(ctx.scope, name)) throw taken()
+    if ((await tx.countAliases(target.region, target.keyId)) >= MAX_ALIASES_PER_KEY) {
+      throw new LimitExceededException(
+        `${target.arn} already has ${MAX_ALIASES_PER_KEY} aliases, the maximum number of aliases per KMS key.`,
+      )
+    }
+    const now = ctx.clock.now()
+    const inserted = await tx.insertAlias({
+      accountId: ctx.scope.accountId,
+      region: ctx.scope.region,
+      aliasName: name,
+      targetKeyId: target.keyId,
+      creationDate: now,
+      lastUpdatedDate: now,
+    })
+    if (!inserted) throw taken()
+  })
+  return {}
+}
