@@ -14,8 +14,11 @@ import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-pla
 import { generateRandom } from './generate-random.js'
 import { listAliases } from './list-aliases.js'
 import { listKeys } from './list-keys.js'
+import { listResourceTags } from './list-resource-tags.js'
 import { reEncrypt } from './re-encrypt.js'
 import { scheduleKeyDeletion } from './schedule-key-deletion.js'
+import { tagResource } from './tag-resource.js'
+import { untagResource } from './untag-resource.js'
 import { updateAlias } from './update-alias.js'
 import { updateKeyDescription } from './update-key-description.js'
 
@@ -39,8 +42,11 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   GenerateRandom: generateRandom,
   ListAliases: listAliases,
   ListKeys: listKeys,
+  ListResourceTags: listResourceTags,
   ReEncrypt: reEncrypt,
   ScheduleKeyDeletion: scheduleKeyDeletion,
+  TagResource: tagResource,
+  UntagResource: untagResource,
   UpdateAlias: updateAlias,
   UpdateKeyDescription: updateKeyDescription,
 }
