@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict'
+import { createCipheriv, createHash, hkdfSync } from 'node:crypto'
+import { describe, it } from 'node:test'
+import {
+  FORMAT_V1,
+  openCiphertext,
+  readCiphertextHeader,
+  sealCiphertext,
+  type SealingKey,
+} from '../../src/domain/ciphertext.js'
+import {
+  encodeEncryptionContext,
+  type EncryptionContext,
+} from '../../src/domain/encryption-context.js'
+import type { Random } from '../../src/ports/random.js'
+import { InvalidCiphertextException } from '../../src/wire/generated/exceptions.js'
+
+/** A Random that replays SHA-256(seed ‖ counter): the same seed gives the same blob. */
+function deterministicRandom(seed: string): Random {
+  let counter = 0
+  const bytes = (length: number) => {
+    const out: Buffer[] = []
+    let have = 0
+    while (have < length) {
+      const block = createHash('sha256').update(`${seed}:${counter++}`).digest()
+      out.push(block)
+      have += block.length
+    }
+    return Buffer.concat(out).subarray(0, length)
+  }
+  return { bytes, uuid: () => bytes(16).toString('hex') }
+}
+
+const KEY: SealingKey = {
+  keyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+  keyMaterialId: 'a'.repeat(64),
+  material: Buffer.alloc(32, 0x42),
+}
+const PLAINTEXT = Buffer.from('known plaintext')
+const CONTEXT: EncryptionContext = { purpose: 'unit-test', tenant: 'acme' }
+
+const KAT_BLOB = Buffer.from(
+  '012431323334616263642d313261622d333463642d353665662d313233343536373839306162' + // 01, 36, key ID
+    'aa'.repeat(32) + // key material ID
+    '2eb12e8f659550b777b49225491d82fd' + // salt
+    'c0604b3024263367a66799c5' + // IV
+    '50b91aa7aa67aef7d7fc42df056595' + // ciphertext of 'known plaintext'
+    '808a1ba3b129ce40da98e6e60210c6bc', // GCM tag
+  'hex',
+)
+
+const seal = (
+  over: { key?: SealingKey; plaintext?: Buffer; context?: EncryptionContext } = {},
+  seed = 'seed',
+) =>
+  sealCiphertext(
+    {
+      key: over.key ?? KEY,
+      plaintext: over.plaintext ?? PLAINTEXT,
+      ...('context' in over ? { context: over.context } : { context: CONTEXT }),
+    },
+    deterministicRandom(seed),
+  )
+
+/** Asserts the one failure every open path must end in: InvalidCiphertextException, no text. */
+function assertInvalid(fn: () => unknown, label: string): void {
+  assert.throws(
+    fn,
+    (error: unknown) => {
+      assert.ok(error instanceof InvalidCiphertextException, `${label}: ${String(error)}`)
+      assert.equal(error.message, '', label)
+      assert.equal(error.name, 'InvalidCiphertextException', label)
+      return true
+    },
+    label,
+  )
+}
+
+describe('ciphertext seal/open', () => {
+  describe('round trip', () => {
+    const rows: Array<{ name: string; plaintext: Buffer; context?: EncryptionContext }> = [
+      { name: 'with a context', plaintext: PLAINTEXT, context: CONTEXT },
+      { name: 'without a context', plaintext: PLAINTEXT, context: undefined },
+      { name: 'a single byte', plaintext: Buffer.from([0]), context: CONTEXT },
+      { name: '4096 bytes (the Encrypt limit)', plaintext: Buffer.alloc(4096, 7), context: {} },
+      { name: 'an empty plaintext', plaintext: Buffer.alloc(0), context: CONTEXT },
+      { name: 'a unicode context', plaintext: PLAINTEXT, context: { 'cl\u00e9': '\u{1F511}' } },
+    ]
+    for (const row of rows) {
+      it(row.name, () => {
+        const blob = seal({ plaintext: row.plaintext, context: row.context })
+        const opened = openCiphertext({ blob, key: KEY, context: row.context })
+        assert.deepEqual(opened, row.plaintext)
+      })
+    }
+
+    it('works for an mrk- key ID', () => {
+      const key = { ...KEY, keyId: 'mrk-1234abcd12ab34cd56ef1234567890ab' }
+      const blob = seal({ key })
+      assert.equal(readCiphertextHeader(blob)?.keyId, key.keyId)
+      assert.deepEqual(openCiphertext({ blob, key, context: CONTEXT }), PLAINTEXT)
+    })
+
+    it('is deterministic for a deterministic Random, and differs per seed', () => {
+      assert.deepEqual(seal({}, 'one'), seal({}, 'one'))
+      assert.notDeepEqual(seal({}, 'one'), seal({}, 'two'))
+    })
+  })
+
+  describe('format version 1, as documented in src/domain/ciphertext.ts', () => {
+    it('matches an independent construction of the layout', () => {
+      const random = deterministicRandom('layout')
+      const salt = random.bytes(16)
+      const iv = random.bytes(12)
+      const header = Buffer.concat([
+        Buffer.from([0x01, KEY.keyId.length]),
+        Buffer.from(KEY.keyId, 'ascii'),
+        Buffer.from(KEY.keyMaterialId, 'hex'),
+        salt,
+        iv,
+      ])
+      const derived = Buffer.from(
+        hkdfSync('sha256', KEY.material, salt, Buffer.from('keyward ciphertext v1'), 32),
+      )
+      const cipher = createCipheriv('aes-256-gcm', derived, iv)
+      cipher.setAAD(Buffer.concat([header, encodeEncryptionContext(CONTEXT)]))
+      const expected = Buffer.concat([
+        header,
+        cipher.update(PLAINTEXT),
+        cipher.final(),
+        cipher.getAuthTag(),
+      ])
+      assert.deepEqual(seal({}, 'layout'), expected)
+      assert.equal(expected.length, 2 + 36 + 32 + 16 + 12 + PLAINTEXT.length + 16)
+    })
+
+    it('still opens a blob frozen at format version 1 (known answer)', () => {
+      // Sealed once by this implementation (seed 'kat'). Stored ciphertexts live for years:
+      // a change to the format must keep opening this blob, and sealing must still produce it.
+      assert.deepEqual(openCiphertext({ blob: KAT_BLOB, key: KEY, context: CONTEXT }), PLAINTEXT)
+      assert.deepEqual(seal({}, 'kat'), KAT_BLOB)
+    })
+  })
+
+  describe('readCiphertextHeader', () => {
+    const good = seal()
+    const rows: Array<{
+      name: string
+      blob: Buffer
+      header: ReturnType<typeof readCiphertextHeader>
+    }> = [
+      {
+        name: 'a sealed blob',
+        blob: good,
+        header: { keyId: KEY.keyId, keyMaterialId: KEY.keyMaterialId },
+      },
+      {
+        name: 'header and tag only (empty plaintext)',
+        blob: seal({ plaintext: Buffer.alloc(0) }),
+        header: { keyId: KEY.keyId, keyMaterialId: KEY.keyMaterialId },
+      },
+      { name: 'no bytes', blob: Buffer.alloc(0), header: undefined },
+      { name: 'the version byte only', blob: Buffer.from([FORMAT_V1]), header: undefined },
+      { name: 'another version', blob: withByte(good, 0, 0x02), header: undefined },
+      { name: 'version 0', blob: withByte(good, 0, 0x00), header: undefined },
+      { name: 'a key-ID length of 0', blob: withByte(good, 1, 0), header: undefined },
+      {
+        name: 'a key-ID length past the end',
+        blob: withByte(good, 1, 255),
+        header: undefined,
+      },
+      {
+        name: 'one byte short of header and tag',
+        blob: good.subarray(0, 2 + 36 + 60 + 15),
+        header: undefined,
+      },
+      {
+        name: 'a key ID that is not well-formed',
+        blob: withByte(good, 2, 'Z'.charCodeAt(0)),
+        header: undefined,
+      },
+      {
+        name: 'a key-ID byte with its high bit set',
+        blob: withByte(good, 2, good[2]! | 0x80),
+        header: undefined,
+      },
+    ]
+    for (const row of rows) {
+      it(row.name, () => assert.deepEqual(readCiphertextHeader(row.blob), row.header))
+    }
+  })
+
+  describe('every failure to open is InvalidCiphertextException with no message', () => {
+    const blob = seal()
+    const open =
+      (b: Buffer, over: { key?: SealingKey; context?: EncryptionContext } = {}) =>
+      () =>
+        openCiphertext({
+          blob: b,
+          key: over.key ?? KEY,
+          ...('context' in over ? { context: over.context } : { context: CONTEXT }),
+        })
+
+    const rows: Array<{ name: string; run: () => unknown }> = [
+      {
+        name: 'another key material',
+        run: open(blob, { key: { ...KEY, material: Buffer.alloc(32, 1) } }),
+      },
+      {
+        name: 'a sealing key of another key ID',
+        run: open(blob, { key: { ...KEY, keyId: '00000000-0000-4000-8000-000000000000' } }),
+      },
+      {
+        name: 'a sealing key of another material ID',
+        run: open(blob, { key: { ...KEY, keyMaterialId: 'b'.repeat(64) } }),
+      },
+      { name: 'another context', run: open(blob, { context: { purpose: 'other' } }) },
+      { name: 'no context', run: open(blob, { context: undefined }) },
+      { name: 'an empty context', run: open(blob, { context: {} }) },
+      {
+        name: '{"a":"bc"} for {"ab":"c"}',
+        run: open(seal({ context: { ab: 'c' } }), { context: { a: 'bc' } }),
+      },
+      { name: 'a byte appended', run: open(Buffer.concat([blob, Buffer.from([0])])) },
+      { name: 'another version byte', run: open(withByte(blob, 0, 2)) },
+      { name: 'garbage', run: open(deterministicRandom('garbage').bytes(blob.length)) },
+    ]
+    for (const row of rows) it(row.name, () => assertInvalid(row.run, row.name))
+
+    it(`any single flipped bit, in each of the blob's bytes`, () => {
+      for (let i = 0; i < blob.length; i++) {
+        for (const bit of [0, 7]) {
+          assertInvalid(open(withByte(blob, i, blob[i]! ^ (1 << bit))), `byte ${i} bit ${bit}`)
+        }
+      }
+    })
+
+    it('truncation to any shorter length', () => {
+      for (let n = 0; n < blob.length; n++) assertInvalid(open(blob.subarray(0, n)), `${n} bytes`)
+    })
+  })
+})
+
+/** A copy of `blob` with byte `index` set to `value`. */
+function withByte(blob: Buffer, index: number, value: number): Buffer {
+  const copy = Buffer.from(blob)
+  copy[index] = value
+  return copy
+}
