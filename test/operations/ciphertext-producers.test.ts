@@ -244,6 +244,96 @@ describe('every ciphertext producer binds the encryption context', () => {
     })
   }
 
+  describe('KeyMaterialId in the answers (kms-api.md: added 2025-06; on Encrypt for one day only)', () => {
+    const rows: Array<{
+      operation: string
+      body: (env: Env) => Promise<Record<string, unknown>>
+      members: string[]
+    }> = [
+      {
+        operation: 'Encrypt',
+        body: async ({ key }) => ({ KeyId: key.keyId, Plaintext: b64(Buffer.from('x')) }),
+        members: [],
+      },
+      {
+        operation: 'Decrypt',
+        body: async (e) => ({ CiphertextBlob: b64(await PRODUCERS.Encrypt!(e, undefined)) }),
+        members: ['KeyMaterialId'],
+      },
+      {
+        operation: 'GenerateDataKey',
+        body: async ({ key }) => ({ KeyId: key.keyId, KeySpec: 'AES_128' }),
+        members: ['KeyMaterialId'],
+      },
+      {
+        operation: 'GenerateDataKeyWithoutPlaintext',
+        body: async ({ key }) => ({ KeyId: key.keyId, KeySpec: 'AES_128' }),
+        members: ['KeyMaterialId'],
+      },
+      {
+        operation: 'ReEncrypt',
+        body: async (e) => ({
+          CiphertextBlob: b64(await PRODUCERS.Encrypt!(e, undefined)),
+          DestinationKeyId: e.other.arn,
+        }),
+        members: ['DestinationKeyMaterialId', 'SourceKeyMaterialId'],
+      },
+    ]
+    for (const row of rows) {
+      it(`${row.operation}: ${row.members.length ? row.members.join(', ') : 'none'}`, async () => {
+        const r = await sendRaw(kw, row.operation, await row.body(env))
+        assert.equal(r.status, 200, r.text)
+        const present = Object.keys(r.json!).filter((k) => k.endsWith('KeyMaterialId'))
+        assert.deepEqual(present.sort(), row.members)
+        const expected: Record<string, string> = {
+          KeyMaterialId: env.key.keyMaterialId,
+          SourceKeyMaterialId: env.key.keyMaterialId,
+          DestinationKeyMaterialId: env.other.keyMaterialId,
+        }
+        for (const m of present) assert.equal(r.json![m], expected[m], m)
+      })
+    }
+  })
+
+  describe('DryRun: 400 DryRunOperationException with AWS message, on every crypto operation', () => {
+    const rows: Array<{ operation: string; body: (env: Env) => Promise<Record<string, unknown>> }> =
+      [
+        {
+          operation: 'Encrypt',
+          body: async ({ key }) => ({ KeyId: key.keyId, Plaintext: b64(Buffer.from('x')) }),
+        },
+        {
+          operation: 'Decrypt',
+          body: async (e) => ({ CiphertextBlob: b64(await PRODUCERS.Encrypt!(e, undefined)) }),
+        },
+        {
+          operation: 'GenerateDataKey',
+          body: async ({ key }) => ({ KeyId: key.keyId, KeySpec: 'AES_256' }),
+        },
+        {
+          operation: 'GenerateDataKeyWithoutPlaintext',
+          body: async ({ key }) => ({ KeyId: key.keyId, NumberOfBytes: 8 }),
+        },
+        {
+          operation: 'ReEncrypt',
+          body: async (e) => ({
+            CiphertextBlob: b64(await PRODUCERS.Encrypt!(e, undefined)),
+            DestinationKeyId: e.other.keyId,
+          }),
+        },
+      ]
+    for (const row of rows) {
+      it(row.operation, async () => {
+        const r = await sendRaw(kw, row.operation, { ...(await row.body(env)), DryRun: true })
+        assert.equal(r.status, 400, r.text)
+        assert.deepEqual(r.json, {
+          __type: 'DryRunOperationException',
+          message: 'The request would have succeeded, but the DryRun option is set.',
+        })
+      })
+    }
+  })
+
   it('the table has a row for every producer and both outcomes', () => {
     assert.deepEqual(Object.keys(PRODUCERS).sort(), [
       'Encrypt',
