@@ -193,6 +193,9 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
           const e = new SerializationException(
             `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
           )
+          // The rest of the body is never read, so the connection cannot carry another
+          // request: say so, or a keep-alive client reuses it and gets ECONNRESET.
+          res.setHeader('connection', 'close')
           sendError(res, requestId, e, 413)
           res.once('finish', () => req.destroy())
         } else if (isKmsException(error)) {
