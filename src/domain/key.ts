@@ -41,6 +41,11 @@ export interface KeyRecord {
   readonly tags: readonly Tag[]
   /** The material new ciphertexts use; absent while no material exists (PendingImport). */
   readonly currentKeyMaterialId?: string
+  /**
+   * The DER SubjectPublicKeyInfo of an asymmetric key pair, base64 (public, so stored in the
+   * clear: GetPublicKey and Verify need no unwrap). Absent for symmetric and HMAC keys.
+   */
+  readonly publicKey?: string
   readonly deletionDate?: number
   readonly pendingDeletionWindowInDays?: number
 }

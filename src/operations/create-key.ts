@@ -4,6 +4,7 @@ import { toKeyMetadata, type KeyRecord } from '../domain/key.js'
 import { assertValidKeyPolicy, defaultKeyPolicy } from '../domain/key-policy.js'
 import { KEY_SPECS, type KeySpec, type KeyUsage } from '../domain/key-specs.js'
 import { mergeTags } from '../domain/tags.js'
+import { generateKeyMaterial } from '../crypto/index.js'
 import type { CreateKeyInput } from '../wire/generated/model.js'
 import type { Handler } from './context.js'
 
@@ -62,8 +63,9 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
 }
 
 /**
- * CreateKey: a new customer managed key, Enabled, with fresh AES-256 material wrapped under the
- * root key (API Reference, CreateKey).
+ * CreateKey: a new customer managed key, Enabled, with fresh material of its key spec (an AES-256
+ * key, a key pair, an HMAC key or an ML-DSA seed) wrapped under the root key (API Reference,
+ * CreateKey).
  */
 export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
   const keySpec = chooseKeySpec(input)
@@ -72,6 +74,8 @@ export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
   const tags = mergeTags([], input.Tags ?? [])
   const policy = input.Policy ?? defaultKeyPolicy(ctx.caller.accountId)
   assertValidKeyPolicy(policy)
+  // Material of the kind the table names (AES key, key pair, HMAC key, ML-DSA seed).
+  const generated = await generateKeyMaterial(KEY_SPECS[keySpec].material, ctx.random)
   const keyId = ctx.random.uuid()
   const keyMaterialId = ctx.keys.newKeyMaterialId()
   const key: KeyRecord = {
@@ -91,7 +95,8 @@ export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
     policy,
     tags,
     currentKeyMaterialId: keyMaterialId,
+    ...(generated.publicKey ? { publicKey: generated.publicKey.toString('base64') } : {}),
   }
-  await ctx.keys.create(key, { keyMaterialId, bytes: ctx.random.bytes(32) })
+  await ctx.keys.create(key, { keyMaterialId, bytes: generated.privateKey })
   return { KeyMetadata: toKeyMetadata(key) }
 }

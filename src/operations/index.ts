@@ -5,14 +5,19 @@ import { createAlias } from './create-alias.js'
 import { createKey } from './create-key.js'
 import { decrypt } from './decrypt.js'
 import { deleteAlias } from './delete-alias.js'
+import { deriveSharedSecret } from './derive-shared-secret.js'
 import { describeKey } from './describe-key.js'
 import { disableKey } from './disable-key.js'
 import { enableKey } from './enable-key.js'
 import { encrypt } from './encrypt.js'
 import { generateDataKey } from './generate-data-key.js'
+import { generateDataKeyPair } from './generate-data-key-pair.js'
+import { generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js'
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js'
+import { generateMac } from './generate-mac.js'
 import { generateRandom } from './generate-random.js'
 import { getKeyPolicy } from './get-key-policy.js'
+import { getPublicKey } from './get-public-key.js'
 import { listAliases } from './list-aliases.js'
 import { listKeyPolicies } from './list-key-policies.js'
 import { listKeys } from './list-keys.js'
@@ -20,10 +25,13 @@ import { listResourceTags } from './list-resource-tags.js'
 import { putKeyPolicy } from './put-key-policy.js'
 import { reEncrypt } from './re-encrypt.js'
 import { scheduleKeyDeletion } from './schedule-key-deletion.js'
+import { sign } from './sign.js'
 import { tagResource } from './tag-resource.js'
 import { untagResource } from './untag-resource.js'
 import { updateAlias } from './update-alias.js'
 import { updateKeyDescription } from './update-key-description.js'
+import { verify } from './verify.js'
+import { verifyMac } from './verify-mac.js'
 
 /**
  * The operations Keyward implements, by X-Amz-Target name: the single place that says what is
@@ -36,14 +44,19 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   CreateKey: createKey,
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
+  DeriveSharedSecret: deriveSharedSecret,
   DescribeKey: describeKey,
   DisableKey: disableKey,
   EnableKey: enableKey,
   Encrypt: encrypt,
   GenerateDataKey: generateDataKey,
+  GenerateDataKeyPair: generateDataKeyPair,
+  GenerateDataKeyPairWithoutPlaintext: generateDataKeyPairWithoutPlaintext,
   GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
+  GenerateMac: generateMac,
   GenerateRandom: generateRandom,
   GetKeyPolicy: getKeyPolicy,
+  GetPublicKey: getPublicKey,
   ListAliases: listAliases,
   ListKeyPolicies: listKeyPolicies,
   ListKeys: listKeys,
@@ -51,8 +64,11 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   PutKeyPolicy: putKeyPolicy,
   ReEncrypt: reEncrypt,
   ScheduleKeyDeletion: scheduleKeyDeletion,
+  Sign: sign,
   TagResource: tagResource,
   UntagResource: untagResource,
   UpdateAlias: updateAlias,
   UpdateKeyDescription: updateKeyDescription,
+  Verify: verify,
+  VerifyMac: verifyMac,
 }

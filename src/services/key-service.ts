@@ -242,6 +242,20 @@ export class KeyService {
     key: KeyRecord,
     keyMaterialId = key.currentKeyMaterialId,
   ): Promise<SealingKey | undefined> {
+    return this.material(key, keyMaterialId)
+  }
+
+  /**
+   * The unwrapped material of any kind of key (an AES key, a PKCS #8 private key, an HMAC key
+   * or an ML-DSA seed; see KEY_SPECS[spec].material), cached like {@link sealingKey}.
+   *
+   * @example
+   *   const m = await ctx.keys.material(key) // m.material: the PKCS #8 DER of an RSA key
+   */
+  async material(
+    key: KeyRecord,
+    keyMaterialId = key.currentKeyMaterialId,
+  ): Promise<SealingKey | undefined> {
     if (!keyMaterialId) return undefined
     const entry = await this.#cached(key.region, key.keyId)
     if (!entry) return undefined
