@@ -58,7 +58,21 @@ export function javaHashSetOrder(values: readonly string[]): string[] {
   return [...buckets.keys()].sort((a, b) => a - b).flatMap((i) => buckets.get(i) ?? [])
 }
 
-/** The enum list as AWS prints it for the member `memberName` (camelCase wire name). */
+/**
+ * The enum list as AWS prints it for the member `memberName` (camelCase wire name) whose model
+ * enum is `values`.
+ *
+ * A recording belongs to one enum, not to every member of that name: GenerateDataKey's
+ * `keySpec` (AES_256, AES_128) shares CreateKey's member name. So the recorded list is used
+ * only when all of its values are values of this member (the model may have gained values
+ * since the recording; AWS's list is then sent as recorded).
+ *
+ * @example
+ *   awsEnumOrder('macAlgorithm', ['HMAC_SHA_224', 'HMAC_SHA_256', 'HMAC_SHA_384', 'HMAC_SHA_512'])
+ *   // → ['HMAC_SHA_384', 'HMAC_SHA_256', 'HMAC_SHA_224', 'HMAC_SHA_512']
+ */
 export function awsEnumOrder(memberName: string, values: readonly string[]): readonly string[] {
-  return RECORDED_ORDERS[memberName] ?? javaHashSetOrder(values)
+  const recorded = RECORDED_ORDERS[memberName]
+  if (recorded && recorded.every((v) => values.includes(v))) return recorded
+  return javaHashSetOrder(values)
 }
