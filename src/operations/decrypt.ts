@@ -1,4 +1,10 @@
-import { stopIfDryRun, type Handler } from './context.js'
+import { stopIfDryRun, type Handler, type OperationContext } from './context.js'
+import type { DecryptInput } from '../wire/generated/model.js'
+import {
+  keyForKeyPairOpening,
+  openWithKeyPair,
+  usesKeyPair,
+} from './support/asymmetric-encryption.js'
 import {
   checkKeyForOpening,
   ignoresCiphertext,
@@ -10,10 +16,12 @@ import {
 
 /**
  * Decrypt: the ciphertext names its key, so KeyId is optional for symmetric ciphertexts
- * (API Reference, Decrypt).
+ * (API Reference, Decrypt). An asymmetric ciphertext (EncryptionAlgorithm RSAES_OAEP_* or
+ * SM2PKE) names nothing: see {@link decryptWithKeyPair}.
  */
 export const decrypt: Handler<'Decrypt'> = async (ctx, input) => {
   refuseRecipient(input)
+  if (usesKeyPair(input.EncryptionAlgorithm)) return decryptWithKeyPair(ctx, input)
   const named = { keyId: input.KeyId, algorithm: input.EncryptionAlgorithm, operation: 'Decrypt' }
   if (ignoresCiphertext(input)) {
     await checkKeyForOpening(ctx, named)
@@ -36,4 +44,28 @@ export const decrypt: Handler<'Decrypt'> = async (ctx, input) => {
     EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
     KeyMaterialId: keyMaterialId,
   }
+}
+
+/**
+ * Decrypt of a raw RSAES-OAEP or SM2PKE ciphertext: KeyId is required and the encryption
+ * context refused (support/asymmetric-encryption.ts); there is no KeyMaterialId to report.
+ */
+async function decryptWithKeyPair(ctx: OperationContext, input: DecryptInput) {
+  const algorithm = input.EncryptionAlgorithm!
+  const key = await keyForKeyPairOpening(ctx, {
+    keyId: input.KeyId,
+    member: 'keyId',
+    algorithm,
+    operation: 'Decrypt',
+    context: input.EncryptionContext,
+  })
+  if (ignoresCiphertext(input)) stopIfDryRun(input)
+  const plaintext = await openWithKeyPair(ctx, {
+    key,
+    algorithm,
+    ciphertext: requiredCiphertext(input),
+  })
+  if (input.DryRun) plaintext.fill(0)
+  stopIfDryRun(input)
+  return { KeyId: key.arn, Plaintext: plaintext, EncryptionAlgorithm: algorithm }
 }
