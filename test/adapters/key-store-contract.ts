@@ -1,0 +1,518 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { afterEach, describe, it } from 'node:test'
+import type { Scope } from '../../src/domain/identifiers.js'
+import type { KeyMaterialRecord, KeyRecord } from '../../src/domain/key.js'
+import type { AliasRecord, KeyStore } from '../../src/ports/key-store.js'
+
+/**
+ * The KeyStore contract: what every storage adapter must do, run unchanged against each one
+ * (SQLite file, SQLite in memory, and PostgreSQL when it exists). Each test opens a fresh,
+ * empty store.
+ */
+
+const ACCOUNT = '111122223333'
+const OTHER_ACCOUNT = '444455556666'
+const HOME: Scope = { accountId: ACCOUNT, region: 'us-east-1' }
+const T0 = Date.parse('2026-01-01T00:00:00Z')
+const DAY = 86_400_000
+
+/** A key record as CreateKey would store it. */
+export function keyFixture(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  const keyId = overrides.keyId ?? randomUUID()
+  const region = overrides.region ?? HOME.region
+  const accountId = overrides.accountId ?? HOME.accountId
+  return {
+    schemaVersion: 1,
+    keyId,
+    accountId,
+    region,
+    arn: `arn:aws:kms:${region}:${accountId}:key/${keyId}`,
+    creationDate: T0,
+    keyState: 'Enabled',
+    description: '',
+    keyUsage: 'ENCRYPT_DECRYPT',
+    keySpec: 'SYMMETRIC_DEFAULT',
+    origin: 'AWS_KMS',
+    keyManager: 'CUSTOMER',
+    multiRegion: false,
+    policy: '{"Version":"2012-10-17","Statement":[]}',
+    tags: [{ TagKey: 'team', TagValue: 'crypto' }],
+    currentKeyMaterialId: 'a'.repeat(64),
+    ...overrides,
+  }
+}
+
+const materialFixture = (
+  key: KeyRecord,
+  overrides: Partial<KeyMaterialRecord> = {},
+): KeyMaterialRecord => ({
+  region: key.region,
+  keyId: key.keyId,
+  keyMaterialId: 'a'.repeat(64),
+  createdAt: T0,
+  wrapped: Buffer.from([1, 2, 3, 4, 5, 0, 255]),
+  ...overrides,
+})
+
+const aliasFixture = (key: KeyRecord, aliasName: string, at = T0): AliasRecord => ({
+  accountId: key.accountId,
+  region: key.region,
+  aliasName,
+  targetKeyId: key.keyId,
+  creationDate: at,
+  lastUpdatedDate: at,
+})
+
+/** Key IDs in ascending order, for listing tests (UUIDs sort as text). */
+const orderedKeyIds = (n: number) =>
+  Array.from({ length: n }, (_, i) => `${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`)
+
+/**
+ * Runs the KeyStore contract against stores made by `open`.
+ *
+ * @example
+ *   runKeyStoreContract('SQLite in memory', () => openSqliteKeyStore(':memory:'))
+ */
+export function runKeyStoreContract(name: string, open: () => Promise<KeyStore>): void {
+  describe(`KeyStore contract: ${name}`, () => {
+    const opened: KeyStore[] = []
+    const fresh = async () => {
+      const store = await open()
+      opened.push(store)
+      return store
+    }
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close().catch(() => undefined)
+    })
+
+    describe('keys', () => {
+      it('stores a key and reads back the same record', async () => {
+        const store = await fresh()
+        const key = keyFixture({ description: 'ünïcödé ✓ \u0000 "quoted"' })
+        await store.insertKey(key)
+        assert.deepEqual(await store.getKey(key.region, key.keyId), key)
+      })
+
+      it('answers undefined for an unknown key, and for a known key in another Region', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        assert.equal(await store.getKey(key.region, randomUUID()), undefined)
+        assert.equal(await store.getKey('eu-west-1', key.keyId), undefined)
+      })
+
+      it('refuses a second key with the same ID in one Region, and keeps the first', async () => {
+        const store = await fresh()
+        const key = keyFixture({ description: 'first' })
+        await store.insertKey(key)
+        await assert.rejects(store.insertKey({ ...key, description: 'second' }))
+        assert.equal((await store.getKey(key.region, key.keyId))?.description, 'first')
+      })
+
+      it('keeps keys with the same ID in two Regions apart', async () => {
+        const store = await fresh()
+        const east = keyFixture({ description: 'east' })
+        const west = keyFixture({ keyId: east.keyId, region: 'eu-west-1', description: 'west' })
+        await store.insertKey(east)
+        await store.insertKey(west)
+        assert.equal((await store.getKey('us-east-1', east.keyId))?.description, 'east')
+        assert.equal((await store.getKey('eu-west-1', east.keyId))?.description, 'west')
+      })
+
+      it('replaces a record with updateKey, and touches no other key', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        const other = keyFixture()
+        await store.insertKey(key)
+        await store.insertKey(other)
+        const changed: KeyRecord = {
+          ...key,
+          keyState: 'PendingDeletion',
+          deletionDate: T0 + 7 * DAY,
+          description: 'going away',
+        }
+        await store.updateKey(changed)
+        assert.deepEqual(await store.getKey(key.region, key.keyId), changed)
+        assert.deepEqual(await store.getKey(other.region, other.keyId), other)
+      })
+
+      it('deletes a key with its materials and the aliases that point at it', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        const kept = keyFixture()
+        await store.insertKey(key)
+        await store.insertKey(kept)
+        await store.insertKeyMaterial(materialFixture(key))
+        await store.insertKeyMaterial(materialFixture(kept))
+        assert.equal(await store.insertAlias(aliasFixture(key, 'alias/doomed-1')), true)
+        assert.equal(await store.insertAlias(aliasFixture(key, 'alias/doomed-2')), true)
+        assert.equal(await store.insertAlias(aliasFixture(kept, 'alias/kept')), true)
+
+        await store.deleteKey(key.region, key.keyId)
+
+        assert.equal(await store.getKey(key.region, key.keyId), undefined)
+        assert.deepEqual(await store.listKeyMaterials(key.region, key.keyId), [])
+        assert.equal(await store.getAlias(HOME, 'alias/doomed-1'), undefined)
+        assert.equal(await store.getAlias(HOME, 'alias/doomed-2'), undefined)
+        assert.equal(await store.countAliases(key.region, key.keyId), 0)
+        assert.deepEqual(await store.getKey(kept.region, kept.keyId), kept)
+        assert.equal((await store.listKeyMaterials(kept.region, kept.keyId)).length, 1)
+        assert.equal((await store.getAlias(HOME, 'alias/kept'))?.targetKeyId, kept.keyId)
+      })
+
+      it('deletes only the key of the given Region', async () => {
+        const store = await fresh()
+        const east = keyFixture()
+        const west = keyFixture({ keyId: east.keyId, region: 'eu-west-1' })
+        await store.insertKey(east)
+        await store.insertKey(west)
+        await store.insertKeyMaterial(materialFixture(west))
+        await store.insertAlias(aliasFixture(west, 'alias/west'))
+        await store.deleteKey('us-east-1', east.keyId)
+        assert.deepEqual(await store.getKey('eu-west-1', east.keyId), west)
+        assert.equal((await store.listKeyMaterials('eu-west-1', east.keyId)).length, 1)
+        assert.equal(
+          (await store.getAlias({ accountId: ACCOUNT, region: 'eu-west-1' }, 'alias/west'))
+            ?.targetKeyId,
+          east.keyId,
+        )
+      })
+    })
+
+    describe('key materials', () => {
+      it('lists a key’s materials oldest first, byte for byte', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        const newer = materialFixture(key, {
+          keyMaterialId: '0'.repeat(64),
+          createdAt: T0 + DAY,
+          wrapped: Buffer.alloc(61, 0x42),
+        })
+        const older = materialFixture(key, { keyMaterialId: 'f'.repeat(64), createdAt: T0 })
+        await store.insertKeyMaterial(newer)
+        await store.insertKeyMaterial(older)
+        const listed = await store.listKeyMaterials(key.region, key.keyId)
+        assert.deepEqual(
+          listed.map((m) => m.keyMaterialId),
+          [older.keyMaterialId, newer.keyMaterialId],
+        )
+        assert.ok(Buffer.isBuffer(listed[1]!.wrapped))
+        assert.deepEqual(listed[0], older)
+        assert.deepEqual(listed[1], newer)
+      })
+
+      it('refuses a second material with the same ID for one key', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        await store.insertKeyMaterial(materialFixture(key))
+        await assert.rejects(
+          store.insertKeyMaterial(materialFixture(key, { wrapped: Buffer.from('other') })),
+        )
+        const listed = await store.listKeyMaterials(key.region, key.keyId)
+        assert.deepEqual(listed, [materialFixture(key)])
+      })
+    })
+
+    describe('aliases', () => {
+      it('inserts an alias and reads it back', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        const alias = aliasFixture(key, 'alias/app/prod')
+        assert.equal(await store.insertAlias(alias), true)
+        assert.deepEqual(await store.getAlias(HOME, 'alias/app/prod'), alias)
+      })
+
+      it('answers false for a taken name and leaves the alias as it was', async () => {
+        const store = await fresh()
+        const first = keyFixture()
+        const second = keyFixture()
+        await store.insertKey(first)
+        await store.insertKey(second)
+        assert.equal(await store.insertAlias(aliasFixture(first, 'alias/taken')), true)
+        assert.equal(await store.insertAlias(aliasFixture(second, 'alias/taken', T0 + DAY)), false)
+        assert.deepEqual(
+          await store.getAlias(HOME, 'alias/taken'),
+          aliasFixture(first, 'alias/taken'),
+        )
+      })
+
+      it('scopes alias names by account and Region', async () => {
+        const store = await fresh()
+        const home = keyFixture()
+        const otherAccount = keyFixture({ accountId: OTHER_ACCOUNT })
+        const otherRegion = keyFixture({ region: 'eu-west-1' })
+        for (const k of [home, otherAccount, otherRegion]) {
+          await store.insertKey(k)
+          assert.equal(await store.insertAlias(aliasFixture(k, 'alias/shared-name')), true)
+        }
+        assert.equal((await store.getAlias(HOME, 'alias/shared-name'))?.targetKeyId, home.keyId)
+        assert.equal(
+          (
+            await store.getAlias(
+              { accountId: OTHER_ACCOUNT, region: 'us-east-1' },
+              'alias/shared-name',
+            )
+          )?.targetKeyId,
+          otherAccount.keyId,
+        )
+        assert.equal(
+          (await store.getAlias({ accountId: ACCOUNT, region: 'eu-west-1' }, 'alias/shared-name'))
+            ?.targetKeyId,
+          otherRegion.keyId,
+        )
+      })
+
+      it('points an alias elsewhere with updateAlias, keeping its creation date', async () => {
+        const store = await fresh()
+        const from = keyFixture()
+        const to = keyFixture()
+        await store.insertKey(from)
+        await store.insertKey(to)
+        await store.insertAlias(aliasFixture(from, 'alias/moving'))
+        await store.updateAlias({
+          ...aliasFixture(to, 'alias/moving', T0 + DAY),
+          creationDate: T0 + 5 * DAY,
+        })
+        assert.deepEqual(await store.getAlias(HOME, 'alias/moving'), {
+          ...aliasFixture(to, 'alias/moving'),
+          lastUpdatedDate: T0 + DAY,
+        })
+        assert.equal(await store.countAliases(from.region, from.keyId), 0)
+        assert.equal(await store.countAliases(to.region, to.keyId), 1)
+      })
+
+      it('deletes one alias', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        await store.insertAlias(aliasFixture(key, 'alias/a'))
+        await store.insertAlias(aliasFixture(key, 'alias/b'))
+        await store.deleteAlias(HOME, 'alias/a')
+        assert.equal(await store.getAlias(HOME, 'alias/a'), undefined)
+        assert.ok(await store.getAlias(HOME, 'alias/b'))
+        assert.equal(await store.countAliases(key.region, key.keyId), 1)
+      })
+    })
+
+    describe('listings', () => {
+      it('lists keys of one account and Region in key ID order, page by page', async () => {
+        const store = await fresh()
+        const ids = orderedKeyIds(5)
+        // Inserted out of order, with keys of another account and Region around them.
+        for (const keyId of [ids[3]!, ids[0]!, ids[4]!, ids[2]!, ids[1]!]) {
+          await store.insertKey(keyFixture({ keyId }))
+        }
+        await store.insertKey(keyFixture({ accountId: OTHER_ACCOUNT }))
+        await store.insertKey(keyFixture({ region: 'eu-west-1' }))
+
+        const first = await store.listKeys(HOME, { limit: 2 })
+        assert.deepEqual(
+          first.items.map((k) => k.keyId),
+          ids.slice(0, 2),
+        )
+        assert.equal(first.truncated, true)
+        const second = await store.listKeys(HOME, { limit: 2, after: ids[1]! })
+        assert.deepEqual(
+          second.items.map((k) => k.keyId),
+          ids.slice(2, 4),
+        )
+        assert.equal(second.truncated, true)
+        const last = await store.listKeys(HOME, { limit: 2, after: ids[3]! })
+        assert.deepEqual(
+          last.items.map((k) => k.keyId),
+          [ids[4]],
+        )
+        assert.equal(last.truncated, false)
+        const exact = await store.listKeys(HOME, { limit: 5 })
+        assert.equal(exact.items.length, 5)
+        assert.equal(exact.truncated, false)
+        assert.deepEqual(exact.items[0], keyFixture({ keyId: ids[0]! }))
+      })
+
+      it('lists nothing for an empty scope', async () => {
+        const store = await fresh()
+        assert.deepEqual(await store.listKeys(HOME, { limit: 10 }), { items: [], truncated: false })
+        assert.deepEqual(await store.listAliases(HOME, { limit: 10 }), {
+          items: [],
+          truncated: false,
+        })
+      })
+
+      it('lists aliases in name order, page by page, and by target key', async () => {
+        const store = await fresh()
+        const a = keyFixture()
+        const b = keyFixture()
+        await store.insertKey(a)
+        await store.insertKey(b)
+        for (const [key, name] of [
+          [a, 'alias/c'],
+          [b, 'alias/a'],
+          [a, 'alias/b'],
+          [b, 'alias/d'],
+        ] as const) {
+          await store.insertAlias(aliasFixture(key, name))
+        }
+        await store.insertAlias(aliasFixture(keyFixture({ region: 'eu-west-1' }), 'alias/e'))
+
+        const first = await store.listAliases(HOME, { limit: 3 })
+        assert.deepEqual(
+          first.items.map((x) => x.aliasName),
+          ['alias/a', 'alias/b', 'alias/c'],
+        )
+        assert.equal(first.truncated, true)
+        const rest = await store.listAliases(HOME, { limit: 3, after: 'alias/c' })
+        assert.deepEqual(
+          rest.items.map((x) => x.aliasName),
+          ['alias/d'],
+        )
+        assert.equal(rest.truncated, false)
+
+        const ofA = await store.listAliases(HOME, { limit: 1, keyId: a.keyId })
+        assert.deepEqual(
+          ofA.items.map((x) => x.aliasName),
+          ['alias/b'],
+        )
+        assert.equal(ofA.truncated, true)
+        const ofAMore = await store.listAliases(HOME, {
+          limit: 1,
+          keyId: a.keyId,
+          after: 'alias/b',
+        })
+        assert.deepEqual(
+          ofAMore.items.map((x) => x.aliasName),
+          ['alias/c'],
+        )
+        assert.equal(ofAMore.truncated, false)
+        assert.deepEqual(ofAMore.items[0], aliasFixture(a, 'alias/c'))
+      })
+
+      it('finds the keys whose deletion date has come, in any account or Region', async () => {
+        const store = await fresh()
+        const due = keyFixture({ keyState: 'PendingDeletion', deletionDate: T0 + 7 * DAY })
+        const dueElsewhere = keyFixture({
+          accountId: OTHER_ACCOUNT,
+          region: 'eu-west-1',
+          keyState: 'PendingDeletion',
+          deletionDate: T0 + 3 * DAY,
+        })
+        const later = keyFixture({ keyState: 'PendingDeletion', deletionDate: T0 + 30 * DAY })
+        const alive = keyFixture()
+        for (const k of [due, dueElsewhere, later, alive]) await store.insertKey(k)
+
+        const sort = (xs: Array<{ region: string; keyId: string }>) =>
+          [...xs].sort((x, y) => x.keyId.localeCompare(y.keyId))
+        assert.deepEqual(await store.listKeysDueForDeletion(T0 + 7 * DAY - 1), [
+          { region: 'eu-west-1', keyId: dueElsewhere.keyId },
+        ])
+        assert.deepEqual(
+          sort(await store.listKeysDueForDeletion(T0 + 7 * DAY)),
+          sort([
+            { region: 'us-east-1', keyId: due.keyId },
+            { region: 'eu-west-1', keyId: dueElsewhere.keyId },
+          ]),
+        )
+
+        // CancelKeyDeletion clears the date: the key is no longer due.
+        await store.updateKey({ ...due, keyState: 'Disabled', deletionDate: undefined })
+        assert.deepEqual(await store.listKeysDueForDeletion(T0 + 7 * DAY), [
+          { region: 'eu-west-1', keyId: dueElsewhere.keyId },
+        ])
+      })
+    })
+
+    describe('settings', () => {
+      it('answers undefined for an unknown setting, then the last value set', async () => {
+        const store = await fresh()
+        assert.equal(await store.getSetting('root_key_fingerprint'), undefined)
+        await store.setSetting('root_key_fingerprint', 'one')
+        assert.equal(await store.getSetting('root_key_fingerprint'), 'one')
+        await store.setSetting('root_key_fingerprint', 'two')
+        assert.equal(await store.getSetting('root_key_fingerprint'), 'two')
+        assert.equal(await store.getSetting('other'), undefined)
+      })
+    })
+
+    describe('transactions', () => {
+      it('commits every write of a transaction and returns its result', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        const result = await store.transaction(async (tx) => {
+          await tx.insertKey(key)
+          await tx.insertKeyMaterial(materialFixture(key))
+          assert.equal(await tx.insertAlias(aliasFixture(key, 'alias/tx')), true)
+          // A transaction reads its own writes.
+          assert.deepEqual(await tx.getKey(key.region, key.keyId), key)
+          assert.equal(await tx.countAliases(key.region, key.keyId), 1)
+          return 'done'
+        })
+        assert.equal(result, 'done')
+        assert.deepEqual(await store.getKey(key.region, key.keyId), key)
+        assert.equal((await store.listKeyMaterials(key.region, key.keyId)).length, 1)
+        assert.ok(await store.getAlias(HOME, 'alias/tx'))
+      })
+
+      it('writes nothing when the function throws, and passes the error on', async () => {
+        const store = await fresh()
+        const existing = keyFixture({ description: 'before' })
+        await store.insertKey(existing)
+        const key = keyFixture()
+        const boom = new Error('boom')
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.insertKey(key)
+            await tx.insertKeyMaterial(materialFixture(key))
+            await tx.insertAlias(aliasFixture(key, 'alias/never'))
+            await tx.updateKey({ ...existing, description: 'after' })
+            await tx.deleteAlias(HOME, 'alias/none')
+            throw boom
+          }),
+          (error) => error === boom,
+        )
+        assert.equal(await store.getKey(key.region, key.keyId), undefined)
+        assert.deepEqual(await store.listKeyMaterials(key.region, key.keyId), [])
+        assert.equal(await store.getAlias(HOME, 'alias/never'), undefined)
+        assert.equal((await store.getKey(existing.region, existing.keyId))?.description, 'before')
+      })
+
+      it('rolls back a delete when the function throws', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        await store.insertKeyMaterial(materialFixture(key))
+        await store.insertAlias(aliasFixture(key, 'alias/stays'))
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.deleteKey(key.region, key.keyId)
+            throw new Error('changed my mind')
+          }),
+          /changed my mind/,
+        )
+        assert.deepEqual(await store.getKey(key.region, key.keyId), key)
+        assert.equal((await store.listKeyMaterials(key.region, key.keyId)).length, 1)
+        assert.ok(await store.getAlias(HOME, 'alias/stays'))
+      })
+
+      it('serialises concurrent read-modify-write transactions (no lost update)', async () => {
+        const store = await fresh()
+        const key = keyFixture({ description: '' })
+        await store.insertKey(key)
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            store.transaction(async (tx) => {
+              const current = (await tx.getKey(key.region, key.keyId))!
+              // Yield between the read and the write, as a handler with checks would.
+              await new Promise((resolve) => setImmediate(resolve))
+              await tx.updateKey({ ...current, description: current.description + String(i % 10) })
+            }),
+          ),
+        )
+        const final = await store.getKey(key.region, key.keyId)
+        assert.equal(final?.description.length, 10)
+      })
+    })
+  })
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import BetterSqlite3 from 'better-sqlite3'
+import { openSqliteKeyStore } from '../../src/adapters/store-sql/open-sqlite.js'
+import { keyFixture, runKeyStoreContract } from './key-store-contract.js'
+
+const dirs: string[] = []
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-store-'))
+  dirs.push(dir)
+  return dir
+}
+
+runKeyStoreContract('SQLite file', () => openSqliteKeyStore(join(tempDir(), 'keyward.db')))
+runKeyStoreContract('SQLite in memory', () => openSqliteKeyStore(':memory:'))
+
+describe('SQLite key store', () => {
+  it('keeps what it stored across a close and a reopen (migrations run once)', async () => {
+    const path = join(tempDir(), 'keyward.db')
+    const key = keyFixture()
+    const first = await openSqliteKeyStore(path)
+    await first.insertKey(key)
+    await first.setSetting('root_key_fingerprint', 'abc')
+    await first.close()
+    const second = await openSqliteKeyStore(path)
+    try {
+      assert.deepEqual(await second.getKey(key.region, key.keyId), key)
+      assert.equal(await second.getSetting('root_key_fingerprint'), 'abc')
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('writes through a write-ahead log', async () => {
+    const path = join(tempDir(), 'keyward.db')
+    const store = await openSqliteKeyStore(path)
+    try {
+      await store.insertKey(keyFixture())
+      assert.ok(existsSync(`${path}-wal`), 'a -wal file next to the database')
+      const db = new BetterSqlite3(path, { readonly: true })
+      try {
+        assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
+      } finally {
+        db.close()
+      }
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('refuses to work after close', async () => {
+    const store = await openSqliteKeyStore(':memory:')
+    await store.close()
+    await assert.rejects(store.getKey('us-east-1', keyFixture().keyId))
+  })
+})
