@@ -149,13 +149,20 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
     env: env.KEYWARD_ROOT_KEY,
   })
   const store = await openSqliteKeyStore(join(options.dataDir, 'keyward.db'))
-  const keyward = await createKeyward({
-    store,
-    rootKey: root.rootKey,
-    principals,
-    ...(options.dev ? { dev: true } : {}),
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
-  })
+  let keyward: Keyward
+  try {
+    keyward = await createKeyward({
+      store,
+      rootKey: root.rootKey,
+      principals,
+      ...(options.dev ? { dev: true } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    })
+  } catch (error) {
+    // This function opened the store, so it closes it when start-up fails (wrong root key).
+    await store.close()
+    throw error
+  }
   return { keyward, configPath, createdAccessKeyId, principals, rootKeySource: root.source }
 }

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { RootKey } from '../../ports/root-key.js'
 
 const VERSION = 0x01
@@ -46,6 +47,17 @@ export class SoftwareRootKey implements RootKey {
   }
 }
 
+/** Makes a new directory entry durable (fsync(2) on the directory; POSIX only). */
+function syncDirectory(dir: string): void {
+  if (process.platform === 'win32') return
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /**
  * The root key from `KEYWARD_ROOT_KEY` (base64 of 32 bytes) or from `path`, which is created
  * with 32 random bytes and mode 0600 on first start. Losing this file loses every key.
@@ -68,9 +80,13 @@ export function loadSoftwareRootKey(options: { path: string; env?: string | unde
     const fd = openSync(options.path, 'wx', 0o600)
     try {
       writeSync(fd, randomBytes(32).toString('base64') + '\n')
+      // On disk before any material is wrapped under it: the database fsyncs every commit,
+      // and a crash must not leave wrapped keys behind a root key that was never written.
+      fsyncSync(fd)
     } finally {
       closeSync(fd)
     }
+    syncDirectory(dirname(options.path))
     created = true
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
