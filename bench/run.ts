@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { benchAsymmetric } from './asymmetric.js'
 import { runLoad, type LoadResult } from './load.js'
 import { startServer, type ServerProcess } from './processes.js'
 import { summarizeCpuProfile, type HotSpot } from './profile-summary.js'
@@ -288,6 +289,16 @@ async function main(): Promise<number> {
     console.log('')
     printTable(rows)
     targetsMet = printTargets(rows)
+    // Asymmetric and HMAC keys (issue 3): Sign/Verify and GenerateMac beside the same
+    // primitive called directly; see bench/asymmetric.ts.
+    const asymmetricOk = await benchAsymmetric({
+      keyward: keyward.url,
+      credentials: CREDENTIALS,
+      seconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+      connections: TARGET_CONNECTIONS,
+    })
+    if (!asymmetricOk) failed = true
     if (failed)
       console.log('\nSome requests failed (non-2xx, errors or timeouts): the run is not valid.')
   } finally {
