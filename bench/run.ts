@@ -1,10 +1,10 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { benchAsymmetric } from './asymmetric.js'
 import { runLoad, type LoadResult } from './load.js'
-import { startServer, type ServerProcess } from './processes.js'
+import { cpuSeconds, startServer, type ServerProcess } from './processes.js'
 import { summarizeCpuProfile, type HotSpot } from './profile-summary.js'
 import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
 
@@ -90,6 +90,8 @@ interface Scenario {
 
 interface Measured extends Scenario {
   readonly result: LoadResult
+  /** Server CPU time (user + system) per answered request, in µs; NaN where unmeasurable. */
+  readonly cpuUsPerRequest: number
 }
 
 /** The scenarios, ordered so that each baseline run sits next to the Keyward run it is compared with. */
@@ -154,7 +156,16 @@ async function buildScenarios(
 const fmt = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '-')
 
 function printTable(rows: readonly Measured[]): void {
-  const header = ['server', 'operation', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'failed']
+  const header = [
+    'server',
+    'operation',
+    'conns',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'cpu µs/req',
+    'failed',
+  ]
   const body = rows.map((r) => [
     r.server,
     r.operation,
@@ -162,6 +173,7 @@ function printTable(rows: readonly Measured[]): void {
     fmt(r.result.requestsPerSecond, 0),
     fmt(r.result.p50Ms, 2),
     fmt(r.result.p99Ms, 2),
+    fmt(r.cpuUsPerRequest, 0),
     String(r.result.failed),
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)))
@@ -178,13 +190,14 @@ function printTargets(rows: readonly Measured[]): boolean | undefined {
     rows.find(
       (r) =>
         r.server === server && r.operation === 'Encrypt' && r.connections === TARGET_CONNECTIONS,
-    )?.result
-  const kw = find('keyward')
-  const base = find('baseline')
-  if (!kw || !base) {
+    )
+  const kwRow = find('keyward')
+  const baseRow = find('baseline')
+  if (!kwRow || !baseRow) {
     console.log(`\nTargets need a run at ${TARGET_CONNECTIONS} connections; none was made.`)
     return undefined
   }
+  const [kw, base] = [kwRow.result, baseRow.result]
   const ratio = kw.requestsPerSecond / base.requestsPerSecond
   const ratioOk = ratio >= TARGET_RATIO
   const p99Ok = kw.p99Ms < TARGET_P99_MS
@@ -197,6 +210,12 @@ function printTargets(rows: readonly Measured[]): boolean | undefined {
   console.log(
     `  target p99 < ${TARGET_P99_MS} ms:                 ${p99Ok ? 'MET' : 'MISSED'} (${fmt(kw.p99Ms, 2)} ms)`,
   )
+  if (Number.isFinite(kwRow.cpuUsPerRequest) && Number.isFinite(baseRow.cpuUsPerRequest)) {
+    console.log(
+      `  server CPU per request: Keyward ${fmt(kwRow.cpuUsPerRequest, 0)} µs, baseline ${fmt(baseRow.cpuUsPerRequest, 0)} µs ` +
+        `(${fmt(kwRow.cpuUsPerRequest / baseRow.cpuUsPerRequest, 2)}×; less sensitive to other load on the machine)`,
+    )
+  }
   return ratioOk && p99Ok
 }
 
@@ -227,7 +246,8 @@ async function main(): Promise<number> {
   console.log(
     `keyward bench ${new Date().toISOString()}: node ${process.version}, ${cpu.length} CPU(s) (${cpu[0]?.model ?? 'unknown'}), ` +
       `${settings.seconds} s per scenario after ${settings.warmupSeconds} s warm-up, ` +
-      `${PLAINTEXT_BYTES}-byte plaintext, load generator in this process (pid ${process.pid})`,
+      `${PLAINTEXT_BYTES}-byte plaintext, load generator in this process (pid ${process.pid}), ` +
+      `load average before start ${loadavg()[0]!.toFixed(2)}`,
   )
   const dataDir = mkdtempSync(join(tmpdir(), 'keyward-bench-'))
   const profileDir = settings.profile ? mkdtempSync(join(tmpdir(), 'keyward-bench-prof-')) : ''
@@ -278,12 +298,19 @@ async function main(): Promise<number> {
       if (settings.warmupSeconds > 0) {
         await runLoad(s.call, { connections: s.connections, seconds: settings.warmupSeconds })
       }
+      const pid = (s.server === 'keyward' ? keyward : baseline).child.pid!
+      const cpuBefore = cpuSeconds(pid)
       const result = await runLoad(s.call, {
         connections: s.connections,
         seconds: settings.seconds,
       })
+      const cpuAfter = cpuSeconds(pid)
+      const cpuUsPerRequest =
+        cpuBefore === undefined || cpuAfter === undefined
+          ? Number.NaN
+          : ((cpuAfter - cpuBefore) * 1e6) / (result.ok + result.failed)
       if (result.failed > 0) failed = true
-      rows.push({ ...s, result })
+      rows.push({ ...s, result, cpuUsPerRequest })
       process.stderr.write(`  done: ${s.server} ${s.operation} x${s.connections}\n`)
     }
     console.log('')
