@@ -17,7 +17,7 @@ import type { RootKey } from './ports/root-key.js'
 import { KeyService } from './services/key-service.js'
 import { keyDeletionJob, Scheduler } from './services/scheduler.js'
 import { createKmsRequestListener, type Logger } from './wire/kms-http-handler.js'
-import { compileValidators } from './wire/validate-input.js'
+import { warmUpValidators } from './wire/validate-input.js'
 
 /** Everything the server is made of. Only this file chooses implementations. */
 export interface KeywardOptions {
@@ -30,6 +30,12 @@ export interface KeywardOptions {
   readonly logger?: Logger
   /** Scheduler period; one minute by default. */
   readonly schedulerIntervalMs?: number
+  /**
+   * Compile every request validator in the background once listening, so that no later first
+   * request of an operation pays for it. Off by default (tests start many short-lived servers
+   * that use a few operations each); the embedded preset turns it on.
+   */
+  readonly warmUp?: boolean
 }
 
 /** A running Keyward. */
@@ -63,7 +69,6 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const random = options.random ?? systemRandom
   const logger = options.logger ?? consoleLogger
   await assertSameRootKey(options.store, options.rootKey)
-  compileValidators()
   const keys = new KeyService({ store: options.store, rootKey: options.rootKey, clock, random })
   const scheduler = new Scheduler({
     jobs: [{ name: 'delete keys whose waiting period ended', run: keyDeletionJob(keys) }],
@@ -80,6 +85,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     ...(options.dev ? { devCaller: adminCaller() } : {}),
   })
   const server = createHttpServer({ keepAliveTimeout: 65_000 }, listener)
+  const warmUp = new AbortController()
   return {
     server,
     keys,
@@ -90,10 +96,12 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
         server.listen(port, host, () => {
           server.off('error', reject)
           scheduler.start()
+          if (options.warmUp) void warmUpValidators(warmUp.signal)
           resolve(server.address() as AddressInfo)
         })
       }),
     close: async () => {
+      warmUp.abort()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeIdleConnections()
@@ -155,6 +163,7 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
       store,
       rootKey: root.rootKey,
       principals,
+      warmUp: true,
       ...(options.dev ? { dev: true } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.logger ? { logger: options.logger } : {}),

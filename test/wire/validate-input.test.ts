@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { KmsOperationName } from '../../src/wire/generated/model.js'
-import { validateInput } from '../../src/wire/validate-input.js'
+import {
+  compileValidators,
+  validateInput,
+  warmUpValidators,
+} from '../../src/wire/validate-input.js'
 
 /**
  * Request validation with AWS's message text. Expected messages come from
@@ -261,6 +265,14 @@ describe('validateInput', () => {
       })
     })
   }
+
+  it('compiles the schema of every operation (they compile lazily at run time)', async () => {
+    const stopped = new AbortController()
+    stopped.abort()
+    await warmUpValidators(stopped.signal)
+    await warmUpValidators()
+    assert.doesNotThrow(() => compileValidators())
+  })
 
   it('accepts the largest values allowed', () => {
     assert.doesNotThrow(() => validateInput('GenerateRandom', { NumberOfBytes: 1024 }))
