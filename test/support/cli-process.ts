@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+/** The repository root (this file runs as dist/test/support/cli-process.js). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+/** The `keyward` command as installed (bin/keyward.js, which runs dist/src/cli/main.js). */
+export const KEYWARD_BIN = fileURLToPath(new URL('../../../bin/keyward.js', import.meta.url))
+
+/** The environment for a child: this process's, without any KEYWARD_* setting, plus `env`. */
+export function childEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')),
+  )
+  return { ...clean, ...env }
+}
+
+/** A `keyward serve` child process that has printed its listening line. */
+export interface ServeProcess {
+  readonly child: ChildProcess
+  /** http://host:port as printed. */
+  readonly url: string
+  /** Everything printed so far. */
+  stdout(): string
+  stderr(): string
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/**
+ * Spawns `node bin/keyward.js serve <args>` and waits for "Keyward listening on <url>".
+ * Rejects, with what the process printed, when it exits first or takes over `timeoutMs`.
+ *
+ * @example
+ *   const kw = await startServe(['--dev', '--port', '0', '--data-dir', dir])
+ *   kw.child.kill('SIGTERM'); await kw.exited
+ */
+export function startServe(
+  args: readonly string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [KEYWARD_BIN, 'serve', ...args], {
+    cwd: REPO_ROOT,
+    env: childEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s))
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`keyward serve did not start in time.\nstdout: ${out}\nstderr: ${err}`))
+    }, options.timeoutMs ?? 15_000)
+    const onData = () => {
+      const m = /Keyward listening on (http:\/\/\S+) /.exec(out)
+      if (!m) return
+      clearTimeout(timer)
+      child.stdout!.off('data', onData)
+      resolve({ child, url: m[1]!, stdout: () => out, stderr: () => err, exited })
+    }
+    child.stdout!.on('data', onData)
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer)
+      reject(new Error(`keyward serve exited (${code ?? signal}).\nstdout: ${out}\nstderr: ${err}`))
+    })
+  })
+}
+
+/** Sends `signal` and waits for the exit. */
+export async function stopServe(
+  serve: ServeProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (serve.child.exitCode === null && serve.child.signalCode === null) serve.child.kill(signal)
+  return serve.exited
+}
