@@ -83,6 +83,9 @@ describe('GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext', () => {
         NO_MESSAGE,
       )
 
+      // RSA_4096 key generation takes seconds; the WithoutPlaintext variant shares every line
+      // of pair generation with the one above, so it is exercised with the other specs only.
+      if (spec === 'RSA_4096') return
       const bare = await kms.send(
         new GenerateDataKeyPairWithoutPlaintextCommand({
           KeyId: kek.keyId,
