@@ -139,12 +139,18 @@ export interface EmbeddedOptions {
  */
 export async function createEmbeddedKeyward(options: EmbeddedOptions) {
   const env = options.env ?? process.env
+  const rootAccess = {
+    accessKeyId: env.KEYWARD_ROOT_ACCESS_KEY_ID || undefined,
+    secretAccessKey: env.KEYWARD_ROOT_SECRET_ACCESS_KEY || undefined,
+  }
+  // Half a credential would silently become a generated secret nobody knows: refuse it.
+  if ((rootAccess.accessKeyId === undefined) !== (rootAccess.secretAccessKey === undefined)) {
+    throw new Error(
+      'KEYWARD_ROOT_ACCESS_KEY_ID and KEYWARD_ROOT_SECRET_ACCESS_KEY must be set together.',
+    )
+  }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
   const configPath = options.configPath ?? join(options.dataDir, 'principals.json')
-  const rootAccess = {
-    accessKeyId: env.KEYWARD_ROOT_ACCESS_KEY_ID,
-    secretAccessKey: env.KEYWARD_ROOT_SECRET_ACCESS_KEY,
-  }
   const createdAccessKeyId = createPrincipalsFileIfMissing(configPath, rootAccess)
   const principals = readPrincipals(
     configPath,

@@ -1,7 +1,6 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createEmbeddedKeyward } from '../server.js'
 
 /** Port Keyward listens on unless told otherwise. */
 export const DEFAULT_PORT = 7878
@@ -45,6 +44,17 @@ const isLoopback = (host: string) =>
 
 const truthy = (v: string | undefined) => v === '1' || v === 'true'
 
+/** A flag's value, else the environment variable's; an empty variable counts as unset. */
+const setting = (flag: string | undefined, env: string | undefined) =>
+  flag ?? (env === '' ? undefined : env)
+
+/** A TCP port from its text: digits only, 0 (any free port) to 65535. */
+function parsePort(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN
+  if (!(port >= 0 && port <= 65535)) throw new Error(`invalid port: ${text}`)
+  return port
+}
+
 async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -63,11 +73,10 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     process.stdout.write(SERVE_USAGE)
     return 0
   }
-  const host = values.host ?? env.KEYWARD_HOST ?? '127.0.0.1'
-  const port = Number(values.port ?? env.KEYWARD_PORT ?? DEFAULT_PORT)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${port}`)
-  const dataDir = values['data-dir'] ?? env.KEYWARD_DATA_DIR ?? join(homedir(), '.keyward')
-  const configPath = values.config ?? env.KEYWARD_CONFIG
+  const host = setting(values.host, env.KEYWARD_HOST) ?? '127.0.0.1'
+  const port = parsePort(setting(values.port, env.KEYWARD_PORT) ?? String(DEFAULT_PORT))
+  const dataDir = setting(values['data-dir'], env.KEYWARD_DATA_DIR) ?? join(homedir(), '.keyward')
+  const configPath = setting(values.config, env.KEYWARD_CONFIG)
   const dev = values.dev === true || truthy(env.KEYWARD_DEV)
   const forceDev = values['force-dev'] === true || truthy(env.KEYWARD_FORCE_DEV)
   if (dev && !isLoopback(host) && !forceDev) {
@@ -75,6 +84,8 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       `refusing --dev on non-loopback host ${host}: dev mode accepts any secret. Add --force-dev if you really mean it.`,
     )
   }
+  // Loaded only to serve: `keyward --help` and refusals answer without loading the server.
+  const { createEmbeddedKeyward } = await import('../server.js')
   const started = await createEmbeddedKeyward({
     dataDir,
     dev,
