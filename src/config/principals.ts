@@ -58,9 +58,14 @@ export function newAccessKeyId(): string {
 export const newSecretAccessKey = (): string =>
   randomBytes(30).toString('base64').replace(/\+/g, 'a').replace(/\//g, 'b')
 
+/** A Region name as AWS spells them (us-east-1, us-gov-west-1, ap-southeast-5). */
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d+$/
+
 function assertShape(file: PrincipalsFile, path: string): void {
   const bad = (why: string) => new Error(`${path}: ${why}`)
   if (!Array.isArray(file.accounts)) throw bad('"accounts" must be a list')
+  // One access key ID names one principal: a second one would silently replace the first.
+  const seen = new Set<string>()
   for (const a of file.accounts) {
     if (!/^\d{12}$/.test(a.id ?? '')) throw bad(`account id ${a.id} is not 12 digits`)
     for (const u of a.users ?? []) {
@@ -68,11 +73,17 @@ function assertShape(file: PrincipalsFile, path: string): void {
       for (const k of u.accessKeys ?? []) {
         if (!k.accessKeyId || !k.secretAccessKey)
           throw bad(`user ${u.name} has an incomplete access key`)
+        if (seen.has(k.accessKeyId)) throw bad(`access key ID ${k.accessKeyId} is listed twice`)
+        seen.add(k.accessKeyId)
       }
     }
   }
-  if (file.regions !== undefined && !Array.isArray(file.regions))
-    throw bad('"regions" must be a list')
+  if (file.regions !== undefined) {
+    if (!Array.isArray(file.regions)) throw bad('"regions" must be a list')
+    for (const r of file.regions) {
+      if (typeof r !== 'string' || !REGION.test(r)) throw bad(`${r} is not a Region name`)
+    }
+  }
 }
 
 /** Reads a principals file into a credential map. */
@@ -80,7 +91,13 @@ export function readPrincipals(
   path: string,
   extra?: { accessKeyId: string; secretAccessKey: string },
 ): Principals {
-  const file = JSON.parse(readFileSync(path, 'utf8')) as PrincipalsFile
+  let file: PrincipalsFile
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8')) as PrincipalsFile
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error
+    throw new Error(`${path}: not valid JSON (${error.message})`)
+  }
   assertShape(file, path)
   const credentials = new Map<string, Credential<Caller>>()
   for (const account of file.accounts) {

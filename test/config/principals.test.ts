@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import {
+  createPrincipalsFileIfMissing,
+  newAccessKeyId,
+  newSecretAccessKey,
+  readPrincipals,
+  type PrincipalsFile,
+} from '../../src/config/principals.js'
+
+describe('principals file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-principals-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+  let n = 0
+  const write = (content: unknown) => {
+    const path = join(dir, `p${n++}.json`)
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content))
+    return path
+  }
+  const account = (id: string, keys: Array<Record<string, string>>, name = 'alice') => ({
+    id,
+    users: [{ name, accessKeys: keys }],
+  })
+
+  it('maps every access key to its user, with the Regions served', () => {
+    const path = write({
+      regions: ['us-east-1', 'us-gov-west-1'],
+      accounts: [
+        account('111122223333', [{ accessKeyId: 'AKIA1', secretAccessKey: 's1' }]),
+        account(
+          '444455556666',
+          [{ accessKeyId: 'ASIA2', secretAccessKey: 's2', sessionToken: 'token' }],
+          'bob',
+        ),
+      ],
+    })
+    const p = readPrincipals(path)
+    assert.deepEqual(p.regions, ['us-east-1', 'us-gov-west-1'])
+    assert.deepEqual(p.credentials.get('AKIA1'), {
+      secretAccessKey: 's1',
+      principal: { accountId: '111122223333', arn: 'arn:aws:iam::111122223333:user/alice' },
+    })
+    assert.deepEqual(p.credentials.get('ASIA2'), {
+      secretAccessKey: 's2',
+      sessionToken: 'token',
+      principal: { accountId: '444455556666', arn: 'arn:aws:iam::444455556666:user/bob' },
+    })
+  })
+
+  it('adds the root credential from the environment as the admin of 111122223333', () => {
+    const path = write({ accounts: [] })
+    const p = readPrincipals(path, { accessKeyId: 'AKIAROOT', secretAccessKey: 'root' })
+    assert.equal(p.regions, undefined)
+    assert.deepEqual(p.credentials.get('AKIAROOT'), {
+      secretAccessKey: 'root',
+      principal: { accountId: '111122223333', arn: 'arn:aws:iam::111122223333:user/admin' },
+    })
+  })
+
+  const REFUSED: Array<[string, unknown, string]> = [
+    ['not JSON', '{"accounts": [', 'not valid JSON'],
+    ['accounts not a list', { accounts: {} }, '"accounts" must be a list'],
+    ['a bad account id', { accounts: [account('12345', [])] }, 'account id 12345 is not 12 digits'],
+    [
+      'a user without a name',
+      { accounts: [{ id: '111122223333', users: [{ accessKeys: [] }] }] },
+      'a user of account 111122223333 has no name',
+    ],
+    [
+      'a key without its secret',
+      { accounts: [account('111122223333', [{ accessKeyId: 'AKIA1' }])] },
+      'user alice has an incomplete access key',
+    ],
+    [
+      'one access key ID twice',
+      {
+        accounts: [
+          account('111122223333', [{ accessKeyId: 'AKIA1', secretAccessKey: 'a' }]),
+          account('444455556666', [{ accessKeyId: 'AKIA1', secretAccessKey: 'b' }], 'bob'),
+        ],
+      },
+      'access key ID AKIA1 is listed twice',
+    ],
+    ['regions not a list', { regions: 'us-east-1', accounts: [] }, '"regions" must be a list'],
+    [
+      'a Region that is not one',
+      { regions: ['us-east-1', 'moon'], accounts: [] },
+      'moon is not a Region name',
+    ],
+  ]
+  for (const [name, content, why] of REFUSED) {
+    it(`refuses ${name}`, () => {
+      const path = write(content)
+      assert.throws(
+        () => readPrincipals(path),
+        (e: Error) => e.message.startsWith(`${path}: ${why}`),
+      )
+    })
+  }
+
+  it('creates the file once, readable by its owner only, and never overwrites it', () => {
+    const path = join(dir, 'created.json')
+    const id = createPrincipalsFileIfMissing(path, {})
+    assert.match(id!, /^AKIA[A-Z2-7]{16}$/)
+    assert.equal(statSync(path).mode & 0o777, 0o600)
+    const before = readFileSync(path, 'utf8')
+    const file = JSON.parse(before) as PrincipalsFile
+    assert.equal(file.accounts[0]!.id, '111122223333')
+    assert.equal(file.accounts[0]!.users[0]!.name, 'admin')
+    assert.equal(file.accounts[0]!.users[0]!.accessKeys[0]!.accessKeyId, id)
+    assert.equal(createPrincipalsFileIfMissing(path, { accessKeyId: 'AKIAOTHER' }), undefined)
+    assert.equal(readFileSync(path, 'utf8'), before)
+    assert.ok(readPrincipals(path).credentials.has(id!))
+  })
+
+  it('creates the first admin from the given credential', () => {
+    const path = join(dir, 'given.json')
+    const given = { accessKeyId: 'AKIAGIVEN', secretAccessKey: 'given-secret' }
+    assert.equal(createPrincipalsFileIfMissing(path, given), 'AKIAGIVEN')
+    assert.equal(readPrincipals(path).credentials.get('AKIAGIVEN')?.secretAccessKey, 'given-secret')
+  })
+
+  it('issues access keys in AWS shapes, different every time', () => {
+    const ids = new Set(Array.from({ length: 50 }, () => newAccessKeyId()))
+    assert.equal(ids.size, 50)
+    for (const id of ids) assert.match(id, /^AKIA[A-Z2-7]{16}$/)
+    const secret = newSecretAccessKey()
+    assert.match(secret, /^[A-Za-z0-9]{40}$/)
+    assert.notEqual(secret, newSecretAccessKey())
+  })
+})
