@@ -105,6 +105,9 @@ export async function keyForOpening(
  * True for a DryRun with DryRunModifiers [IGNORE_CIPHERTEXT] (API Reference, Decrypt and
  * ReEncrypt, since 2026-02): the caller asks whether the keys it names could be used, and the
  * ciphertext is neither required nor looked at.
+ *
+ * @example
+ *   if (ignoresCiphertext(input)) { await checkKeyForOpening(ctx, named); stopIfDryRun(input) }
  */
 export function ignoresCiphertext(input: {
   readonly DryRun?: boolean | undefined
@@ -117,6 +120,9 @@ export function ignoresCiphertext(input: {
  * The CiphertextBlob of a Decrypt or ReEncrypt request. The model stopped marking it required
  * in 2026-02 (for {@link ignoresCiphertext}); the service still requires it otherwise, with the
  * message its validator gives a missing required member.
+ *
+ * @example
+ *   const blob = requiredCiphertext(input) // ValidationException when absent
  */
 export function requiredCiphertext(input: {
   readonly CiphertextBlob?: Buffer | undefined
@@ -132,6 +138,9 @@ export function requiredCiphertext(input: {
 /**
  * For a DryRun that ignores the ciphertext: checks the key the caller named for decrypting
  * (when it named one) as {@link keyForOpening} would, without a blob to compare it with.
+ *
+ * @example
+ *   await checkKeyForOpening(ctx, { keyId: input.SourceKeyId, operation: 'ReEncrypt' })
  */
 export async function checkKeyForOpening(
   ctx: OperationContext,
