@@ -7,7 +7,7 @@ import { verifySigV4, type Credential, type SignedRequest } from '../../src/wire
 import { expectKmsError } from '../support/assertions.js'
 import { ADMIN, OTHER, startKeyward, type TestServer } from '../support/keyward-server.js'
 import { rawRequest, type RawResponse } from '../support/raw-request.js'
-import { expectWireError, expectWireSuccess } from '../support/wire-assertions.js'
+import { expectWireError, expectWireSuccess, REQUEST_ID } from '../support/wire-assertions.js'
 
 /**
  * SigV4 as clients really send it (AWS General Reference, "Signature Version 4 signing
@@ -322,8 +322,22 @@ describe('SigV4 authentication', () => {
       const west = kw.client({ region: 'eu-west-1' })
       const { KeyMetadata } = await east.send(new CreateKeyCommand({}))
       const keyId = KeyMetadata!.KeyId!
-      await expectKmsError(
+      const e = await expectKmsError(
         west.send(new DescribeKeyCommand({ KeyId: keyId })),
+        'NotFoundException',
+        `Key 'arn:aws:kms:eu-west-1:111122223333:key/${keyId}' does not exist`,
+      )
+      assert.equal(e.$metadata?.httpStatusCode, 400)
+      assert.match(String((e.$metadata as { requestId?: string }).requestId), REQUEST_ID)
+      // The same answer on the wire, with a bare key ID, signed for eu-west-1.
+      const raw = await rawRequest(kw.endpoint, {
+        target: 'TrentService.DescribeKey',
+        body: JSON.stringify({ KeyId: keyId }),
+        region: 'eu-west-1',
+        signingDate: new Date(clock.now()),
+      })
+      expectWireError(
+        raw,
         'NotFoundException',
         `Key 'arn:aws:kms:eu-west-1:111122223333:key/${keyId}' does not exist`,
       )
