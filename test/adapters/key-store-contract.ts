@@ -496,6 +496,37 @@ export function runKeyStoreContract(name: string, open: () => Promise<KeyStore>)
         assert.ok(await store.getAlias(HOME, 'alias/stays'))
       })
 
+      it('refuses the store itself inside its own transaction, instead of hanging', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        const insideUse = [
+          () => store.getKey(key.region, key.keyId),
+          () => store.getSetting('x'),
+          () => store.listKeys(HOME, { limit: 1 }),
+          () => store.transaction(async () => undefined),
+        ]
+        for (const use of insideUse) {
+          await assert.rejects(
+            store.transaction(async (tx) => {
+              await tx.insertKey(key)
+              await use()
+            }),
+            {
+              message:
+                'KeyStore used directly inside one of its own transactions: use the transaction object (tx) instead',
+            },
+          )
+          assert.equal(await store.getKey(key.region, key.keyId), undefined, 'rolled back')
+        }
+        // Concurrent transactions of other callers are not "inside" and simply wait their turn.
+        await Promise.all([
+          store.transaction((tx) => tx.insertKey(key)),
+          store.getSetting('x'),
+          store.transaction(async (tx) => tx.getKey(key.region, key.keyId)),
+        ])
+        assert.ok(await store.getKey(key.region, key.keyId))
+      })
+
       it('serialises concurrent read-modify-write transactions (no lost update)', async () => {
         const store = await fresh()
         const key = keyFixture({ description: '' })

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { Migrator, type Kysely, type Transaction } from 'kysely'
 import type { Scope } from '../../domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../../domain/key.js'
@@ -49,7 +50,16 @@ const page = <T>(rows: T[], limit: number): Page<T> => ({
 
 /** The statements of one transaction (or of autocommit), over any Kysely dialect. */
 class Statements implements KeyStoreTransaction {
-  constructor(protected readonly db: Db) {}
+  readonly #statementsDb: Db
+
+  constructor(db: Db) {
+    this.#statementsDb = db
+  }
+
+  /** Where statements run; the store overrides this to catch use inside its own transaction. */
+  protected get db(): Db {
+    return this.#statementsDb
+  }
 
   async getKey(region: string, keyId: string) {
     const row = await this.db
@@ -175,16 +185,42 @@ class Statements implements KeyStoreTransaction {
   }
 }
 
+/** The transaction, if any, that the current asynchronous call chain runs inside. */
+const openTransaction = new AsyncLocalStorage<{ store: KyselyKeyStore; open: boolean }>()
+
 /**
  * The KeyStore port over Kysely. The SQL is dialect-neutral, so the SQLite adapter
  * (open-sqlite.ts) and a PostgreSQL one differ only in how they connect.
  */
 export class KyselyKeyStore extends Statements implements KeyStore {
-  readonly #db: Kysely<Database>
+  readonly #kysely: Kysely<Database>
 
   private constructor(db: Kysely<Database>) {
     super(db)
-    this.#db = db
+    this.#kysely = db
+  }
+
+  /**
+   * The store itself (not the `tx` of a transaction), refused inside one of its own
+   * transactions: on SQLite's single connection that call would wait for the transaction,
+   * which waits for the call, forever; on a pool it would read outside the transaction.
+   */
+  protected override get db(): Kysely<Database> {
+    return this.#outsideTransaction()
+  }
+
+  get #db(): Kysely<Database> {
+    return this.#outsideTransaction()
+  }
+
+  #outsideTransaction(): Kysely<Database> {
+    const current = openTransaction.getStore()
+    if (current?.open && current.store === this) {
+      throw new Error(
+        'KeyStore used directly inside one of its own transactions: use the transaction object (tx) instead',
+      )
+    }
+    return this.#kysely
   }
 
   /** Applies pending migrations and returns a ready store. */
@@ -195,8 +231,17 @@ export class KyselyKeyStore extends Statements implements KeyStore {
     return new KyselyKeyStore(db)
   }
 
-  transaction<T>(fn: (tx: KeyStoreTransaction) => Promise<T>): Promise<T> {
-    return this.#db.transaction().execute((trx) => fn(new Statements(trx)))
+  async transaction<T>(fn: (tx: KeyStoreTransaction) => Promise<T>): Promise<T> {
+    const db = this.#db
+    return db.transaction().execute(async (trx) => {
+      const marker = { store: this, open: true }
+      try {
+        return await openTransaction.run(marker, () => fn(new Statements(trx)))
+      } finally {
+        // Work the function left running may use the store once the transaction is over.
+        marker.open = false
+      }
+    })
   }
 
   async listKeys(scope: Scope, req: PageRequest) {
@@ -259,6 +304,6 @@ export class KyselyKeyStore extends Statements implements KeyStore {
   }
 
   async close() {
-    await this.#db.destroy()
+    await this.#kysely.destroy()
   }
 }
