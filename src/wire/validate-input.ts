@@ -202,13 +202,18 @@ function describe(e: ErrorObject, root: Schema, data: unknown): string {
   return `${value} at '${memberPath(e.instancePath, root)}' failed to satisfy constraint: ${constraintText(e, schema)}`
 }
 
-/** Removes JSON nulls (AWS treats them as absent) and refuses prototype-polluting keys. */
+/**
+ * Removes JSON nulls (AWS treats them as absent) and refuses `__proto__`, the one member name
+ * whose assignment would change an object's prototype (fastify's onProtoPoisoning: 'error').
+ * `constructor` and `prototype` are ordinary names here (we never merge input into live
+ * objects) and are legitimate encryption-context keys, which AWS accepts.
+ */
 function clean(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value
   if (Array.isArray(value)) return value.filter((v) => v !== null).map(clean)
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(value)) {
-    if (k === '__proto__' || k === 'constructor' || k === 'prototype') {
+    if (k === '__proto__') {
       throw new SerializationException(`Member name '${k}' is not allowed.`)
     }
     if (v !== null) out[k] = clean(v)

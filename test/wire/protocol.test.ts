@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { Agent, request as httpRequest } from 'node:http'
 import { after, before, describe, it } from 'node:test'
+import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms'
 import { OPERATIONS } from '../../src/operations/index.js'
 import { INPUT_SCHEMAS, OPERATION_NAMES } from '../../src/wire/generated/model.js'
 import { MAX_BODY_BYTES } from '../../src/wire/kms-http-handler.js'
@@ -175,6 +176,23 @@ describe('AWS JSON 1.1 protocol', () => {
         ),
       })
       expectWireError(r, 'SerializationException', "Member name '__proto__' is not allowed.")
+    })
+
+    it('accepts "constructor" and "prototype" as encryption-context keys, as AWS does', async () => {
+      const kms = kw.client()
+      const { KeyMetadata } = await kms.send(new CreateKeyCommand({}))
+      const context = { constructor: 'a', prototype: 'b' }
+      const enc = await kms.send(
+        new EncryptCommand({
+          KeyId: KeyMetadata!.KeyId,
+          Plaintext: Buffer.from('x'),
+          EncryptionContext: context,
+        }),
+      )
+      const dec = await kms.send(
+        new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: context }),
+      )
+      assert.equal(Buffer.from(dec.Plaintext!).toString(), 'x')
     })
 
     it('refuses a member of the wrong JSON type with SerializationException', async () => {
