@@ -93,7 +93,20 @@ export interface KeySpecCapabilities {
   readonly dataKeyPair: boolean
   /** Whether Keyward can create keys of this spec today. */
   readonly implemented: boolean
+  /**
+   * What ImportKeyMaterial accepts for the spec (Developer Guide, "Requirements for imported
+   * key material"): raw bytes of a length range (symmetric and HMAC keys) or the private key as
+   * PKCS #8 DER (key pairs; KMS derives the public key). Absent: Keyward cannot import it.
+   */
+  readonly importable?: ImportableMaterial
 }
+
+/** The form of imported key material (see {@link KeySpecCapabilities.importable}). */
+export type ImportableMaterial =
+  | { readonly format: 'raw'; readonly minBytes: number; readonly maxBytes: number }
+  | { readonly format: 'pkcs8' }
+
+const PKCS8: ImportableMaterial = { format: 'pkcs8' }
 
 const RSA_ENCRYPTION = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] as const
 const RSA_SIGNING = [
@@ -137,6 +150,7 @@ const rsa = (s: KeySpec, modulusBits: number) =>
       RSAES_OAEP_SHA_256: oaepLimit(modulusBits, 32),
     },
     dataKeyPair: true,
+    importable: PKCS8,
   })
 const nist = (s: KeySpec, alg: SigningAlgorithm, curve: 'prime256v1' | 'secp384r1' | 'secp521r1') =>
   spec({
@@ -147,14 +161,18 @@ const nist = (s: KeySpec, alg: SigningAlgorithm, curve: 'prime256v1' | 'secp384r
     material: { kind: 'ec', curve },
     messageTypes: RAW_OR_DIGEST,
     dataKeyPair: true,
+    importable: PKCS8,
   })
 // Generated HMAC keys are as long as the hash output, as AWS's (the spec names the key length).
-const hmac = (s: KeySpec, alg: MacAlgorithm, bytes: number) =>
+// Imported ones may be longer, up to the hash's block size (kms-api.md §3.1: 28–64 / 32–64 /
+// 48–128 / 64–128 bytes).
+const hmac = (s: KeySpec, alg: MacAlgorithm, bytes: number, maxImportBytes: number) =>
   spec({
     keyUsages: ['GENERATE_VERIFY_MAC'],
     macAlgorithms: [alg],
     customerMasterKeySpec: s,
     material: { kind: 'hmac', bytes },
+    importable: { format: 'raw', minBytes: bytes, maxBytes: maxImportBytes },
   })
 const mlDsa = (parameterSet: 'ML-DSA-44' | 'ML-DSA-65' | 'ML-DSA-87') =>
   spec({
@@ -173,6 +191,7 @@ export const KEY_SPECS: Readonly<Record<KeySpec, KeySpecCapabilities>> = {
     customerMasterKeySpec: 'SYMMETRIC_DEFAULT',
     material: { kind: 'aes', bytes: 32 },
     plaintextLimits: { SYMMETRIC_DEFAULT: 4096 },
+    importable: { format: 'raw', minBytes: 32, maxBytes: 32 },
   }),
   RSA_2048: rsa('RSA_2048', 2048),
   RSA_3072: rsa('RSA_3072', 3072),
@@ -187,6 +206,7 @@ export const KEY_SPECS: Readonly<Record<KeySpec, KeySpecCapabilities>> = {
     material: { kind: 'ec', curve: 'secp256k1' },
     messageTypes: RAW_OR_DIGEST,
     dataKeyPair: true,
+    importable: PKCS8,
   }),
   ECC_NIST_EDWARDS25519: spec({
     keyUsages: ['SIGN_VERIFY'],
@@ -195,11 +215,12 @@ export const KEY_SPECS: Readonly<Record<KeySpec, KeySpecCapabilities>> = {
     // Each algorithm then allows only one of them (SIGNING_ALGORITHMS).
     messageTypes: RAW_OR_DIGEST,
     dataKeyPair: true,
+    importable: PKCS8,
   }),
-  HMAC_224: hmac('HMAC_224', 'HMAC_SHA_224', 28),
-  HMAC_256: hmac('HMAC_256', 'HMAC_SHA_256', 32),
-  HMAC_384: hmac('HMAC_384', 'HMAC_SHA_384', 48),
-  HMAC_512: hmac('HMAC_512', 'HMAC_SHA_512', 64),
+  HMAC_224: hmac('HMAC_224', 'HMAC_SHA_224', 28, 64),
+  HMAC_256: hmac('HMAC_256', 'HMAC_SHA_256', 32, 64),
+  HMAC_384: hmac('HMAC_384', 'HMAC_SHA_384', 48, 128),
+  HMAC_512: hmac('HMAC_512', 'HMAC_SHA_512', 64, 128),
   // AWS offers SM2 only in its China Regions; Keyward offers it in every Region.
   SM2: spec({
     keyUsages: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'KEY_AGREEMENT'],
@@ -211,6 +232,7 @@ export const KEY_SPECS: Readonly<Record<KeySpec, KeySpecCapabilities>> = {
     messageTypes: RAW_OR_DIGEST,
     plaintextLimits: { SM2PKE: 1024 },
     dataKeyPair: true,
+    importable: PKCS8,
   }),
   ML_DSA_44: mlDsa('ML-DSA-44'),
   ML_DSA_65: mlDsa('ML-DSA-65'),

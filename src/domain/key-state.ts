@@ -16,6 +16,11 @@ export type StateRule =
   | 'manage'
   | 'scheduleDeletion'
   | 'cancelDeletion'
+  /**
+   * GetParametersForImport, ImportKeyMaterial: any state of a key that takes imported material
+   * but PendingDeletion ([8]: KMSInvalidStateException) and the transient ones.
+   */
+  | 'import'
   /** DescribeKey, policies, listing: every state. */
   | 'any'
 
@@ -67,6 +72,14 @@ const RULES: Record<StateRule, Record<KeyState, Verdict>> = {
     PendingReplicaDeletion: 'ok',
     Unavailable: 'notPendingDeletion',
     Updating: 'notPendingDeletion',
+  },
+  import: {
+    ...ALL_OK,
+    Creating: 'invalid',
+    PendingDeletion: 'invalid',
+    PendingReplicaDeletion: 'invalid',
+    Unavailable: 'invalid',
+    Updating: 'invalid',
   },
   any: ALL_OK,
 }

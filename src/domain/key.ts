@@ -1,5 +1,6 @@
 import type { KeySpec, KeyUsage } from './key-specs.js'
 import { algorithmsFor, KEY_SPECS } from './key-specs.js'
+import { currentImport, type KeyMaterialInfo } from './key-materials.js'
 
 /** AWS's key states (API Reference, KeyMetadata.KeyState). */
 export type KeyState =
@@ -48,6 +49,23 @@ export interface KeyRecord {
   readonly publicKey?: string
   readonly deletionDate?: number
   readonly pendingDeletionWindowInDays?: number
+  /**
+   * Every key material associated with the key, oldest first: what ListKeyRotations reports
+   * (src/domain/key-materials.ts). Absent on records written before rotation existed: such a
+   * key has exactly one material, its current one.
+   */
+  readonly materials?: readonly KeyMaterialInfo[]
+  /**
+   * Automatic rotation (EnableKeyRotation), present only while enabled: the period and the
+   * date the scheduler's rotation job next rotates the key (src/domain/key-rotation.ts).
+   */
+  readonly rotationPeriodInDays?: number
+  readonly nextRotationDate?: number
+  /**
+   * Origin EXTERNAL only: the secret that makes KeyMaterialIds of imported material, wrapped
+   * under the root key (base64). See KeyService.importedMaterialId.
+   */
+  readonly materialIdKey?: string
 }
 
 /** One version of a key's material, wrapped under the root key. */
@@ -90,6 +108,24 @@ export function toKeyMetadata(key: KeyRecord) {
     // Reported only while an MRK primary waits for its replicas (API Reference, KeyMetadata).
     PendingDeletionWindowInDays:
       key.keyState === 'PendingReplicaDeletion' ? key.pendingDeletionWindowInDays : undefined,
-    CurrentKeyMaterialId: key.currentKeyMaterialId,
+    // "present for symmetric encryption keys with AWS_KMS origin and single-Region, symmetric
+    // encryption keys with EXTERNAL origin" (API Reference, KeyMetadata.CurrentKeyMaterialId).
+    CurrentKeyMaterialId:
+      key.keySpec === 'SYMMETRIC_DEFAULT' ? key.currentKeyMaterialId : undefined,
+    ...expirationOf(key),
+  }
+}
+
+/**
+ * ExpirationModel and ValidTo of an EXTERNAL key whose current material is imported; both are
+ * absent while it is pending import, as AWS answers after DeleteImportedKeyMaterial (recorded
+ * by LocalStack's AWS-validated test_import_key_symmetric).
+ */
+function expirationOf(key: KeyRecord) {
+  const current = currentImport(key)
+  if (!current) return {}
+  return {
+    ExpirationModel: current.expirationModel,
+    ValidTo: current.validTo === undefined ? undefined : seconds(current.validTo),
   }
 }

@@ -33,7 +33,14 @@ export interface KeyStoreTransaction {
   /** Deletes a key with its material versions and every alias that points at it. */
   deleteKey(region: string, keyId: string): Promise<void>
   insertKeyMaterial(material: KeyMaterialRecord): Promise<void>
+  /**
+   * Replaces the wrapped bytes of a material that may already be stored (the same imported
+   * material imported again), or inserts it.
+   */
+  putKeyMaterial(material: KeyMaterialRecord): Promise<void>
   listKeyMaterials(region: string, keyId: string): Promise<KeyMaterialRecord[]>
+  /** Deletes one material's wrapped bytes (imported material deleted or expired). */
+  deleteKeyMaterial(region: string, keyId: string, keyMaterialId: string): Promise<void>
   getAlias(scope: Scope, aliasName: string): Promise<AliasRecord | undefined>
   /** Inserts a new alias; returns false (and changes nothing) when the name is taken. */
   insertAlias(alias: AliasRecord): Promise<boolean>
@@ -60,6 +67,10 @@ export interface KeyStore extends KeyStoreTransaction {
   ): Promise<Page<AliasRecord>>
   /** Keys whose deletion date has passed (any account or Region). */
   listKeysDueForDeletion(now: number): Promise<Array<{ region: string; keyId: string }>>
+  /** Enabled keys whose next automatic rotation date has passed (any account or Region). */
+  listKeysDueForRotation(now: number): Promise<Array<{ region: string; keyId: string }>>
+  /** Keys with imported material whose ValidTo has passed (any account or Region). */
+  listKeysWithExpiredMaterial(now: number): Promise<Array<{ region: string; keyId: string }>>
   getSetting(name: string): Promise<string | undefined>
   setSetting(name: string, value: string): Promise<void>
   close(): Promise<void>

@@ -216,6 +216,56 @@ export function runKeyStoreContract(name: string, open: () => Promise<KeyStore>)
       })
     })
 
+    describe('key materials: replace and delete', () => {
+      it('putKeyMaterial inserts a new material and replaces a stored one, byte for byte', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        const first = materialFixture(key)
+        await store.putKeyMaterial(first)
+        assert.deepEqual(await store.listKeyMaterials(key.region, key.keyId), [first])
+        const again = { ...first, createdAt: T0 + DAY, wrapped: Buffer.from('rewrapped') }
+        await store.putKeyMaterial(again)
+        assert.deepEqual(await store.listKeyMaterials(key.region, key.keyId), [again])
+      })
+
+      it('deletes one material of one key and leaves the others', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        const other = keyFixture({ keyId: key.keyId, region: 'eu-west-1' })
+        await store.insertKey(key)
+        await store.insertKey(other)
+        const gone = materialFixture(key, { keyMaterialId: '1'.repeat(64) })
+        const kept = materialFixture(key, { keyMaterialId: '2'.repeat(64), createdAt: T0 + DAY })
+        const elsewhere = materialFixture(other, { keyMaterialId: '1'.repeat(64) })
+        for (const m of [gone, kept, elsewhere]) await store.insertKeyMaterial(m)
+        await store.deleteKeyMaterial(key.region, key.keyId, gone.keyMaterialId)
+        assert.deepEqual(await store.listKeyMaterials(key.region, key.keyId), [kept])
+        assert.deepEqual(await store.listKeyMaterials(other.region, other.keyId), [elsewhere])
+        // Deleting what is not there changes nothing.
+        await store.deleteKeyMaterial(key.region, key.keyId, gone.keyMaterialId)
+        assert.deepEqual(await store.listKeyMaterials(key.region, key.keyId), [kept])
+      })
+
+      it('rolls back a material deletion with its transaction', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        await store.insertKeyMaterial(materialFixture(key))
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.deleteKeyMaterial(key.region, key.keyId, 'a'.repeat(64))
+            await tx.putKeyMaterial(materialFixture(key, { keyMaterialId: 'b'.repeat(64) }))
+            throw new Error('undo')
+          }),
+          /undo/,
+        )
+        assert.deepEqual(await store.listKeyMaterials(key.region, key.keyId), [
+          materialFixture(key),
+        ])
+      })
+    })
+
     describe('aliases', () => {
       it('inserts an alias and reads it back', async () => {
         const store = await fresh()
@@ -420,6 +470,122 @@ export function runKeyStoreContract(name: string, open: () => Promise<KeyStore>)
         await store.updateKey({ ...due, keyState: 'Disabled', deletionDate: undefined })
         assert.deepEqual(await store.listKeysDueForDeletion(T0 + 7 * DAY), [
           { region: 'eu-west-1', keyId: dueElsewhere.keyId },
+        ])
+      })
+    })
+
+    describe('scheduled work', () => {
+      const sort = (xs: Array<{ region: string; keyId: string }>) =>
+        [...xs].sort((x, y) => x.keyId.localeCompare(y.keyId))
+
+      it('finds the Enabled keys whose rotation date has come, in any account or Region', async () => {
+        const store = await fresh()
+        const rotating = { rotationPeriodInDays: 90 }
+        const due = keyFixture({ ...rotating, nextRotationDate: T0 + 90 * DAY })
+        const dueElsewhere = keyFixture({
+          ...rotating,
+          accountId: OTHER_ACCOUNT,
+          region: 'eu-west-1',
+          nextRotationDate: T0 + 10 * DAY,
+        })
+        const later = keyFixture({ ...rotating, nextRotationDate: T0 + 100 * DAY })
+        // Disabled keys and keys pending deletion are not rotated (they may come back).
+        const disabled = keyFixture({ ...rotating, keyState: 'Disabled', nextRotationDate: T0 })
+        const doomed = keyFixture({
+          ...rotating,
+          keyState: 'PendingDeletion',
+          deletionDate: T0 + 7 * DAY,
+          nextRotationDate: T0,
+        })
+        const notRotating = keyFixture()
+        for (const k of [due, dueElsewhere, later, disabled, doomed, notRotating]) {
+          await store.insertKey(k)
+        }
+        assert.deepEqual(await store.listKeysDueForRotation(T0 + 90 * DAY - 1), [
+          { region: 'eu-west-1', keyId: dueElsewhere.keyId },
+        ])
+        assert.deepEqual(
+          sort(await store.listKeysDueForRotation(T0 + 90 * DAY)),
+          sort([
+            { region: 'us-east-1', keyId: due.keyId },
+            { region: 'eu-west-1', keyId: dueElsewhere.keyId },
+          ]),
+        )
+        // The date follows the record: a rotation (or DisableKeyRotation) moves or clears it.
+        await store.updateKey({ ...due, nextRotationDate: T0 + 180 * DAY })
+        await store.updateKey({
+          ...dueElsewhere,
+          rotationPeriodInDays: undefined,
+          nextRotationDate: undefined,
+        })
+        assert.deepEqual(await store.listKeysDueForRotation(T0 + 90 * DAY), [])
+        // Enabling the disabled key makes it due again.
+        await store.updateKey({ ...disabled, keyState: 'Enabled' })
+        assert.deepEqual(await store.listKeysDueForRotation(T0 + 90 * DAY), [
+          { region: 'us-east-1', keyId: disabled.keyId },
+        ])
+      })
+
+      it('finds the keys with imported material whose ValidTo has passed', async () => {
+        const store = await fresh()
+        const imported = (
+          validTo: number | undefined,
+          importState: 'IMPORTED' | 'PENDING_IMPORT',
+        ) => ({
+          importState,
+          ...(validTo === undefined
+            ? { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const }
+            : { expirationModel: 'KEY_MATERIAL_EXPIRES' as const, validTo }),
+        })
+        const external = (materials: KeyRecord['materials']) =>
+          keyFixture({
+            origin: 'EXTERNAL',
+            materials,
+            currentKeyMaterialId: materials![0]!.keyMaterialId,
+          })
+        const expiring = external([
+          {
+            keyMaterialId: '1'.repeat(64),
+            createdAt: T0,
+            imported: imported(T0 + 30 * DAY, 'IMPORTED'),
+          },
+          // The earliest ValidTo of all its imported materials counts.
+          {
+            keyMaterialId: '2'.repeat(64),
+            createdAt: T0,
+            imported: imported(T0 + 5 * DAY, 'IMPORTED'),
+          },
+        ])
+        const forever = external([
+          {
+            keyMaterialId: '3'.repeat(64),
+            createdAt: T0,
+            imported: imported(undefined, 'IMPORTED'),
+          },
+        ])
+        const alreadyGone = external([
+          {
+            keyMaterialId: '4'.repeat(64),
+            createdAt: T0,
+            imported: { importState: 'PENDING_IMPORT' },
+          },
+        ])
+        for (const k of [expiring, forever, alreadyGone, keyFixture()]) await store.insertKey(k)
+        assert.deepEqual(await store.listKeysWithExpiredMaterial(T0 + 5 * DAY - 1), [])
+        assert.deepEqual(await store.listKeysWithExpiredMaterial(T0 + 5 * DAY), [
+          { region: 'us-east-1', keyId: expiring.keyId },
+        ])
+        // Once that material is deleted, the next ValidTo counts.
+        await store.updateKey({
+          ...expiring,
+          materials: [
+            expiring.materials![0]!,
+            { ...expiring.materials![1]!, imported: { importState: 'PENDING_IMPORT' } },
+          ],
+        })
+        assert.deepEqual(await store.listKeysWithExpiredMaterial(T0 + 29 * DAY), [])
+        assert.deepEqual(await store.listKeysWithExpiredMaterial(T0 + 30 * DAY), [
+          { region: 'us-east-1', keyId: expiring.keyId },
         ])
       })
     })

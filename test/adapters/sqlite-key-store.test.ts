@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import BetterSqlite3 from 'better-sqlite3'
+import { Kysely, Migrator, SqliteDialect } from 'kysely'
+import { migrationProvider } from '../../src/adapters/store-sql/migrations.js'
 import { openSqliteKeyStore } from '../../src/adapters/store-sql/open-sqlite.js'
 import { keyFixture, runKeyStoreContract } from './key-store-contract.js'
 
@@ -51,6 +53,57 @@ describe('SQLite key store', () => {
       }
     } finally {
       await store.close()
+    }
+  })
+
+  it('upgrades a database of migration 0001: its keys load, and gain the scheduling columns', async () => {
+    const path = join(tempDir(), 'keyward.db')
+    const key = keyFixture()
+    const old = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database: new BetterSqlite3(path) }),
+    })
+    const { error } = await new Migrator({ db: old, provider: migrationProvider }).migrateTo(
+      '0001_keys_materials_aliases',
+    )
+    assert.equal(error, undefined)
+    await old.destroy()
+    // A row exactly as a Keyward with only migration 0001 wrote it.
+    const raw = new BetterSqlite3(path)
+    raw
+      .prepare(
+        'INSERT INTO kms_keys (region, key_id, account_id, key_state, deletion_date, creation_date, record) VALUES (?, ?, ?, ?, NULL, ?, ?)',
+      )
+      .run(
+        key.region,
+        key.keyId,
+        key.accountId,
+        key.keyState,
+        key.creationDate,
+        JSON.stringify(key),
+      )
+    raw.close()
+
+    const store = await openSqliteKeyStore(path)
+    try {
+      assert.deepEqual(await store.getKey(key.region, key.keyId), key)
+      assert.deepEqual(await store.listKeysDueForRotation(Date.now()), [])
+      await store.updateKey({ ...key, rotationPeriodInDays: 365, nextRotationDate: 1 })
+      assert.deepEqual(await store.listKeysDueForRotation(1), [
+        { region: key.region, keyId: key.keyId },
+      ])
+    } finally {
+      await store.close()
+    }
+    const db = new BetterSqlite3(path, { readonly: true })
+    try {
+      const names = (
+        db.prepare('SELECT name FROM kysely_migration ORDER BY name').all() as Array<{
+          name: string
+        }>
+      ).map((r) => r.name)
+      assert.deepEqual(names, ['0001_keys_materials_aliases', '0002_rotation_and_expiry_dates'])
+    } finally {
+      db.close()
     }
   })
 

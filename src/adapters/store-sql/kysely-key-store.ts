@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { Migrator, type Kysely, type Transaction } from 'kysely'
 import type { Scope } from '../../domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../../domain/key.js'
+import { earliestExpiry } from '../../domain/key-materials.js'
 import type {
   AliasRecord,
   KeyStore,
@@ -39,7 +40,17 @@ const keyRow = (key: KeyRecord) => ({
   key_state: key.keyState,
   deletion_date: key.deletionDate ?? null,
   creation_date: key.creationDate,
+  next_rotation_date: key.nextRotationDate ?? null,
+  material_expires_at: earliestExpiry(key) ?? null,
   record: JSON.stringify(key),
+})
+
+const materialRow = (m: KeyMaterialRecord) => ({
+  region: m.region,
+  key_id: m.keyId,
+  key_material_id: m.keyMaterialId,
+  created_at: m.createdAt,
+  wrapped: m.wrapped,
 })
 
 /** Splits `limit + 1` rows into one page and whether another follows. */
@@ -104,15 +115,27 @@ class Statements implements KeyStoreTransaction {
   }
 
   async insertKeyMaterial(m: KeyMaterialRecord) {
+    await this.db.insertInto('kms_key_materials').values(materialRow(m)).execute()
+  }
+
+  async putKeyMaterial(m: KeyMaterialRecord) {
     await this.db
       .insertInto('kms_key_materials')
-      .values({
-        region: m.region,
-        key_id: m.keyId,
-        key_material_id: m.keyMaterialId,
-        created_at: m.createdAt,
-        wrapped: m.wrapped,
-      })
+      .values(materialRow(m))
+      .onConflict((oc) =>
+        oc
+          .columns(['region', 'key_id', 'key_material_id'])
+          .doUpdateSet({ wrapped: m.wrapped, created_at: m.createdAt }),
+      )
+      .execute()
+  }
+
+  async deleteKeyMaterial(region: string, keyId: string, keyMaterialId: string) {
+    await this.db
+      .deleteFrom('kms_key_materials')
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .where('key_material_id', '=', keyMaterialId)
       .execute()
   }
 
@@ -282,6 +305,27 @@ export class KyselyKeyStore extends Statements implements KeyStore {
       .select(['region', 'key_id'])
       .where('deletion_date', 'is not', null)
       .where('deletion_date', '<=', now)
+      .execute()
+    return rows.map((r) => ({ region: r.region, keyId: r.key_id }))
+  }
+
+  async listKeysDueForRotation(now: number) {
+    const rows = await this.#db
+      .selectFrom('kms_keys')
+      .select(['region', 'key_id'])
+      .where('next_rotation_date', 'is not', null)
+      .where('next_rotation_date', '<=', now)
+      .where('key_state', '=', 'Enabled')
+      .execute()
+    return rows.map((r) => ({ region: r.region, keyId: r.key_id }))
+  }
+
+  async listKeysWithExpiredMaterial(now: number) {
+    const rows = await this.#db
+      .selectFrom('kms_keys')
+      .select(['region', 'key_id'])
+      .where('material_expires_at', 'is not', null)
+      .where('material_expires_at', '<=', now)
       .execute()
     return rows.map((r) => ({ region: r.region, keyId: r.key_id }))
   }

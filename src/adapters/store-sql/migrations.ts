@@ -59,6 +59,24 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute()
     },
   },
+  // The scheduler's rotation and expiry jobs find due keys through these indexed columns
+  // instead of reading every record. Rows of 0001 get NULL: no key rotated or imported then.
+  '0002_rotation_and_expiry_dates': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('kms_keys').addColumn('next_rotation_date', 'bigint').execute()
+      await db.schema.alterTable('kms_keys').addColumn('material_expires_at', 'bigint').execute()
+      await db.schema
+        .createIndex('kms_keys_by_next_rotation_date')
+        .on('kms_keys')
+        .column('next_rotation_date')
+        .execute()
+      await db.schema
+        .createIndex('kms_keys_by_material_expiry')
+        .on('kms_keys')
+        .column('material_expires_at')
+        .execute()
+    },
+  },
 }
 
 /** Hands the in-code migrations to Kysely's Migrator (no migration files to ship or find). */

@@ -7,6 +7,10 @@ export interface Database {
     key_state: string
     deletion_date: number | null
     creation_date: number
+    /** Next automatic rotation while enabled (migration 0002). */
+    next_rotation_date: number | null
+    /** Earliest ValidTo of the key's imported materials (migration 0002). */
+    material_expires_at: number | null
     /** KeyRecord as JSON, with its own schemaVersion (record-migrations.ts). */
     record: string
   }
