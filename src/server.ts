@@ -15,7 +15,7 @@ import type { KeyStore } from './ports/key-store.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
 import { KeyService } from './services/key-service.js'
-import { keyDeletionJob, Scheduler } from './services/scheduler.js'
+import { importedMaterialExpiryJob, keyDeletionJob, Scheduler } from './services/scheduler.js'
 import { createKmsRequestListener, type Logger } from './wire/kms-http-handler.js'
 import { warmUpValidators } from './wire/validate-input.js'
 
@@ -71,7 +71,10 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   await assertSameRootKey(options.store, options.rootKey)
   const keys = new KeyService({ store: options.store, rootKey: options.rootKey, clock, random })
   const scheduler = new Scheduler({
-    jobs: [{ name: 'delete keys whose waiting period ended', run: keyDeletionJob(keys) }],
+    jobs: [
+      { name: 'delete keys whose waiting period ended', run: keyDeletionJob(keys) },
+      { name: 'delete imported key material that expired', run: importedMaterialExpiryJob(keys) },
+    ],
     clock,
     logger,
     ...(options.schedulerIntervalMs ? { intervalMs: options.schedulerIntervalMs } : {}),

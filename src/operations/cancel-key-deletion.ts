@@ -1,11 +1,17 @@
 import { assertKeyState } from '../domain/key-state.js'
+import { allImported } from '../domain/key-materials.js'
 import type { KeyRecord } from '../domain/key.js'
 import type { Handler } from './context.js'
 
-/** The record without its deletion schedule, Disabled. */
+/**
+ * The record without its deletion schedule, Disabled; or PendingImport when imported material
+ * was deleted or expired while it was pending deletion (a key without its material cannot be
+ * enabled: Developer Guide, "Key states", PendingImport).
+ */
 function withoutDeletion(key: KeyRecord): KeyRecord {
   const { deletionDate: _date, pendingDeletionWindowInDays: _window, ...rest } = key
-  return { ...rest, keyState: 'Disabled' }
+  const missingMaterial = key.origin === 'EXTERNAL' && !allImported(key)
+  return { ...rest, keyState: missingMaterial ? 'PendingImport' : 'Disabled' }
 }
 
 /**

@@ -45,9 +45,16 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
     )
   }
   const origin = input.Origin ?? 'AWS_KMS'
-  if (origin !== 'AWS_KMS' || input.CustomKeyStoreId !== undefined) {
+  if ((origin !== 'AWS_KMS' && origin !== 'EXTERNAL') || input.CustomKeyStoreId !== undefined) {
     throw new UnsupportedOperationException(
       `Origin ${origin} is not supported by this Keyward version.`,
+    )
+  }
+  // AWS takes imported material for symmetric, HMAC, RSA, ECC and SM2 keys (kms-api.md §3.7);
+  // how it takes ML-DSA material is not documented, so Keyward does not guess.
+  if (origin === 'EXTERNAL' && !KEY_SPECS[spec].importable) {
+    throw new UnsupportedOperationException(
+      `KeySpec ${spec} does not support imported key material in this Keyward version.`,
     )
   }
   if (input.XksKeyId !== undefined) {
@@ -64,7 +71,8 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
 
 /**
  * CreateKey: a new customer managed key, Enabled, with fresh material of its key spec (an AES-256
- * key, a key pair, an HMAC key or an ML-DSA seed) wrapped under the root key (API Reference,
+ * key, a key pair, an HMAC key or an ML-DSA seed) wrapped under the root key; or, with Origin
+ * EXTERNAL, a key with no material, PendingImport, until ImportKeyMaterial (API Reference,
  * CreateKey).
  */
 export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
@@ -74,26 +82,39 @@ export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
   const tags = mergeTags([], input.Tags ?? [])
   const policy = input.Policy ?? defaultKeyPolicy(ctx.caller.accountId)
   assertValidKeyPolicy(policy)
-  // Material of the kind the table names (AES key, key pair, HMAC key, ML-DSA seed).
-  const generated = await generateKeyMaterial(KEY_SPECS[keySpec].material, ctx.random)
   const keyId = ctx.random.uuid()
-  const keyMaterialId = ctx.keys.newKeyMaterialId()
-  const key: KeyRecord = {
+  const base = {
     schemaVersion: 1,
     keyId,
     accountId: ctx.scope.accountId,
     region: ctx.scope.region,
     arn: keyArn(ctx.scope, keyId),
     creationDate: ctx.clock.now(),
-    keyState: 'Enabled',
     description: input.Description ?? '',
     keyUsage,
     keySpec,
-    origin: 'AWS_KMS',
     keyManager: 'CUSTOMER',
     multiRegion: false,
     policy,
     tags,
+  } as const
+  if (input.Origin === 'EXTERNAL') {
+    const key: KeyRecord = {
+      ...base,
+      keyState: 'PendingImport',
+      origin: 'EXTERNAL',
+      materialIdKey: await ctx.keys.newMaterialIdKey(base),
+    }
+    await ctx.keys.create(key)
+    return { KeyMetadata: toKeyMetadata(key) }
+  }
+  // Material of the kind the table names (AES key, key pair, HMAC key, ML-DSA seed).
+  const generated = await generateKeyMaterial(KEY_SPECS[keySpec].material, ctx.random)
+  const keyMaterialId = ctx.keys.newKeyMaterialId()
+  const key: KeyRecord = {
+    ...base,
+    keyState: 'Enabled',
+    origin: 'AWS_KMS',
     currentKeyMaterialId: keyMaterialId,
     ...(generated.publicKey ? { publicKey: generated.publicKey.toString('base64') } : {}),
   }

@@ -5,6 +5,7 @@ import { createAlias } from './create-alias.js'
 import { createKey } from './create-key.js'
 import { decrypt } from './decrypt.js'
 import { deleteAlias } from './delete-alias.js'
+import { deleteImportedKeyMaterial } from './delete-imported-key-material.js'
 import { deriveSharedSecret } from './derive-shared-secret.js'
 import { describeKey } from './describe-key.js'
 import { disableKey } from './disable-key.js'
@@ -17,7 +18,9 @@ import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-pla
 import { generateMac } from './generate-mac.js'
 import { generateRandom } from './generate-random.js'
 import { getKeyPolicy } from './get-key-policy.js'
+import { getParametersForImport } from './get-parameters-for-import.js'
 import { getPublicKey } from './get-public-key.js'
+import { importKeyMaterial } from './import-key-material.js'
 import { listAliases } from './list-aliases.js'
 import { listKeyPolicies } from './list-key-policies.js'
 import { listKeys } from './list-keys.js'
@@ -44,6 +47,7 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   CreateKey: createKey,
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
+  DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
   DeriveSharedSecret: deriveSharedSecret,
   DescribeKey: describeKey,
   DisableKey: disableKey,
@@ -56,7 +60,9 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   GenerateMac: generateMac,
   GenerateRandom: generateRandom,
   GetKeyPolicy: getKeyPolicy,
+  GetParametersForImport: getParametersForImport,
   GetPublicKey: getPublicKey,
+  ImportKeyMaterial: importKeyMaterial,
   ListAliases: listAliases,
   ListKeyPolicies: listKeyPolicies,
   ListKeys: listKeys,

@@ -1,5 +1,14 @@
+import { createHmac } from 'node:crypto'
 import { AccessDeniedException, NotFoundException } from '../wire/generated/exceptions.js'
 import type { SealingKey } from '../domain/ciphertext.js'
+import {
+  decodeImportParameters,
+  encodeImportParameters,
+  type ImportParameters,
+} from '../domain/import-token.js'
+import { withRotation, type RotationType } from '../domain/key-materials.js'
+import { KEY_SPECS } from '../domain/key-specs.js'
+import { generateKeyMaterial } from '../crypto/index.js'
 import { classifyKeyReference, keyArn, aliasArn, type Scope } from '../domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
@@ -20,6 +29,13 @@ interface CachedKey {
 /** The AAD that binds a wrapped material to its key and version (see RootKey.wrap). */
 const materialContext = (m: { region: string; keyId: string; keyMaterialId: string }) =>
   `keyward:key-material:v1:${m.region}:${m.keyId}:${m.keyMaterialId}`
+
+/** The AAD of an import token: the key it was issued for (another key cannot open it). */
+const importTokenContext = (keyArn: string) => `keyward:import-token:v1:${keyArn}`
+
+/** The AAD of an EXTERNAL key's material-ID secret. */
+const materialIdKeyContext = (k: { region: string; keyId: string }) =>
+  `keyward:material-id-key:v1:${k.region}:${k.keyId}`
 
 /**
  * Keys as the operations see them: resolution of every KeyId form with AWS's errors, a cache of
@@ -274,6 +290,98 @@ export class KeyService {
   /** A fresh KeyMaterialId: 64 lowercase hex characters, as AWS's. */
   newKeyMaterialId(): string {
     return this.#random.bytes(32).toString('hex')
+  }
+
+  /**
+   * Wraps `bytes` under the root key as material `keyMaterialId` of `key` and stores it in
+   * `tx` (inside a {@link mutate}), replacing the stored copy of the same material if any.
+   */
+  async storeMaterial(
+    tx: KeyStoreTransaction,
+    key: KeyRecord,
+    material: { keyMaterialId: string; bytes: Buffer },
+  ): Promise<void> {
+    await tx.putKeyMaterial(await this.#wrap(key, material))
+  }
+
+  /** Deletes the stored copy of one material of `key` in `tx` (inside a {@link mutate}). */
+  async dropMaterial(tx: KeyStoreTransaction, key: KeyRecord, keyMaterialId: string) {
+    await tx.deleteKeyMaterial(key.region, key.keyId, keyMaterialId)
+  }
+
+  /**
+   * Rotates a symmetric key to fresh material, stored in `tx` (inside a {@link mutate}):
+   * RotateKeyOnDemand and the scheduler's rotation job. Returns the rotated record.
+   *
+   * @example
+   *   await keys.mutate(key, (current, tx) => keys.rotateToNewMaterial(tx, current, { type: 'ON_DEMAND' }))
+   */
+  async rotateToNewMaterial(
+    tx: KeyStoreTransaction,
+    key: KeyRecord,
+    rotation: { type: RotationType },
+  ): Promise<KeyRecord> {
+    const generated = await generateKeyMaterial(KEY_SPECS[key.keySpec].material, this.#random)
+    const keyMaterialId = this.newKeyMaterialId()
+    await this.storeMaterial(tx, key, { keyMaterialId, bytes: generated.privateKey })
+    return withRotation(key, { keyMaterialId, at: this.#clock.now(), type: rotation.type })
+  }
+
+  /**
+   * A new secret for the KeyMaterialIds of an EXTERNAL key, wrapped under the root key
+   * (base64, for KeyRecord.materialIdKey).
+   */
+  async newMaterialIdKey(ids: { region: string; keyId: string }): Promise<string> {
+    const wrapped = await this.#rootKey.wrap(this.#random.bytes(32), materialIdKeyContext(ids))
+    return wrapped.toString('base64')
+  }
+
+  /**
+   * The KeyMaterialId of imported material: HMAC-SHA256 over `identity` (the material of a
+   * secret key; the public key of a key pair) under the key's own secret. AWS "assigns a unique
+   * identifier to the key material based on the KMS key ID and the imported key material"
+   * (API Reference, ImportKeyMaterial, KeyMaterialId): importing the same material again gives
+   * the same ID, so its old ciphertexts find it again. The secret matters: an ID computed by a
+   * public function (a hash, or an HMAC keyed by the public key ARN) would let anyone who may
+   * read KeyMaterialIds test guesses of the material offline.
+   */
+  async importedMaterialId(key: KeyRecord, identity: Buffer): Promise<string> {
+    if (!key.materialIdKey) throw new Error(`${key.arn} has no material ID secret`)
+    const secret = await this.#rootKey.unwrap(
+      Buffer.from(key.materialIdKey, 'base64'),
+      materialIdKeyContext(key),
+    )
+    try {
+      return createHmac('sha256', secret)
+        .update('keyward imported key material id v1')
+        .update(identity)
+        .digest('hex')
+    } finally {
+      secret.fill(0)
+    }
+  }
+
+  /** An ImportToken: the parameters sealed under the root key, bound to the key's ARN. */
+  async sealImportToken(parameters: ImportParameters): Promise<Buffer> {
+    return this.#rootKey.wrap(
+      encodeImportParameters(parameters),
+      importTokenContext(parameters.keyArn),
+    )
+  }
+
+  /**
+   * The parameters inside an ImportToken issued for `keyArn`; undefined when the token was not
+   * issued by this Keyward for this key, or was altered.
+   */
+  async openImportToken(token: Buffer, keyArn: string): Promise<ImportParameters | undefined> {
+    let plaintext: Buffer
+    try {
+      plaintext = await this.#rootKey.unwrap(token, importTokenContext(keyArn))
+    } catch {
+      return undefined
+    }
+    const parameters = decodeImportParameters(plaintext)
+    return parameters?.keyArn === keyArn ? parameters : undefined
   }
 
   /** Forgets every cached record and material (tests; after a restore). */

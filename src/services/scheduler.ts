@@ -1,4 +1,7 @@
+import { expiredMaterials, withMaterialsDeleted } from '../domain/key-materials.js'
+import type { KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
+import type { KeyStoreTransaction } from '../ports/key-store.js'
 import type { Logger } from '../wire/kms-http-handler.js'
 import type { KeyService } from './key-service.js'
 
@@ -70,5 +73,48 @@ export function keyDeletionJob(keys: KeyService): ScheduledJob {
     const due = await keys.store.listKeysDueForDeletion(now)
     for (const { region, keyId } of due) await keys.destroy(region, keyId)
     return due.length
+  }
+}
+
+/**
+ * Applies `change` to each listed key in its own transaction (KeyService.mutate re-reads the
+ * record, so a change made since the listing is seen). A key deleted meanwhile is skipped.
+ * Returns how many keys changed.
+ */
+async function changeEach(
+  keys: KeyService,
+  due: ReadonlyArray<{ region: string; keyId: string }>,
+  change: (current: KeyRecord, tx: KeyStoreTransaction) => Promise<KeyRecord>,
+): Promise<number> {
+  let changed = 0
+  for (const { region, keyId } of due) {
+    const key = await keys.findKey(region, keyId)
+    if (!key) continue
+    let done = false
+    await keys.mutate(key, async (current, tx) => {
+      const next = await change(current, tx)
+      done = next !== current
+      return next
+    })
+    if (done) changed++
+  }
+  return changed
+}
+
+/**
+ * Deletes imported material whose ValidTo has passed: "When the key material expires, AWS KMS
+ * deletes the key material and the KMS key becomes unusable" (Developer Guide, "Importing key
+ * material"). The key becomes PendingImport (a key pending deletion stays so) until the same
+ * material is imported again.
+ */
+export function importedMaterialExpiryJob(keys: KeyService): ScheduledJob {
+  return async (now) => {
+    const due = await keys.store.listKeysWithExpiredMaterial(now)
+    return changeEach(keys, due, async (current, tx) => {
+      const expired = expiredMaterials(current, now)
+      if (expired.length === 0) return current
+      for (const keyMaterialId of expired) await keys.dropMaterial(tx, current, keyMaterialId)
+      return withMaterialsDeleted(current, expired)
+    })
   }
 }
