@@ -15,7 +15,12 @@ import type { KeyStore } from './ports/key-store.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
 import { KeyService } from './services/key-service.js'
-import { importedMaterialExpiryJob, keyDeletionJob, Scheduler } from './services/scheduler.js'
+import {
+  importedMaterialExpiryJob,
+  keyDeletionJob,
+  keyRotationJob,
+  Scheduler,
+} from './services/scheduler.js'
 import { createKmsRequestListener, type Logger } from './wire/kms-http-handler.js'
 import { warmUpValidators } from './wire/validate-input.js'
 
@@ -74,6 +79,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     jobs: [
       { name: 'delete keys whose waiting period ended', run: keyDeletionJob(keys) },
       { name: 'delete imported key material that expired', run: importedMaterialExpiryJob(keys) },
+      { name: 'rotate keys whose automatic rotation is due', run: keyRotationJob(keys) },
     ],
     clock,
     logger,

@@ -9,7 +9,9 @@ import { deleteImportedKeyMaterial } from './delete-imported-key-material.js'
 import { deriveSharedSecret } from './derive-shared-secret.js'
 import { describeKey } from './describe-key.js'
 import { disableKey } from './disable-key.js'
+import { disableKeyRotation } from './disable-key-rotation.js'
 import { enableKey } from './enable-key.js'
+import { enableKeyRotation } from './enable-key-rotation.js'
 import { encrypt } from './encrypt.js'
 import { generateDataKey } from './generate-data-key.js'
 import { generateDataKeyPair } from './generate-data-key-pair.js'
@@ -18,15 +20,18 @@ import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-pla
 import { generateMac } from './generate-mac.js'
 import { generateRandom } from './generate-random.js'
 import { getKeyPolicy } from './get-key-policy.js'
+import { getKeyRotationStatus } from './get-key-rotation-status.js'
 import { getParametersForImport } from './get-parameters-for-import.js'
 import { getPublicKey } from './get-public-key.js'
 import { importKeyMaterial } from './import-key-material.js'
 import { listAliases } from './list-aliases.js'
 import { listKeyPolicies } from './list-key-policies.js'
+import { listKeyRotations } from './list-key-rotations.js'
 import { listKeys } from './list-keys.js'
 import { listResourceTags } from './list-resource-tags.js'
 import { putKeyPolicy } from './put-key-policy.js'
 import { reEncrypt } from './re-encrypt.js'
+import { rotateKeyOnDemand } from './rotate-key-on-demand.js'
 import { scheduleKeyDeletion } from './schedule-key-deletion.js'
 import { sign } from './sign.js'
 import { tagResource } from './tag-resource.js'
@@ -51,7 +56,9 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   DeriveSharedSecret: deriveSharedSecret,
   DescribeKey: describeKey,
   DisableKey: disableKey,
+  DisableKeyRotation: disableKeyRotation,
   EnableKey: enableKey,
+  EnableKeyRotation: enableKeyRotation,
   Encrypt: encrypt,
   GenerateDataKey: generateDataKey,
   GenerateDataKeyPair: generateDataKeyPair,
@@ -60,15 +67,18 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   GenerateMac: generateMac,
   GenerateRandom: generateRandom,
   GetKeyPolicy: getKeyPolicy,
+  GetKeyRotationStatus: getKeyRotationStatus,
   GetParametersForImport: getParametersForImport,
   GetPublicKey: getPublicKey,
   ImportKeyMaterial: importKeyMaterial,
   ListAliases: listAliases,
   ListKeyPolicies: listKeyPolicies,
+  ListKeyRotations: listKeyRotations,
   ListKeys: listKeys,
   ListResourceTags: listResourceTags,
   PutKeyPolicy: putKeyPolicy,
   ReEncrypt: reEncrypt,
+  RotateKeyOnDemand: rotateKeyOnDemand,
   ScheduleKeyDeletion: scheduleKeyDeletion,
   Sign: sign,
   TagResource: tagResource,

@@ -1,4 +1,5 @@
 import { expiredMaterials, withMaterialsDeleted } from '../domain/key-materials.js'
+import { isRotationDue, nextScheduleAfterRotation } from '../domain/key-rotation.js'
 import type { KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
 import type { KeyStoreTransaction } from '../ports/key-store.js'
@@ -99,6 +100,23 @@ async function changeEach(
     if (done) changed++
   }
   return changed
+}
+
+/**
+ * Rotates every Enabled key whose automatic rotation is due (API Reference, EnableKeyRotation).
+ * The condition is checked again inside each key's transaction, so a DisableKeyRotation or
+ * DisableKey that committed after the listing wins. After downtime a key rotates once, and its
+ * next rotation is one period after this one (src/domain/key-rotation.ts).
+ */
+export function keyRotationJob(keys: KeyService): ScheduledJob {
+  return async (now) => {
+    const due = await keys.store.listKeysDueForRotation(now)
+    return changeEach(keys, due, async (current, tx) => {
+      if (!isRotationDue(current, now)) return current
+      const rotated = await keys.rotateToNewMaterial(tx, current, { type: 'AUTOMATIC' })
+      return nextScheduleAfterRotation(rotated, now)
+    })
+  }
 }
 
 /**

@@ -1,0 +1,42 @@
+import { UnsupportedOperationException } from '../../wire/generated/exceptions.js'
+import type { KeyRecord } from '../../domain/key.js'
+import { rotatableSpec } from '../../domain/key-rotation.js'
+import type { OperationContext } from '../context.js'
+
+/**
+ * Refuses a key whose spec cannot rotate (asymmetric and HMAC keys). AWS answers
+ * UnsupportedOperationException with no message at all (recorded: RotateKeyOnDemand on an RSA
+ * key, aws-recorded-errors.md), and Keyward answers every rotation operation the same way.
+ */
+export function assertRotatableSpec(key: KeyRecord): void {
+  if (!rotatableSpec(key)) throw new UnsupportedOperationException()
+}
+
+/**
+ * The checks of EnableKeyRotation, DisableKeyRotation and GetKeyRotationStatus, before the key
+ * state: automatic rotation exists for symmetric keys with AWS_KMS origin only. A key with
+ * imported material gets footnotes [6]/[7] of the Developer Guide's key state table:
+ * UnsupportedOperationException "<key ARN> origin is EXTERNAL which is not valid for this
+ * operation." (recorded by AWS for RotateKeyOnDemand before June 2025).
+ *
+ * @example
+ *   const key = await keyForAutomaticRotation(ctx, input.KeyId)
+ */
+export async function keyForAutomaticRotation(
+  ctx: OperationContext,
+  keyId: string,
+): Promise<KeyRecord> {
+  const key = await ctx.keys.resolve(ctx.caller, ctx.region, keyId, 'idOrArn')
+  assertAutomaticRotationSupported(key)
+  return key
+}
+
+/** The origin and spec checks of {@link keyForAutomaticRotation}, on any record. */
+export function assertAutomaticRotationSupported(key: KeyRecord): void {
+  if (key.origin !== 'AWS_KMS') {
+    throw new UnsupportedOperationException(
+      `${key.arn} origin is ${key.origin} which is not valid for this operation.`,
+    )
+  }
+  assertRotatableSpec(key)
+}
