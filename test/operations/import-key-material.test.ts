@@ -12,6 +12,7 @@ import {
   ImportKeyMaterialCommand,
   ScheduleKeyDeletionCommand,
   SignCommand,
+  VerifyCommand,
   VerifyMacCommand,
   type CreateKeyCommandInput,
   type KeyMetadata,
@@ -607,6 +608,42 @@ describe('ImportKeyMaterial', () => {
       ])
       assert.ok(verified.ok)
     })
+
+    for (const [spec, genpkey, algorithm] of [
+      [
+        'ECC_NIST_P521',
+        ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-521'],
+        'ECDSA_SHA_512',
+      ],
+      [
+        'ECC_SECG_P256K1',
+        ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:secp256k1'],
+        'ECDSA_SHA_256',
+      ],
+      ['ECC_NIST_EDWARDS25519', ['-algorithm', 'ED25519'], 'ED25519_SHA_512'],
+      ['SM2', ['-algorithm', 'SM2'], 'SM2DSA'],
+    ] as const) {
+      it(`imports a ${spec} key from openssl: its public key, and signatures that verify`, async () => {
+        const key = await newKey({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' })
+        const pair = ws.privateKey([...genpkey])
+        await importInto(key.KeyId, pair.pkcs8, { algorithm: 'RSA_AES_KEY_WRAP_SHA_256' })
+        const { PublicKey } = await kms().send(new GetPublicKeyCommand({ KeyId: key.KeyId }))
+        assert.deepEqual(Buffer.from(PublicKey!), pair.spki)
+        const message = Buffer.from(`signed with imported ${spec}`)
+        const { Signature } = await kms().send(
+          new SignCommand({ KeyId: key.KeyId, Message: message, SigningAlgorithm: algorithm }),
+        )
+        const { SignatureValid } = await kms().send(
+          new VerifyCommand({
+            KeyId: key.KeyId,
+            Message: message,
+            Signature,
+            SigningAlgorithm: algorithm,
+          }),
+        )
+        assert.equal(SignatureValid, true)
+      })
+    }
 
     it('takes an EC key directly with RSAES_OAEP_SHA_256 when it fits the wrapping key', async () => {
       const key = await newKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' })
