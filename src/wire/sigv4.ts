@@ -176,6 +176,7 @@ function parseAmzDate(value: string): number {
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)
 }
 
+const BASIC_DATE = /^\d{8}T\d{6}Z$/
 const amzDate = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '')
 
 function checkClock(requestDate: string, requestMs: number, now: number): void {
@@ -184,15 +185,14 @@ function checkClock(requestDate: string, requestMs: number, now: number): void {
       `Date must be in ISO-8601 'basic format'. Got '${requestDate}'.`,
     )
   }
-  const shown = amzDate(requestMs)
   if (requestMs < now - MAX_CLOCK_SKEW_MS) {
     throw new InvalidSignatureException(
-      `Signature expired: ${shown} is now earlier than ${amzDate(now - MAX_CLOCK_SKEW_MS)} (${amzDate(now)} - 5 min.)`,
+      `Signature expired: ${amzDate(requestMs)} is now earlier than ${amzDate(now - MAX_CLOCK_SKEW_MS)} (${amzDate(now)} - 5 min.)`,
     )
   }
   if (requestMs > now + MAX_CLOCK_SKEW_MS) {
     throw new InvalidSignatureException(
-      `Signature not yet current: ${shown} is still later than ${amzDate(now + MAX_CLOCK_SKEW_MS)} (${amzDate(now)} + 5 min.)`,
+      `Signature not yet current: ${amzDate(requestMs)} is still later than ${amzDate(now + MAX_CLOCK_SKEW_MS)} (${amzDate(now)} + 5 min.)`,
     )
   }
 }
@@ -203,7 +203,10 @@ function checkScope<P>(auth: ParsedAuthorization, dateHeader: string, options: V
       `Credential should be scoped with a valid terminator: 'aws4_request', not '${auth.terminator}'.`,
     )
   }
-  const isoDay = amzDate(parseAmzDate(dateHeader)).slice(0, 8)
+  // The usual X-Amz-Date is already ISO-8601 basic format; only a Date header needs parsing.
+  const isoDay = BASIC_DATE.test(dateHeader)
+    ? dateHeader.slice(0, 8)
+    : amzDate(parseAmzDate(dateHeader)).slice(0, 8)
   if (auth.date !== isoDay) {
     throw new InvalidSignatureException(
       `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${isoDay}', from '${dateHeader}'.`,
@@ -227,7 +230,11 @@ function checkScope<P>(auth: ParsedAuthorization, dateHeader: string, options: V
 }
 
 /** The string to sign for `request` under `auth`. */
-function stringToSign(request: SignedRequest, auth: ParsedAuthorization, dateHeader: string) {
+function stringToSign(
+  request: SignedRequest,
+  signed: { auth: ParsedAuthorization; dateHeader: string; bodyHash: string },
+) {
+  const { auth, dateHeader } = signed
   const q = request.url.indexOf('?')
   const path = q < 0 ? request.url : request.url.slice(0, q)
   const query = q < 0 ? '' : request.url.slice(q + 1)
@@ -240,7 +247,7 @@ function stringToSign(request: SignedRequest, auth: ParsedAuthorization, dateHea
     canonicalQuery(query),
     headers,
     auth.signedHeaders.join(';'),
-    sha256Hex(request.body),
+    signed.bodyHash,
   ].join('\n')
   const scope = `${auth.date}/${auth.region}/${auth.service}/${auth.terminator}`
   return `${ALGORITHM}\n${dateHeader}\n${scope}\n${sha256Hex(canonicalRequest)}`
@@ -275,7 +282,8 @@ export function verifySigV4<P>(
   checkClock(dateHeader, parseAmzDate(dateHeader), options.now)
   checkScope(auth, dateHeader, options)
   const declared = headerValue(request.headers['x-amz-content-sha256'])
-  if (declared && declared !== 'UNSIGNED-PAYLOAD' && declared !== sha256Hex(request.body)) {
+  const bodyHash = sha256Hex(request.body)
+  if (declared && declared !== 'UNSIGNED-PAYLOAD' && declared !== bodyHash) {
     throw new InvalidSignatureException(
       "The provided 'x-amz-content-sha256' header does not match what was computed.",
     )
@@ -290,7 +298,7 @@ export function verifySigV4<P>(
   }
   const key = signingKey(credential.secretAccessKey, auth.date, auth.region, auth.service)
   const expected = createHmac('sha256', key)
-    .update(stringToSign(request, auth, dateHeader))
+    .update(stringToSign(request, { auth, dateHeader, bodyHash }))
     .digest()
   const given = Buffer.from(auth.signature, 'hex')
   if (!constantTimeEqual(given, expected)) {
