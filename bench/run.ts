@@ -333,6 +333,15 @@ async function main(): Promise<number> {
     }
     if (failed)
       console.log('\nSome requests failed (non-2xx, errors or timeouts): the run is not valid.')
+  } catch (error) {
+    // A server that died explains more than the client's "fetch failed".
+    for (const server of servers) {
+      const exit = server.child.exitCode ?? server.child.signalCode
+      console.error(
+        `--- ${server.child.spawnargs.slice(1).join(' ')} (pid ${server.child.pid}${exit === null ? '' : `, exited: ${exit}`}), last output:\n${server.tail()}`,
+      )
+    }
+    throw error
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
