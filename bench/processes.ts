@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** A server started as a child process, with the URL it printed. */
 export interface ServerProcess {
@@ -101,8 +101,24 @@ export function cpuSeconds(pid: number): number | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+    const own = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+    // Worker processes (`keyward serve --workers N`) are children of the measured process.
+    return own + childPids(pid).reduce((sum, child) => sum + (cpuSeconds(child) ?? 0), 0)
   } catch {
     return undefined
+  }
+}
+
+/** The live child processes of `pid`, from /proc/<pid>/task/<tid>/children. */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
+        .split(' ')
+        .filter(Boolean)
+        .map(Number),
+    )
+  } catch {
+    return []
   }
 }

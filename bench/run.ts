@@ -25,7 +25,8 @@ import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
  * Environment: BENCH_DURATION (seconds per scenario, default 10), BENCH_WARMUP (seconds of
  * unmeasured load before each scenario, default 2), BENCH_CONNECTIONS (default "32,128"),
  * BENCH_PROFILE=1 (run Keyward under `node --cpu-prof` and print its hot spots),
- * BENCH_ENFORCE=1 (exit 1 when a target is missed), BENCH_ASYMMETRIC=0 (leave out the Sign/Verify/
+ * BENCH_ENFORCE=1 (exit 1 when a target is missed), BENCH_WORKERS (keyward serve --workers, default 1: on 2 cores a second
+ * worker competes with the load generator), BENCH_ASYMMETRIC=0 (leave out the Sign/Verify/
  * GenerateMac part, e.g. to profile the symmetric path alone).
  */
 
@@ -45,6 +46,8 @@ interface Settings {
   readonly connections: readonly number[]
   readonly profile: boolean
   readonly enforce: boolean
+  /** `keyward serve --workers`: one process per core by default. */
+  readonly workers: number
   readonly asymmetric: boolean
 }
 
@@ -69,6 +72,7 @@ function readSettings(): Settings {
     connections,
     profile: process.env.BENCH_PROFILE === '1',
     enforce: process.env.BENCH_ENFORCE === '1',
+    workers: intFromEnv('BENCH_WORKERS', 1, { min: 1, max: 64 }),
     asymmetric: process.env.BENCH_ASYMMETRIC !== '0',
   }
 }
@@ -279,6 +283,8 @@ async function main(): Promise<number> {
         '0',
         '--data-dir',
         dataDir,
+        '--workers',
+        String(settings.workers),
       ],
       {
         ready: /listening on (http:\/\/\S+)/,

@@ -36,6 +36,12 @@ export interface KeywardOptions {
   /** Scheduler period; one minute by default. */
   readonly schedulerIntervalMs?: number
   /**
+   * Whether this process runs the scheduled jobs (default true). With several worker processes
+   * over one database only one of them does; the jobs would be correct anywhere (each re-checks
+   * its key inside a transaction) but need not run twice.
+   */
+  readonly runScheduler?: boolean
+  /**
    * Compile every request validator in the background once listening, so that no later first
    * request of an operation pays for it. Off by default (tests start many short-lived servers
    * that use a few operations each); the embedded preset turns it on.
@@ -104,7 +110,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
         server.once('error', reject)
         server.listen(port, host, () => {
           server.off('error', reject)
-          scheduler.start()
+          if (options.runScheduler !== false) scheduler.start()
           if (options.warmUp) void warmUpValidators(warmUp.signal)
           resolve(server.address() as AddressInfo)
         })
@@ -140,6 +146,10 @@ export interface EmbeddedOptions {
   readonly env?: NodeJS.ProcessEnv
   readonly clock?: Clock
   readonly logger?: Logger
+  /** See KeywardOptions.runScheduler. */
+  readonly runScheduler?: boolean
+  /** Several Keyward processes share the database (`keyward serve --workers N`). */
+  readonly sharedWithOtherProcesses?: boolean
 }
 
 /**
@@ -171,7 +181,9 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
     path: join(options.dataDir, 'root.key'),
     env: env.KEYWARD_ROOT_KEY,
   })
-  const store = await openSqliteKeyStore(join(options.dataDir, 'keyward.db'))
+  const store = await openSqliteKeyStore(join(options.dataDir, 'keyward.db'), {
+    sharedWithOtherProcesses: options.sharedWithOtherProcesses === true,
+  })
   let keyward: Keyward
   try {
     keyward = await createKeyward({
@@ -179,6 +191,7 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
       rootKey: root.rootKey,
       principals,
       warmUp: true,
+      ...(options.runScheduler === false ? { runScheduler: false } : {}),
       ...(options.dev ? { dev: true } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.logger ? { logger: options.logger } : {}),

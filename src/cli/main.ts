@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -31,6 +32,8 @@ Options:
                      of account 111122223333, whatever its secret (KEYWARD_DEV=1).
                      Refused on a non-loopback host unless --force-dev is given too.
   --force-dev        Allow --dev on a non-loopback host (KEYWARD_FORCE_DEV=1). Never in production.
+  --workers <n>      Server processes sharing the port and the database (KEYWARD_WORKERS;
+                     default 1). On a machine with several cores, one per core.
   -h, --help         Show this help
 
 Other environment variables:
@@ -65,6 +68,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       config: { type: 'string' },
       dev: { type: 'boolean' },
       'force-dev': { type: 'boolean' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -84,16 +88,36 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       `refusing --dev on non-loopback host ${host}: dev mode accepts any secret. Add --force-dev if you really mean it.`,
     )
   }
+  const workers = parseWorkers(setting(values.workers, env.KEYWARD_WORKERS) ?? '1')
   // Loaded only to serve: `keyward --help` and refusals answer without loading the server.
   const { createEmbeddedKeyward } = await import('../server.js')
-  const started = await createEmbeddedKeyward({
-    dataDir,
-    dev,
-    ...(configPath ? { configPath } : {}),
-    env,
-  })
-  const address = await started.keyward.listen(port, host)
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+  const { isWorker, reportListening, superviseWorkers, workerIndex } = await import('./workers.js')
+  const embedded = { dataDir, dev, ...(configPath ? { configPath } : {}), env }
+  if (isWorker()) {
+    const worker = await createEmbeddedKeyward({
+      ...embedded,
+      runScheduler: workerIndex(env) === 0,
+      sharedWithOtherProcesses: true,
+    })
+    const address = await worker.keyward.listen(port, host)
+    reportListening(urlOf(address))
+    await signalled()
+    await worker.keyward.close()
+    // The IPC channel to the primary would keep this process alive.
+    process.disconnect?.()
+    return 0
+  }
+  const started = await createEmbeddedKeyward(embedded)
+  let url: string
+  let done: Promise<void>
+  if (workers > 1) {
+    // The primary did the first-start work; it serves nothing itself.
+    await started.keyward.close()
+    ;({ url, done } = await superviseWorkers(workers))
+  } else {
+    url = urlOf(await started.keyward.listen(port, host))
+    done = signalled().then(() => started.keyward.close())
+  }
   if (started.createdAccessKeyId) {
     console.log(
       `Created admin access key ${started.createdAccessKeyId} for account 111122223333; its secret is in ${started.configPath} (mode 0600).`,
@@ -102,9 +126,25 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const regions =
     started.principals.regions?.join(', ') ?? 'any (taken from the SigV4 credential scope)'
   console.log(
-    `Keyward listening on ${url} (${dev ? 'DEV MODE: any secret accepted, ' : ''}data ${dataDir}, root key ${started.rootKeySource}); Regions: ${regions}; point the AWS CLI at it with --endpoint-url ${url} or AWS_ENDPOINT_URL_KMS=${url}`,
+    `Keyward listening on ${url} (${dev ? 'DEV MODE: any secret accepted, ' : ''}${workers > 1 ? `${workers} workers, ` : ''}data ${dataDir}, root key ${started.rootKeySource}); Regions: ${regions}; point the AWS CLI at it with --endpoint-url ${url} or AWS_ENDPOINT_URL_KMS=${url}`,
   )
-  await new Promise<void>((resolve) => {
+  await done
+  return 0
+}
+
+/** Number of worker processes: 1 to 64. */
+function parseWorkers(text: string): number {
+  const n = /^\d{1,2}$/.test(text) ? Number(text) : NaN
+  if (!(n >= 1 && n <= 64)) throw new Error(`invalid number of workers: ${text}`)
+  return n
+}
+
+const urlOf = (a: AddressInfo) =>
+  `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`
+
+/** Resolves on the first SIGTERM or SIGINT: in-flight requests then finish before exit. */
+function signalled(): Promise<void> {
+  return new Promise((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop)
       process.off('SIGINT', stop)
@@ -113,8 +153,6 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     process.on('SIGTERM', stop)
     process.on('SIGINT', stop)
   })
-  await started.keyward.close()
-  return 0
 }
 
 /**

@@ -71,6 +71,13 @@ export interface KeyStore extends KeyStoreTransaction {
   listKeysDueForRotation(now: number): Promise<Array<{ region: string; keyId: string }>>
   /** Keys with imported material whose ValidTo has passed (any account or Region). */
   listKeysWithExpiredMaterial(now: number): Promise<Array<{ region: string; keyId: string }>>
+  /**
+   * A number that changes whenever ANOTHER process or connection has committed to the store
+   * since the last call, read synchronously (it is checked before every cache hit). Keyward's
+   * caches use it to stay coherent when several processes share one database (`--workers`).
+   * Absent when the store cannot tell; then nothing else may write to it.
+   */
+  readonly commitsByOthers?: () => number
   getSetting(name: string): Promise<string | undefined>
   setSetting(name: string, value: string): Promise<void>
   close(): Promise<void>

@@ -56,6 +56,8 @@ export class KeyService {
    * can never put the old record back into the cache.
    */
   #epoch = 0
+  /** The store's commitsByOthers() at the last check. */
+  #othersCommits: number | undefined
 
   constructor(deps: { store: KeyStore; rootKey: RootKey; clock: Clock; random: Random }) {
     this.#store = deps.store
@@ -66,6 +68,19 @@ export class KeyService {
 
   get store(): KeyStore {
     return this.#store
+  }
+
+  /**
+   * Drops every cached entry when another process committed to the store since the last look,
+   * so a change acknowledged by one worker is seen by the next request to any other. Called
+   * where a request first looks a key or alias up (findKey, #aliasTarget): once per request.
+   */
+  #followOtherWriters(): void {
+    const commits = this.#store.commitsByOthers?.()
+    if (commits !== this.#othersCommits) {
+      if (this.#othersCommits !== undefined) this.#invalidate()
+      this.#othersCommits = commits
+    }
   }
 
   async #cached(region: string, keyId: string): Promise<CachedKey | undefined> {
@@ -82,11 +97,13 @@ export class KeyService {
 
   /** The key with this ID in `region`, any account; undefined when there is none. */
   async findKey(region: string, keyId: string): Promise<KeyRecord | undefined> {
+    this.#followOtherWriters()
     return (await this.#cached(region, keyId))?.record
   }
 
   /** The key an alias of `scope` points at, by full alias name. */
   async #aliasTarget(scope: Scope, aliasName: string): Promise<string | undefined> {
+    this.#followOtherWriters()
     const id = `${scope.accountId}/${scope.region}/${aliasName}`
     const hit = this.#aliases.get(id)
     if (hit) return hit

@@ -19,8 +19,12 @@ const tempDir = () => {
   return dir
 }
 
-runKeyStoreContract('SQLite file', () => openSqliteKeyStore(join(tempDir(), 'keyward.db')))
-runKeyStoreContract('SQLite in memory', () => openSqliteKeyStore(':memory:'))
+runKeyStoreContract('SQLite file', () =>
+  openSqliteKeyStore(join(tempDir(), 'keyward.db'), { guardTransactions: true }),
+)
+runKeyStoreContract('SQLite in memory', () =>
+  openSqliteKeyStore(':memory:', { guardTransactions: true }),
+)
 
 describe('SQLite key store', () => {
   it('keeps what it stored across a close and a reopen (migrations run once)', async () => {

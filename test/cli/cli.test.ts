@@ -5,7 +5,15 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { CreateKeyCommand, GenerateRandomCommand, KMSClient } from '@aws-sdk/client-kms'
+import {
+  CreateKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  EncryptCommand,
+  GenerateRandomCommand,
+  KMSClient,
+} from '@aws-sdk/client-kms'
+import { Agent } from 'node:http'
 import { main } from '../../src/cli/main.js'
 import type { PrincipalsFile } from '../../src/config/principals.js'
 import { expectKmsError } from '../support/assertions.js'
@@ -260,6 +268,45 @@ describe('keyward CLI', () => {
       const { KeyMetadata } = await kms.send(new CreateKeyCommand({}))
       assert.equal(KeyMetadata?.AWSAccountId, '111122223333')
       assert.deepEqual(await stopServe(kw), { code: 0, signal: null })
+    })
+
+    it('--workers 2: every worker sees a change acknowledged by another at once; SIGTERM stops all', async () => {
+      const kw = await serve(['--dev', '--port', '0', '--workers', '2', '--data-dir', tempDir()])
+      assert.match(kw.stdout(), /2 workers/)
+      const credentials = { accessKeyId: 'AKIAANYTHINGATALL001', secretAccessKey: 'any' }
+      // A client per call without keep-alive: node:cluster hands each new connection to the
+      // next worker in turn, so consecutive calls alternate between the two processes.
+      const fresh = () => {
+        const c = new KMSClient({
+          endpoint: kw.url,
+          region: 'us-east-1',
+          credentials,
+          maxAttempts: 1,
+          requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+        })
+        clients.push(c)
+        return c
+      }
+      const { KeyMetadata } = await fresh().send(new CreateKeyCommand({}))
+      const KeyId = KeyMetadata!.KeyId!
+      const encrypt = () => fresh().send(new EncryptCommand({ KeyId, Plaintext: Buffer.from('x') }))
+      for (let round = 0; round < 5; round++) {
+        await fresh().send(new DisableKeyCommand({ KeyId }))
+        for (let i = 0; i < 4; i++) {
+          await expectKmsError(encrypt(), 'DisabledException', `${KeyMetadata!.Arn} is disabled.`)
+        }
+        await fresh().send(new EnableKeyCommand({ KeyId }))
+        for (let i = 0; i < 4; i++) await encrypt()
+      }
+      const workerPids = spawnSync('pgrep', ['-P', String(kw.child.pid)], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean)
+      assert.equal(workerPids.length, 2, 'two worker processes')
+      assert.deepEqual(await stopServe(kw), { code: 0, signal: null })
+      for (const pid of workerPids) {
+        assert.throws(() => process.kill(Number(pid), 0), 'worker exited with the primary')
+      }
     })
   })
 })

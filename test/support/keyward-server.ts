@@ -62,7 +62,7 @@ export async function startKeyward(
   options: { clock?: Clock; dev?: boolean; regions?: string[] } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyward-test-'))
-  const store = await openSqliteKeyStore(join(dataDir, 'keyward.db'))
+  const store = await openSqliteKeyStore(join(dataDir, 'keyward.db'), { guardTransactions: true })
   const principals: Principals = {
     ...(options.regions ? { regions: options.regions } : {}),
     credentials: new Map([

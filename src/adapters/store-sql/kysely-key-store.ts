@@ -208,6 +208,18 @@ class Statements implements KeyStoreTransaction {
   }
 }
 
+/** How a KyselyKeyStore behaves beyond plain SQL. */
+export interface StoreOptions {
+  /** The dialect's way to see other writers' commits (see KeyStore.commitsByOthers). */
+  readonly commitsByOthers?: () => number
+  /**
+   * Refuse use of the store itself inside one of its own transactions (a deadlock on SQLite).
+   * The check needs AsyncLocalStorage, whose promise hooks slow every request once enabled, so
+   * it is for tests (the contract suite and test servers turn it on), not for production.
+   */
+  readonly guardTransactions?: boolean
+}
+
 /** The transaction, if any, that the current asynchronous call chain runs inside. */
 const openTransaction = new AsyncLocalStorage<{ store: KyselyKeyStore; open: boolean }>()
 
@@ -217,10 +229,14 @@ const openTransaction = new AsyncLocalStorage<{ store: KyselyKeyStore; open: boo
  */
 export class KyselyKeyStore extends Statements implements KeyStore {
   readonly #kysely: Kysely<Database>
+  readonly #guardTransactions: boolean
+  readonly commitsByOthers?: () => number
 
-  private constructor(db: Kysely<Database>) {
+  private constructor(db: Kysely<Database>, options: StoreOptions) {
     super(db)
     this.#kysely = db
+    this.#guardTransactions = options.guardTransactions === true
+    if (options.commitsByOthers) this.commitsByOthers = options.commitsByOthers
   }
 
   /**
@@ -237,6 +253,7 @@ export class KyselyKeyStore extends Statements implements KeyStore {
   }
 
   #outsideTransaction(): Kysely<Database> {
+    if (!this.#guardTransactions) return this.#kysely
     const current = openTransaction.getStore()
     if (current?.open && current.store === this) {
       throw new Error(
@@ -247,15 +264,16 @@ export class KyselyKeyStore extends Statements implements KeyStore {
   }
 
   /** Applies pending migrations and returns a ready store. */
-  static async open(db: Kysely<Database>): Promise<KyselyKeyStore> {
+  static async open(db: Kysely<Database>, options: StoreOptions = {}): Promise<KyselyKeyStore> {
     const migrator = new Migrator({ db, provider: migrationProvider })
     const { error } = await migrator.migrateToLatest()
     if (error) throw new Error('database migration failed', { cause: error })
-    return new KyselyKeyStore(db)
+    return new KyselyKeyStore(db, options)
   }
 
   async transaction<T>(fn: (tx: KeyStoreTransaction) => Promise<T>): Promise<T> {
     const db = this.#db
+    if (!this.#guardTransactions) return db.transaction().execute((trx) => fn(new Statements(trx)))
     return db.transaction().execute(async (trx) => {
       const marker = { store: this, open: true }
       try {
