@@ -1,0 +1,163 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import pkcs11js from 'pkcs11js'
+import { HsmConnectionError } from '../../../src/adapters/pkcs11/hsm-errors.js'
+import { loadModule } from '../../../src/adapters/pkcs11/pkcs11-module.js'
+import { HsmKeyNotFoundError, Pkcs11Token } from '../../../src/adapters/pkcs11/pkcs11-token.js'
+import { startSoftHsm, type SoftHsm } from '../../support/softhsm.js'
+
+const PIN = '1234567'
+
+async function expectConnectionError(promise: Promise<unknown>, code: string, pattern: RegExp) {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof HsmConnectionError, String(error))
+    assert.equal(error.code, code)
+    assert.match(error.message, pattern)
+    assert.ok(!error.message.includes(PIN), 'the PIN must not appear in messages')
+    return true
+  })
+}
+
+describe('Pkcs11Token (SoftHSMv2)', () => {
+  let hsm: SoftHsm
+  let serial: string
+  let token: Pkcs11Token
+  before(async () => {
+    hsm = startSoftHsm()
+    serial = hsm.initToken({ label: 'adapter-test', pin: PIN })
+    // SoftHSM lists the tokens that exist at C_Initialize: make them all first.
+    hsm.initToken({ label: 'adapter-idle', pin: PIN })
+    token = await Pkcs11Token.open({
+      modulePath: hsm.modulePath,
+      tokenLabel: 'adapter-test',
+      pin: PIN,
+    })
+  })
+  after(async () => {
+    await token?.close()
+    hsm?.cleanup()
+  })
+
+  it('finds the token by serial number as well as by label', async () => {
+    const bySerial = await Pkcs11Token.open({
+      modulePath: hsm.modulePath,
+      tokenSerial: serial,
+      pin: PIN,
+    })
+    assert.equal((await bySerial.random(32)).length, 32)
+    await bySerial.close()
+  })
+
+  it('maps a wrong PIN to INVALID_CREDENTIALS without echoing it', async () => {
+    // A token nobody is logged into: the token itself refuses the PIN.
+    await expectConnectionError(
+      Pkcs11Token.open({ modulePath: hsm.modulePath, tokenLabel: 'adapter-idle', pin: '7654321' }),
+      'INVALID_CREDENTIALS',
+      /^Login to token with label adapter-idle in .* failed \(CKR_PIN_INCORRECT\)\.$/,
+    )
+    // A token this process is logged into already (the login is shared): checked by Keyward.
+    await expectConnectionError(
+      Pkcs11Token.open({ modulePath: hsm.modulePath, tokenLabel: 'adapter-test', pin: '7654321' }),
+      'INVALID_CREDENTIALS',
+      /^Login to token with label adapter-test in .* failed \(CKR_PIN_INCORRECT\)\.$/,
+    )
+  })
+
+  it('maps a missing module or token to CLUSTER_NOT_FOUND', async () => {
+    await expectConnectionError(
+      Pkcs11Token.open({ modulePath: '/nonexistent/libpkcs11.so', tokenLabel: 'x', pin: PIN }),
+      'CLUSTER_NOT_FOUND',
+      /^PKCS#11 module \/nonexistent\/libpkcs11.so does not exist\.$/,
+    )
+    await expectConnectionError(
+      Pkcs11Token.open({ modulePath: '/etc/hostname', tokenLabel: 'x', pin: PIN }),
+      'CLUSTER_NOT_FOUND',
+      /^PKCS#11 module \/etc\/hostname could not be loaded\.$/,
+    )
+    await expectConnectionError(
+      Pkcs11Token.open({ modulePath: hsm.modulePath, tokenLabel: 'no-such-token', pin: PIN }),
+      'CLUSTER_NOT_FOUND',
+      /^No token with label no-such-token in /,
+    )
+  })
+
+  it('seals and opens with AES-GCM inside the token, binding the AAD', async () => {
+    await token.generateAesKey({ label: 'key-gcm', id: 'key-gcm' })
+    const iv = await token.random(12)
+    const aad = Buffer.from('header and context')
+    const data = Buffer.from('attack at dawn')
+    const sealed = await token.encryptGcm({ label: 'key-gcm', iv, aad, data })
+    assert.equal(sealed.length, data.length + 16)
+    assert.deepEqual(await token.decryptGcm({ label: 'key-gcm', iv, aad, data: sealed }), data)
+    await assert.rejects(
+      token.decryptGcm({ label: 'key-gcm', iv, aad: Buffer.from('other'), data: sealed }),
+      /CKR_/,
+    )
+    await assert.rejects(
+      token.encryptGcm({ label: 'no-such-key', iv, aad, data }),
+      HsmKeyNotFoundError,
+    )
+  })
+
+  it('makes keys whose value cannot be read (sensitive, never extractable)', async () => {
+    await token.generateAesKey({ label: 'key-secret', id: 'key-secret' })
+    await token.withSession((session, api) => {
+      api.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: 'key-secret' }])
+      const key = api.C_FindObjects(session)
+      api.C_FindObjectsFinal(session)
+      assert.ok(key)
+      assert.throws(
+        () => api.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_VALUE }]),
+        /CKR_ATTRIBUTE_SENSITIVE/,
+      )
+      const [extractable, sensitive] = api.C_GetAttributeValue(session, key, [
+        { type: pkcs11js.CKA_EXTRACTABLE },
+        { type: pkcs11js.CKA_SENSITIVE },
+      ])
+      assert.deepEqual(extractable?.value, Buffer.from([0]))
+      assert.deepEqual(sensitive?.value, Buffer.from([1]))
+    })
+  })
+
+  it('destroys a key object', async () => {
+    await token.generateAesKey({ label: 'key-doomed', id: 'key-doomed' })
+    assert.equal(await token.hasKey('key-doomed'), true)
+    assert.equal(await token.destroyKey('key-doomed'), true)
+    assert.equal(await token.hasKey('key-doomed'), false)
+    assert.equal(await token.destroyKey('key-doomed'), false)
+  })
+
+  it('recovers by itself when the module is finalized and reinitialized (an HSM restart)', async () => {
+    await token.generateAesKey({ label: 'key-restart', id: 'key-restart' })
+    const iv = await token.random(12)
+    const aad = Buffer.alloc(0)
+    const sealed = await token.encryptGcm({ label: 'key-restart', iv, aad, data: Buffer.from('x') })
+    loadModule(hsm.modulePath).api.C_Finalize()
+    const opened = await token.decryptGcm({ label: 'key-restart', iv, aad, data: sealed })
+    assert.deepEqual(opened, Buffer.from('x'))
+  })
+
+  it('serves many concurrent operations from a small pool', async () => {
+    const small = await Pkcs11Token.open({
+      modulePath: hsm.modulePath,
+      tokenLabel: 'adapter-test',
+      pin: PIN,
+      poolSize: 2,
+    })
+    await small.generateAesKey({ label: 'key-pool', id: 'key-pool' })
+    const aad = Buffer.from('a')
+    const results = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const iv = await small.random(12)
+        const data = Buffer.from(`message ${i}`)
+        const sealed = await small.encryptGcm({ label: 'key-pool', iv, aad, data })
+        return (await small.decryptGcm({ label: 'key-pool', iv, aad, data: sealed })).toString()
+      }),
+    )
+    assert.deepEqual(
+      results,
+      Array.from({ length: 40 }, (_, i) => `message ${i}`),
+    )
+    await small.close()
+  })
+})
