@@ -14,6 +14,7 @@ import { systemClock, type Clock } from './ports/clock.js'
 import type { KeyStore } from './ports/key-store.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
+import { CustomKeyStoreService } from './services/custom-key-stores.js'
 import { KeyService } from './services/key-service.js'
 import {
   importedMaterialExpiryJob,
@@ -53,6 +54,7 @@ export interface KeywardOptions {
 export interface Keyward {
   readonly server: Server
   readonly keys: KeyService
+  readonly customKeyStores: CustomKeyStoreService
   readonly scheduler: Scheduler
   /** Starts listening; resolves with the bound address. */
   listen(port: number, host: string): Promise<AddressInfo>
@@ -81,6 +83,17 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const logger = options.logger ?? consoleLogger
   await assertSameRootKey(options.store, options.rootKey)
   const keys = new KeyService({ store: options.store, rootKey: options.rootKey, clock, random })
+  const customKeyStores = new CustomKeyStoreService({
+    store: options.store,
+    rootKey: options.rootKey,
+    logger,
+    ...(options.principals.cloudHsmClusters
+      ? { clusters: options.principals.cloudHsmClusters }
+      : {}),
+  })
+  // Stores that were connected when Keyward stopped reconnect by themselves (in the
+  // background: a slow or absent HSM must not hold up start-up).
+  await customKeyStores.resume()
   const scheduler = new Scheduler({
     jobs: [
       { name: 'delete keys whose waiting period ended', run: keyDeletionJob(keys) },
@@ -93,6 +106,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   })
   const listener = createKmsRequestListener({
     keys,
+    customKeyStores,
     clock,
     random,
     principals: options.principals,
@@ -104,6 +118,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   return {
     server,
     keys,
+    customKeyStores,
     scheduler,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
@@ -122,6 +137,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
         server.closeIdleConnections()
       })
       await scheduler.stop()
+      await customKeyStores.close()
       await options.store.close()
     },
   }

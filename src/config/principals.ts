@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { Caller } from '../domain/caller.js'
 import type { Credential } from '../wire/sigv4.js'
+import { readHsmClusters, type HsmClusterConfig } from './hsm-clusters.js'
 
 /** The account Keyward's first admin belongs to (AWS's documentation example account). */
 export const DEFAULT_ACCOUNT_ID = '111122223333'
@@ -18,10 +19,12 @@ export const DEFAULT_ACCOUNT_ID = '111122223333'
  *     }]
  *   }
  *
- * `regions` is optional: without it every well-formed Region name is served.
+ * `regions` is optional: without it every well-formed Region name is served. The optional
+ * `cloudHsmClusters` declares the HSMs custom key stores may use (see hsm-clusters.ts).
  */
 export interface PrincipalsFile {
   readonly regions?: readonly string[]
+  readonly cloudHsmClusters?: readonly HsmClusterConfig[]
   readonly accounts: ReadonlyArray<{
     readonly id: string
     readonly users: ReadonlyArray<{
@@ -38,6 +41,8 @@ export interface PrincipalsFile {
 /** Credentials by access key ID, and the Regions served. */
 export interface Principals {
   readonly regions?: readonly string[]
+  /** HSM connections by CloudHsmClusterId; none when absent. */
+  readonly cloudHsmClusters?: ReadonlyMap<string, HsmClusterConfig>
   readonly credentials: ReadonlyMap<string, Credential<Caller>>
 }
 
@@ -99,6 +104,7 @@ export function readPrincipals(
     throw new Error(`${path}: not valid JSON (${error.message})`)
   }
   assertShape(file, path)
+  const cloudHsmClusters = readHsmClusters(file.cloudHsmClusters, path)
   const credentials = new Map<string, Credential<Caller>>()
   for (const account of file.accounts) {
     for (const user of account.users ?? []) {
@@ -122,7 +128,11 @@ export function readPrincipals(
       secretAccessKey: extra.secretAccessKey,
       principal: adminCaller(),
     })
-  return { ...(file.regions ? { regions: file.regions } : {}), credentials }
+  return {
+    ...(file.regions ? { regions: file.regions } : {}),
+    ...(cloudHsmClusters.size > 0 ? { cloudHsmClusters } : {}),
+    credentials,
+  }
 }
 
 /**

@@ -36,6 +36,13 @@ export interface KeyRecord {
   readonly keyUsage: KeyUsage
   readonly keySpec: KeySpec
   readonly origin: Origin
+  /**
+   * The custom key store the key lives in (Origin AWS_CLOUDHSM): its material is a
+   * non-extractable object on the store's token, labelled with the key ARN.
+   */
+  readonly customKeyStoreId?: string
+  /** The store's CloudHsmClusterId when the key was created (KeyMetadata.CloudHsmClusterId). */
+  readonly cloudHsmClusterId?: string
   readonly keyManager: 'CUSTOMER' | 'AWS'
   readonly multiRegion: boolean
   readonly policy: string

@@ -2,6 +2,7 @@ import type { Caller } from '../domain/caller.js'
 import type { Scope } from '../domain/identifiers.js'
 import type { Clock } from '../ports/clock.js'
 import type { Random } from '../ports/random.js'
+import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
 import type { KeyService } from '../services/key-service.js'
 import { DryRunOperationException } from '../wire/generated/exceptions.js'
 import type { KmsInputs, KmsOperationName, KmsOutput } from '../wire/generated/model.js'
@@ -15,6 +16,8 @@ export interface OperationContext {
   /** The caller's account in the request's Region: where new keys and aliases go. */
   readonly scope: Scope
   readonly keys: KeyService
+  /** Custom key stores' HSM connections. */
+  readonly customKeyStores: CustomKeyStoreService
   readonly clock: Clock
   readonly random: Random
 }

@@ -1,15 +1,20 @@
 import type { KmsOperationName } from '../wire/generated/model.js'
 import type { Handler } from './context.js'
 import { cancelKeyDeletion } from './cancel-key-deletion.js'
+import { connectCustomKeyStore } from './connect-custom-key-store.js'
 import { createAlias } from './create-alias.js'
+import { createCustomKeyStore } from './create-custom-key-store.js'
 import { createKey } from './create-key.js'
 import { decrypt } from './decrypt.js'
 import { deleteAlias } from './delete-alias.js'
+import { deleteCustomKeyStore } from './delete-custom-key-store.js'
 import { deleteImportedKeyMaterial } from './delete-imported-key-material.js'
 import { deriveSharedSecret } from './derive-shared-secret.js'
+import { describeCustomKeyStores } from './describe-custom-key-stores.js'
 import { describeKey } from './describe-key.js'
 import { disableKey } from './disable-key.js'
 import { disableKeyRotation } from './disable-key-rotation.js'
+import { disconnectCustomKeyStore } from './disconnect-custom-key-store.js'
 import { enableKey } from './enable-key.js'
 import { enableKeyRotation } from './enable-key-rotation.js'
 import { encrypt } from './encrypt.js'
@@ -37,6 +42,7 @@ import { sign } from './sign.js'
 import { tagResource } from './tag-resource.js'
 import { untagResource } from './untag-resource.js'
 import { updateAlias } from './update-alias.js'
+import { updateCustomKeyStore } from './update-custom-key-store.js'
 import { updateKeyDescription } from './update-key-description.js'
 import { verify } from './verify.js'
 import { verifyMac } from './verify-mac.js'
@@ -48,15 +54,20 @@ import { verifyMac } from './verify-mac.js'
  */
 export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   CancelKeyDeletion: cancelKeyDeletion,
+  ConnectCustomKeyStore: connectCustomKeyStore,
   CreateAlias: createAlias,
+  CreateCustomKeyStore: createCustomKeyStore,
   CreateKey: createKey,
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
+  DeleteCustomKeyStore: deleteCustomKeyStore,
   DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
   DeriveSharedSecret: deriveSharedSecret,
+  DescribeCustomKeyStores: describeCustomKeyStores,
   DescribeKey: describeKey,
   DisableKey: disableKey,
   DisableKeyRotation: disableKeyRotation,
+  DisconnectCustomKeyStore: disconnectCustomKeyStore,
   EnableKey: enableKey,
   EnableKeyRotation: enableKeyRotation,
   Encrypt: encrypt,
@@ -84,6 +95,7 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   TagResource: tagResource,
   UntagResource: untagResource,
   UpdateAlias: updateAlias,
+  UpdateCustomKeyStore: updateCustomKeyStore,
   UpdateKeyDescription: updateKeyDescription,
   Verify: verify,
   VerifyMac: verifyMac,

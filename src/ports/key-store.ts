@@ -1,3 +1,4 @@
+import type { CustomKeyStoreRecord } from '../domain/custom-key-store.js'
 import type { Scope } from '../domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../domain/key.js'
 
@@ -47,6 +48,21 @@ export interface KeyStoreTransaction {
   updateAlias(alias: AliasRecord): Promise<void>
   deleteAlias(scope: Scope, aliasName: string): Promise<void>
   countAliases(region: string, keyId: string): Promise<number>
+  getCustomKeyStore(
+    region: string,
+    customKeyStoreId: string,
+  ): Promise<CustomKeyStoreRecord | undefined>
+  /** The store of the account and Region with this name (names are unique there). */
+  findCustomKeyStoreByName(scope: Scope, name: string): Promise<CustomKeyStoreRecord | undefined>
+  /** The store, in any account or Region, that uses this cluster (a cluster serves one store). */
+  findCustomKeyStoreByCluster(cloudHsmClusterId: string): Promise<CustomKeyStoreRecord | undefined>
+  countCustomKeyStores(scope: Scope): Promise<number>
+  insertCustomKeyStore(store: CustomKeyStoreRecord): Promise<void>
+  /** Replaces an existing store's record. */
+  updateCustomKeyStore(store: CustomKeyStoreRecord): Promise<void>
+  deleteCustomKeyStore(region: string, customKeyStoreId: string): Promise<void>
+  /** How many keys (in any state) live in the store. */
+  countKeysInCustomKeyStore(region: string, customKeyStoreId: string): Promise<number>
 }
 
 /**
@@ -65,6 +81,10 @@ export interface KeyStore extends KeyStoreTransaction {
     scope: Scope,
     page: PageRequest & { readonly keyId?: string },
   ): Promise<Page<AliasRecord>>
+  /** The account's custom key stores in the Region, ordered by ID. */
+  listCustomKeyStores(scope: Scope, page: PageRequest): Promise<Page<CustomKeyStoreRecord>>
+  /** Every custom key store of every account and Region (start-up reconnection). */
+  listAllCustomKeyStores(): Promise<CustomKeyStoreRecord[]>
   /** Keys whose deletion date has passed (any account or Region). */
   listKeysDueForDeletion(now: number): Promise<Array<{ region: string; keyId: string }>>
   /** Enabled keys whose next automatic rotation date has passed (any account or Region). */

@@ -6,6 +6,7 @@ import type { OperationContext } from '../operations/context.js'
 import { OPERATIONS } from '../operations/index.js'
 import type { Clock } from '../ports/clock.js'
 import type { Random } from '../ports/random.js'
+import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
 import type { KeyService } from '../services/key-service.js'
 import type { Principals } from '../config/principals.js'
 import {
@@ -41,6 +42,7 @@ export interface Logger {
 
 export interface KmsHttpDeps {
   readonly keys: KeyService
+  readonly customKeyStores: CustomKeyStoreService
   readonly clock: Clock
   readonly random: Random
   readonly principals: Principals
@@ -178,6 +180,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       region,
       scope: { accountId: principal.accountId, region },
       keys: deps.keys,
+      customKeyStores: deps.customKeyStores,
       clock: deps.clock,
       random: deps.random,
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { afterEach, describe, it } from 'node:test'
+import type { CustomKeyStoreRecord } from '../../src/domain/custom-key-store.js'
 import type { Scope } from '../../src/domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../../src/domain/key.js'
 import type { AliasRecord, KeyStore } from '../../src/ports/key-store.js'
@@ -84,6 +85,107 @@ export function runKeyStoreContract(name: string, open: () => Promise<KeyStore>)
     }
     afterEach(async () => {
       for (const store of opened.splice(0)) await store.close().catch(() => undefined)
+    })
+
+    describe('custom key stores', () => {
+      const storeFixture = (overrides: Partial<CustomKeyStoreRecord> = {}) =>
+        ({
+          schemaVersion: 1,
+          customKeyStoreId: 'cks-1234567890abcdef0',
+          accountId: ACCOUNT,
+          region: 'us-east-1',
+          name: 'store',
+          customKeyStoreType: 'AWS_CLOUDHSM',
+          cloudHsmClusterId: 'cluster-aaaaaaaaaaa',
+          trustAnchorCertificate: 'PEM',
+          wrappedPassword: 'd3JhcHBlZA==',
+          creationDate: T0,
+          connectionState: 'DISCONNECTED',
+          ...overrides,
+        }) as CustomKeyStoreRecord
+
+      it('stores, finds by ID, name and cluster, updates and deletes a store', async () => {
+        const store = await fresh()
+        const record = storeFixture()
+        await store.insertCustomKeyStore(record)
+        assert.deepEqual(
+          await store.getCustomKeyStore('us-east-1', record.customKeyStoreId),
+          record,
+        )
+        assert.equal(await store.getCustomKeyStore('eu-west-1', record.customKeyStoreId), undefined)
+        assert.deepEqual(await store.findCustomKeyStoreByName(HOME, 'store'), record)
+        assert.equal(
+          await store.findCustomKeyStoreByName({ ...HOME, accountId: OTHER_ACCOUNT }, 'store'),
+          undefined,
+        )
+        assert.deepEqual(await store.findCustomKeyStoreByCluster('cluster-aaaaaaaaaaa'), record)
+        const connected = storeFixture({ connectionState: 'CONNECTED', name: 'renamed' })
+        await store.updateCustomKeyStore(connected)
+        assert.deepEqual(
+          await store.getCustomKeyStore('us-east-1', record.customKeyStoreId),
+          connected,
+        )
+        assert.equal(await store.findCustomKeyStoreByName(HOME, 'store'), undefined)
+        assert.equal(await store.countCustomKeyStores(HOME), 1)
+        assert.deepEqual(await store.listAllCustomKeyStores(), [connected])
+        await store.deleteCustomKeyStore('us-east-1', record.customKeyStoreId)
+        assert.equal(await store.getCustomKeyStore('us-east-1', record.customKeyStoreId), undefined)
+        assert.equal(await store.countCustomKeyStores(HOME), 0)
+      })
+
+      it('refuses a second store with the same name in an account and Region', async () => {
+        const store = await fresh()
+        await store.insertCustomKeyStore(storeFixture())
+        await assert.rejects(
+          store.insertCustomKeyStore(
+            storeFixture({
+              customKeyStoreId: 'cks-2222222222222222a',
+              cloudHsmClusterId: 'cluster-bbbbbbbbbbb',
+            }),
+          ),
+        )
+      })
+
+      it('lists the stores of one account and Region by ID, page by page', async () => {
+        const store = await fresh()
+        const ids = ['cks-00000000000000003', 'cks-00000000000000001', 'cks-00000000000000002']
+        for (const [i, id] of ids.entries()) {
+          await store.insertCustomKeyStore(
+            storeFixture({
+              customKeyStoreId: id,
+              name: `s${i}`,
+              cloudHsmClusterId: `cluster-${'abc'[i]!.repeat(11)}`,
+            }),
+          )
+        }
+        await store.insertCustomKeyStore(
+          storeFixture({
+            customKeyStoreId: 'cks-00000000000000000',
+            accountId: OTHER_ACCOUNT,
+            cloudHsmClusterId: 'cluster-ddddddddddd',
+          }),
+        )
+        const first = await store.listCustomKeyStores(HOME, { limit: 2 })
+        assert.deepEqual(
+          first.items.map((s) => s.customKeyStoreId),
+          [ids[1], ids[2]],
+        )
+        assert.equal(first.truncated, true)
+        const rest = await store.listCustomKeyStores(HOME, { limit: 2, after: ids[2] })
+        assert.deepEqual(
+          rest.items.map((s) => s.customKeyStoreId),
+          [ids[0]],
+        )
+        assert.equal(rest.truncated, false)
+      })
+
+      it('counts the keys that live in a store', async () => {
+        const store = await fresh()
+        await store.insertKey(keyFixture({ customKeyStoreId: 'cks-1234567890abcdef0' }))
+        await store.insertKey(keyFixture())
+        assert.equal(await store.countKeysInCustomKeyStore('us-east-1', 'cks-1234567890abcdef0'), 1)
+        assert.equal(await store.countKeysInCustomKeyStore('eu-west-1', 'cks-1234567890abcdef0'), 0)
+      })
     })
 
     describe('keys', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { KMSClient } from '@aws-sdk/client-kms'
 import { SoftwareRootKey } from '../../src/adapters/root-key/software-root-key.js'
 import { openSqliteKeyStore } from '../../src/adapters/store-sql/open-sqlite.js'
+import type { HsmClusterConfig } from '../../src/config/hsm-clusters.js'
 import { adminCaller, type Principals } from '../../src/config/principals.js'
 import type { Caller } from '../../src/domain/caller.js'
 import type { Clock } from '../../src/ports/clock.js'
@@ -59,12 +60,21 @@ const credential = (c: typeof ADMIN, principal: Caller): [string, Credential<Cal
  *   after(() => kw.close())
  */
 export async function startKeyward(
-  options: { clock?: Clock; dev?: boolean; regions?: string[] } = {},
+  options: {
+    clock?: Clock
+    dev?: boolean
+    regions?: string[]
+    /** HSM connections custom key stores may use (principals.json "cloudHsmClusters"). */
+    cloudHsmClusters?: ReadonlyMap<string, HsmClusterConfig>
+    /** Reuse this data directory (a restart); it is then left in place on close. */
+    dataDir?: string
+  } = {},
 ): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'keyward-test-'))
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keyward-test-'))
   const store = await openSqliteKeyStore(join(dataDir, 'keyward.db'), { guardTransactions: true })
   const principals: Principals = {
     ...(options.regions ? { regions: options.regions } : {}),
+    ...(options.cloudHsmClusters ? { cloudHsmClusters: options.cloudHsmClusters } : {}),
     credentials: new Map([
       credential(ADMIN, adminCaller()),
       credential(OTHER, adminCaller(OTHER_ACCOUNT)),
@@ -95,7 +105,7 @@ export async function startKeyward(
     close: async () => {
       for (const c of clients) c.destroy()
       await keyward.close()
-      rmSync(dataDir, { recursive: true, force: true })
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }

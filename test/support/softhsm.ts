@@ -6,6 +6,8 @@ import { join } from 'node:path'
 /** Debian's SoftHSMv2 module (package softhsm2). */
 export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so'
 
+let started = false
+
 /** A SoftHSM token directory of one test process. */
 export interface SoftHsm {
   readonly modulePath: string
@@ -36,7 +38,9 @@ export function ensureSoftHsmInstalled(): boolean {
 /**
  * Points this process's SoftHSM at a fresh token directory in a temporary folder (through
  * SOFTHSM2_CONF, which the module reads at C_Initialize), so that tests never touch the system
- * token directory. Each test file runs in its own process, so each gets its own tokens.
+ * token directory. Each test file runs in its own process, so each gets its own tokens; call
+ * it once per file, and create every token before the first connection (SoftHSM lists the
+ * tokens that exist at C_Initialize).
  *
  * @example
  *   const hsm = startSoftHsm()
@@ -44,6 +48,10 @@ export function ensureSoftHsmInstalled(): boolean {
  *   after(() => hsm.cleanup())
  */
 export function startSoftHsm(): SoftHsm {
+  // The module reads SOFTHSM2_CONF once, at its first C_Initialize in the process: a second
+  // directory would be silently ignored.
+  if (started) throw new Error('startSoftHsm: one SoftHSM token directory per test process')
+  started = true
   if (!ensureSoftHsmInstalled()) {
     throw new Error(`SoftHSMv2 is not installed (${SOFTHSM_MODULE}); apt-get install softhsm2`)
   }

@@ -340,6 +340,32 @@ export class Pkcs11Token {
   }
 }
 
+/**
+ * The serial number of the token a connection names, found without logging in; undefined when
+ * the module or the token cannot be found. Two connections that name a token differently (by
+ * label, by serial) reach the same keys when this matches.
+ *
+ * @example
+ *   findTokenSerial({ modulePath, tokenLabel: 'kms' }) // 'c5a78274b5ac279a'
+ */
+export function findTokenSerial(
+  connection: Pick<TokenConnection, 'modulePath' | 'tokenLabel' | 'tokenSerial'>,
+): string | undefined {
+  try {
+    const api = loadModule(connection.modulePath).api
+    for (const slot of api.C_GetSlotList(true)) {
+      const info = api.C_GetTokenInfo(slot)
+      const serial = info.serialNumber.trim()
+      if (connection.tokenLabel !== undefined && info.label.trimEnd() === connection.tokenLabel)
+        return serial
+      if (connection.tokenSerial !== undefined && serial === connection.tokenSerial) return serial
+    }
+  } catch {
+    // An absent module or token has no serial.
+  }
+  return undefined
+}
+
 function connectionCodeForLogin(cause: unknown) {
   switch (ckrOf(cause)) {
     case 'CKR_PIN_INCORRECT':

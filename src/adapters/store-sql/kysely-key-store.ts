@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { Migrator, type Kysely, type Transaction } from 'kysely'
+import type { CustomKeyStoreRecord } from '../../domain/custom-key-store.js'
 import type { Scope } from '../../domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../../domain/key.js'
 import { earliestExpiry } from '../../domain/key-materials.js'
@@ -42,8 +43,29 @@ const keyRow = (key: KeyRecord) => ({
   creation_date: key.creationDate,
   next_rotation_date: key.nextRotationDate ?? null,
   material_expires_at: earliestExpiry(key) ?? null,
+  custom_key_store_id: key.customKeyStoreId ?? null,
   record: JSON.stringify(key),
 })
+
+const customKeyStoreRow = (store: CustomKeyStoreRecord) => ({
+  region: store.region,
+  custom_key_store_id: store.customKeyStoreId,
+  account_id: store.accountId,
+  name: store.name,
+  cloud_hsm_cluster_id: store.cloudHsmClusterId,
+  record: JSON.stringify(store),
+})
+
+/** Custom key store records carry a schemaVersion like key records; only 1 exists so far. */
+function readCustomKeyStore(json: string): CustomKeyStoreRecord {
+  const record = JSON.parse(json) as { schemaVersion?: number }
+  if (record.schemaVersion !== 1) {
+    throw new Error(
+      `custom key store record schemaVersion ${record.schemaVersion} is not supported by this Keyward (expects 1)`,
+    )
+  }
+  return record as CustomKeyStoreRecord
+}
 
 const materialRow = (m: KeyMaterialRecord) => ({
   region: m.region,
@@ -206,6 +228,78 @@ class Statements implements KeyStoreTransaction {
       .executeTakeFirstOrThrow()
     return Number(row.n)
   }
+
+  async getCustomKeyStore(region: string, customKeyStoreId: string) {
+    const row = await this.db
+      .selectFrom('kms_custom_key_stores')
+      .select('record')
+      .where('region', '=', region)
+      .where('custom_key_store_id', '=', customKeyStoreId)
+      .executeTakeFirst()
+    return row ? readCustomKeyStore(row.record) : undefined
+  }
+
+  async findCustomKeyStoreByName(scope: Scope, name: string) {
+    const row = await this.db
+      .selectFrom('kms_custom_key_stores')
+      .select('record')
+      .where('account_id', '=', scope.accountId)
+      .where('region', '=', scope.region)
+      .where('name', '=', name)
+      .executeTakeFirst()
+    return row ? readCustomKeyStore(row.record) : undefined
+  }
+
+  async findCustomKeyStoreByCluster(cloudHsmClusterId: string) {
+    const row = await this.db
+      .selectFrom('kms_custom_key_stores')
+      .select('record')
+      .where('cloud_hsm_cluster_id', '=', cloudHsmClusterId)
+      .executeTakeFirst()
+    return row ? readCustomKeyStore(row.record) : undefined
+  }
+
+  async countCustomKeyStores(scope: Scope) {
+    const row = await this.db
+      .selectFrom('kms_custom_key_stores')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', scope.accountId)
+      .where('region', '=', scope.region)
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
+  async insertCustomKeyStore(store: CustomKeyStoreRecord) {
+    await this.db.insertInto('kms_custom_key_stores').values(customKeyStoreRow(store)).execute()
+  }
+
+  async updateCustomKeyStore(store: CustomKeyStoreRecord) {
+    const { region, custom_key_store_id, ...rest } = customKeyStoreRow(store)
+    await this.db
+      .updateTable('kms_custom_key_stores')
+      .set(rest)
+      .where('region', '=', region)
+      .where('custom_key_store_id', '=', custom_key_store_id)
+      .execute()
+  }
+
+  async deleteCustomKeyStore(region: string, customKeyStoreId: string) {
+    await this.db
+      .deleteFrom('kms_custom_key_stores')
+      .where('region', '=', region)
+      .where('custom_key_store_id', '=', customKeyStoreId)
+      .execute()
+  }
+
+  async countKeysInCustomKeyStore(region: string, customKeyStoreId: string) {
+    const row = await this.db
+      .selectFrom('kms_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('region', '=', region)
+      .where('custom_key_store_id', '=', customKeyStoreId)
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
 }
 
 /** How a KyselyKeyStore behaves beyond plain SQL. */
@@ -315,6 +409,28 @@ export class KyselyKeyStore extends Statements implements KeyStore {
       .limit(req.limit + 1)
       .execute()
     return page(rows.map(toAlias), req.limit)
+  }
+
+  async listCustomKeyStores(scope: Scope, req: PageRequest) {
+    let q = this.#db
+      .selectFrom('kms_custom_key_stores')
+      .select('record')
+      .where('account_id', '=', scope.accountId)
+      .where('region', '=', scope.region)
+    if (req.after !== undefined) q = q.where('custom_key_store_id', '>', req.after)
+    const rows = await q
+      .orderBy('custom_key_store_id')
+      .limit(req.limit + 1)
+      .execute()
+    return page(
+      rows.map((r) => readCustomKeyStore(r.record)),
+      req.limit,
+    )
+  }
+
+  async listAllCustomKeyStores() {
+    const rows = await this.#db.selectFrom('kms_custom_key_stores').select('record').execute()
+    return rows.map((r) => readCustomKeyStore(r.record))
   }
 
   async listKeysDueForDeletion(now: number) {

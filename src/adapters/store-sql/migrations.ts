@@ -77,6 +77,42 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute()
     },
   },
+  // Custom key stores (issue 5): one row per store, its record as JSON beside the columns the
+  // rules look up (a name is unique per account and Region, a cluster serves one store), and
+  // the store each key lives in, so DeleteCustomKeyStore can count them. Keys of 0001/0002 get
+  // NULL: they live in Keyward's own key store.
+  '0003_custom_key_stores': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('kms_custom_key_stores')
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('custom_key_store_id', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('cloud_hsm_cluster_id', 'text', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kms_custom_key_stores_pk', ['region', 'custom_key_store_id'])
+        .execute()
+      await db.schema
+        .createIndex('kms_custom_key_stores_by_name')
+        .on('kms_custom_key_stores')
+        .columns(['account_id', 'region', 'name'])
+        .unique()
+        .execute()
+      await db.schema
+        .createIndex('kms_custom_key_stores_by_cluster')
+        .on('kms_custom_key_stores')
+        .column('cloud_hsm_cluster_id')
+        .unique()
+        .execute()
+      await db.schema.alterTable('kms_keys').addColumn('custom_key_store_id', 'text').execute()
+      await db.schema
+        .createIndex('kms_keys_by_custom_key_store')
+        .on('kms_keys')
+        .columns(['region', 'custom_key_store_id'])
+        .execute()
+    },
+  },
 }
 
 /** Hands the in-code migrations to Kysely's Migrator (no migration files to ship or find). */

@@ -11,6 +11,8 @@ export interface Database {
     next_rotation_date: number | null
     /** Earliest ValidTo of the key's imported materials (migration 0002). */
     material_expires_at: number | null
+    /** The custom key store the key lives in (migration 0003). */
+    custom_key_store_id: string | null
     /** KeyRecord as JSON, with its own schemaVersion (record-migrations.ts). */
     record: string
   }
@@ -29,6 +31,15 @@ export interface Database {
     target_key_id: string
     creation_date: number
     last_updated_date: number
+  }
+  kms_custom_key_stores: {
+    region: string
+    custom_key_store_id: string
+    account_id: string
+    name: string
+    cloud_hsm_cluster_id: string
+    /** CustomKeyStoreRecord as JSON (password wrapped under the root key). */
+    record: string
   }
   keyward_settings: {
     name: string

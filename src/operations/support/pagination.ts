@@ -15,6 +15,9 @@ export const PAGE_LIMITS = {
   ListKeys: { max: 1000, default: 100 },
   ListKeyPolicies: { max: 1000, default: 100 },
   ListKeyRotations: { max: 1000, default: 100 },
+  // API Reference, DescribeCustomKeyStores Limit: 1–1000; no default is documented, so the
+  // whole of the 10 stores an account may have fits one page.
+  DescribeCustomKeyStores: { max: 1000, default: 100 },
 } as const
 
 /** An operation that pages its results with Limit/Marker → NextMarker/Truncated. */

@@ -1,0 +1,78 @@
+import type { CustomKeyStoreRecord } from '../../domain/custom-key-store.js'
+import type { Scope } from '../../domain/identifiers.js'
+import type { KeyStoreTransaction } from '../../ports/key-store.js'
+import type { OperationContext } from '../context.js'
+import {
+  CustomKeyStoreInvalidStateException,
+  CustomKeyStoreNameInUseException,
+  CustomKeyStoreNotFoundException,
+  UnsupportedOperationException,
+} from '../../wire/generated/exceptions.js'
+
+/*
+ * No exchange with real AWS about custom key stores is recorded (aws-recorded-errors.md), so
+ * the messages below are the API Reference's own descriptions of each exception.
+ */
+
+/** CustomKeyStoreNotFoundException, as the API Reference describes it. */
+export const customKeyStoreNotFound = () =>
+  new CustomKeyStoreNotFoundException(
+    'The request was rejected because AWS KMS cannot find a custom key store with the specified key store name or ID.',
+  )
+
+/** CustomKeyStoreInvalidStateException naming the state that blocks the operation. */
+export const customKeyStoreInvalidState = (store: CustomKeyStoreRecord, why: string) =>
+  new CustomKeyStoreInvalidStateException(
+    `Custom key store ${store.customKeyStoreId} has ConnectionState ${store.connectionState}. ${why}`,
+  )
+
+/**
+ * The caller's store with this ID, in the request's account and Region; a store of another
+ * account is as absent as one that does not exist.
+ *
+ * @throws CustomKeyStoreNotFoundException
+ */
+export async function requireCustomKeyStore(
+  tx: Pick<KeyStoreTransaction, 'getCustomKeyStore'>,
+  scope: Scope,
+  customKeyStoreId: string,
+): Promise<CustomKeyStoreRecord> {
+  const store = await tx.getCustomKeyStore(scope.region, customKeyStoreId)
+  if (!store || store.accountId !== scope.accountId) throw customKeyStoreNotFound()
+  return store
+}
+
+/** CustomKeyStoreNameInUseException, as the API Reference describes it. */
+export const nameInUse = () =>
+  new CustomKeyStoreNameInUseException(
+    'The request was rejected because the specified custom key store name is already assigned to another custom key store in the account. Try again with a custom key store name that is unique in the account.',
+  )
+
+/** External key stores (XKS) are not built yet: refused as an unsupported feature. */
+export function refuseExternalKeyStore(type: string | undefined): void {
+  if (type === 'EXTERNAL_KEY_STORE') {
+    throw new UnsupportedOperationException(
+      'External key stores (EXTERNAL_KEY_STORE) are not supported by this Keyward version.',
+    )
+  }
+}
+
+/**
+ * The store other than `except` that already uses this cluster's token, through this cluster
+ * id or another one declared for the same token (AWS: "already associated with an AWS CloudHSM
+ * key store in the account, or it shares a backup history with" one).
+ */
+export async function storeUsingToken(
+  ctx: OperationContext,
+  tx: Pick<KeyStoreTransaction, 'findCustomKeyStoreByCluster'>,
+  options: { clusterId: string; except?: string },
+): Promise<CustomKeyStoreRecord | undefined> {
+  const target = ctx.customKeyStores.cluster(options.clusterId)
+  if (!target) return undefined
+  for (const cluster of ctx.customKeyStores.clusters()) {
+    if (!ctx.customKeyStores.sameToken(cluster, target)) continue
+    const user = await tx.findCustomKeyStoreByCluster(cluster.id)
+    if (user && user.customKeyStoreId !== options.except) return user
+  }
+  return undefined
+}

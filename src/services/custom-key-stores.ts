@@ -1,0 +1,224 @@
+import { connectionErrorCodeOf, HsmConnectionError } from '../adapters/pkcs11/hsm-errors.js'
+import { findTokenSerial, Pkcs11Token } from '../adapters/pkcs11/pkcs11-token.js'
+import type { HsmClusterConfig } from '../config/hsm-clusters.js'
+import {
+  passwordContext,
+  type ConnectionState,
+  type CustomKeyStoreRecord,
+} from '../domain/custom-key-store.js'
+import type { KeyStore } from '../ports/key-store.js'
+import type { RootKey } from '../ports/root-key.js'
+import type { Logger } from '../wire/kms-http-handler.js'
+
+const storeKey = (s: { region: string; customKeyStoreId: string }) =>
+  `${s.region}/${s.customKeyStoreId}`
+
+/** States in which a store is meant to be connected (and is reconnected after a restart). */
+const WANTS_CONNECTION: ReadonlySet<ConnectionState> = new Set(['CONNECTED', 'CONNECTING'])
+
+/**
+ * The live side of CloudHSM-type custom key stores: the HSM connections (one logged-in
+ * {@link Pkcs11Token} per connected store in this process), the asynchronous connect that
+ * ConnectCustomKeyStore starts (CONNECTING → CONNECTED, or FAILED with a ConnectionErrorCode),
+ * and the reconnection of stores that were connected when Keyward stopped. The AWS rules of
+ * each operation live in the operation files; the durable state lives in the KeyStore.
+ */
+export class CustomKeyStoreService {
+  readonly #store: KeyStore
+  readonly #rootKey: RootKey
+  readonly #clusters: ReadonlyMap<string, HsmClusterConfig>
+  readonly #logger: Logger
+  readonly #tokens = new Map<string, Pkcs11Token>()
+  readonly #opening = new Map<string, Promise<Pkcs11Token>>()
+  readonly #attempts = new Set<Promise<void>>()
+
+  constructor(deps: {
+    store: KeyStore
+    rootKey: RootKey
+    clusters?: ReadonlyMap<string, HsmClusterConfig>
+    logger: Logger
+  }) {
+    this.#store = deps.store
+    this.#rootKey = deps.rootKey
+    this.#clusters = deps.clusters ?? new Map()
+    this.#logger = deps.logger
+  }
+
+  /** The configured HSM connection with this CloudHsmClusterId. */
+  cluster(cloudHsmClusterId: string): HsmClusterConfig | undefined {
+    return this.#clusters.get(cloudHsmClusterId)
+  }
+
+  /**
+   * Whether two configured clusters reach the same token, hence the same keys: the same token
+   * serial when both can be found (one may name it by label, the other by serial), else the
+   * same declared module and token name.
+   */
+  sameToken(a: HsmClusterConfig, b: HsmClusterConfig): boolean {
+    const serialA = findTokenSerial(a)
+    const serialB = findTokenSerial(b)
+    if (serialA !== undefined && serialB !== undefined) return serialA === serialB
+    return (
+      a.modulePath === b.modulePath &&
+      a.tokenLabel === b.tokenLabel &&
+      a.tokenSerial === b.tokenSerial
+    )
+  }
+
+  /** Every configured HSM connection. */
+  clusters(): HsmClusterConfig[] {
+    return [...this.#clusters.values()]
+  }
+
+  /** Wraps a KeyStorePassword under the root key for the store's record (base64). */
+  async wrapPassword(
+    store: { region: string; customKeyStoreId: string },
+    password: string,
+  ): Promise<string> {
+    const wrapped = await this.#rootKey.wrap(Buffer.from(password, 'utf8'), passwordContext(store))
+    return wrapped.toString('base64')
+  }
+
+  /**
+   * Connects a store whose state was just set to CONNECTING, in the background: AWS's
+   * ConnectCustomKeyStore returns at once and callers poll DescribeCustomKeyStores.
+   */
+  startConnecting(record: CustomKeyStoreRecord): void {
+    const attempt = this.#connect(record).finally(() => this.#attempts.delete(attempt))
+    this.#attempts.add(attempt)
+  }
+
+  /** Resolves when every connection attempt started so far has ended. */
+  async settled(): Promise<void> {
+    while (this.#attempts.size > 0) await Promise.all([...this.#attempts])
+  }
+
+  /** Reconnects, in the background, every store that was connected (or connecting) before. */
+  async resume(): Promise<void> {
+    for (const record of await this.#store.listAllCustomKeyStores()) {
+      if (WANTS_CONNECTION.has(record.connectionState)) this.startConnecting(record)
+    }
+  }
+
+  /** Closes this process's connection to the store's token, if any. */
+  async disconnect(record: { region: string; customKeyStoreId: string }): Promise<void> {
+    const key = storeKey(record)
+    const token = this.#tokens.get(key)
+    this.#tokens.delete(key)
+    await token?.close()
+  }
+
+  /**
+   * The logged-in token of a CONNECTED store. A store connected by another process (or before
+   * a restart) is opened here on first use; if that fails the store becomes FAILED.
+   *
+   * @throws HsmConnectionError when the token cannot be reached
+   */
+  async tokenFor(record: CustomKeyStoreRecord): Promise<Pkcs11Token> {
+    const key = storeKey(record)
+    const live = this.#tokens.get(key)
+    if (live) return live
+    let opening = this.#opening.get(key)
+    if (!opening) {
+      opening = this.#open(record).finally(() => this.#opening.delete(key))
+      this.#opening.set(key, opening)
+    }
+    try {
+      const token = await opening
+      this.#tokens.set(key, token)
+      return token
+    } catch (error) {
+      await this.#fail(record, error)
+      throw error
+    }
+  }
+
+  /** Waits for pending connection attempts and closes every token. */
+  async close(): Promise<void> {
+    await this.settled()
+    const tokens = [...this.#tokens.values()]
+    this.#tokens.clear()
+    await Promise.all(tokens.map((t) => t.close()))
+  }
+
+  async #connect(record: CustomKeyStoreRecord): Promise<void> {
+    let token: Pkcs11Token
+    try {
+      token = await this.#open(record)
+    } catch (error) {
+      await this.#fail(record, error)
+      return
+    }
+    const connected = await this.#transition(record, (current) =>
+      WANTS_CONNECTION.has(current.connectionState)
+        ? { ...withoutErrorCode(current), connectionState: 'CONNECTED' }
+        : undefined,
+    )
+    // Disconnected (or deleted) while the attempt ran: the new state wins.
+    if (!connected) return token.close()
+    const key = storeKey(record)
+    const previous = this.#tokens.get(key)
+    this.#tokens.set(key, token)
+    await previous?.close()
+  }
+
+  async #open(record: CustomKeyStoreRecord): Promise<Pkcs11Token> {
+    const cluster = this.#clusters.get(record.cloudHsmClusterId)
+    if (!cluster) {
+      throw new HsmConnectionError(
+        'CLUSTER_NOT_FOUND',
+        `Cluster ${record.cloudHsmClusterId} is not in Keyward's configuration.`,
+      )
+    }
+    const pin = await this.#rootKey.unwrap(
+      Buffer.from(record.wrappedPassword, 'base64'),
+      passwordContext(record),
+    )
+    try {
+      return await Pkcs11Token.open({
+        modulePath: cluster.modulePath,
+        ...(cluster.tokenLabel !== undefined ? { tokenLabel: cluster.tokenLabel } : {}),
+        ...(cluster.tokenSerial !== undefined ? { tokenSerial: cluster.tokenSerial } : {}),
+        pin: pin.toString('utf8'),
+      })
+    } finally {
+      pin.fill(0)
+    }
+  }
+
+  /** Records a failed connection (FAILED + code) unless the store was disconnected meanwhile. */
+  async #fail(record: CustomKeyStoreRecord, error: unknown): Promise<void> {
+    const code = connectionErrorCodeOf(error)
+    this.#logger.error('custom key store connection failed', {
+      customKeyStoreId: record.customKeyStoreId,
+      connectionErrorCode: code,
+      // HsmConnectionError messages name the module and token, never the PIN.
+      reason: error instanceof HsmConnectionError ? error.message : String(error),
+    })
+    await this.#transition(record, (current) =>
+      WANTS_CONNECTION.has(current.connectionState)
+        ? { ...current, connectionState: 'FAILED', connectionErrorCode: code }
+        : undefined,
+    )
+  }
+
+  /** Read-modify-write of the store's record; false when `fn` declined or the store is gone. */
+  async #transition(
+    record: CustomKeyStoreRecord,
+    fn: (current: CustomKeyStoreRecord) => CustomKeyStoreRecord | undefined,
+  ): Promise<boolean> {
+    return this.#store.transaction(async (tx) => {
+      const current = await tx.getCustomKeyStore(record.region, record.customKeyStoreId)
+      const next = current && fn(current)
+      if (!next) return false
+      await tx.updateCustomKeyStore(next)
+      return true
+    })
+  }
+}
+
+/** The record without a ConnectionErrorCode (it describes only a FAILED state). */
+export function withoutErrorCode(record: CustomKeyStoreRecord): CustomKeyStoreRecord {
+  const { connectionErrorCode: _dropped, ...rest } = record
+  return rest
+}
