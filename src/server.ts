@@ -96,7 +96,12 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   await customKeyStores.resume()
   const scheduler = new Scheduler({
     jobs: [
-      { name: 'delete keys whose waiting period ended', run: keyDeletionJob(keys) },
+      {
+        name: 'delete keys whose waiting period ended',
+        run: keyDeletionJob(keys, {
+          destroyHsmMaterial: (key) => customKeyStores.destroyKeyMaterial(key),
+        }),
+      },
       { name: 'delete imported key material that expired', run: importedMaterialExpiryJob(keys) },
       { name: 'rotate keys whose automatic rotation is due', run: keyRotationJob(keys) },
     ],

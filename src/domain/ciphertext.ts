@@ -27,9 +27,17 @@ import { isKeyId } from './identifiers.js'
  * whole header followed by the canonical encryption context, so neither the key reference nor
  * the context can be changed without the tag failing.
  *
+ * Format version 2 is the same header without the salt, for keys held in an HSM (custom key
+ * stores): the token does AES-256-GCM itself with its non-extractable key, so there is no
+ * material to derive a message key from. The authenticated data is again the whole header
+ * followed by the canonical encryption context.
+ *
+ *   0 version (0x02) | 1 L | 2 key ID | 2+L material ID (32) | 34+L IV (12) | 46+L ct | tag (16)
+ *
  * Every failure to open ends in the same InvalidCiphertextException with no message: no oracle.
  */
 export const FORMAT_V1 = 0x01
+export const FORMAT_V2 = 0x02
 const MATERIAL_ID_BYTES = 32
 const SALT_BYTES = 16
 const IV_BYTES = 12
@@ -41,6 +49,17 @@ export interface CiphertextHeader {
   readonly keyId: string
   /** 64 lowercase hex characters. */
   readonly keyMaterialId: string
+  /** FORMAT_V1 (software key) or FORMAT_V2 (HSM key); absent means FORMAT_V1. */
+  readonly format?: number
+}
+
+/**
+ * AES-256-GCM done by someone holding the key (an HSM): seal returns ciphertext ‖ 16-byte tag,
+ * open takes it back and throws when the tag does not verify.
+ */
+export interface GcmKey {
+  seal(input: { iv: Buffer; aad: Buffer; data: Buffer }): Promise<Buffer>
+  open(input: { iv: Buffer; aad: Buffer; data: Buffer }): Promise<Buffer>
 }
 
 /** What sealing needs: which key and material, and the material itself. */
@@ -90,13 +109,15 @@ export function sealCiphertext(
 }
 
 /**
- * Reads the cleartext header; undefined when `blob` is not a version-1 Keyward ciphertext
- * (wrong version, too short for header and tag, or no well-formed key ID where it belongs).
+ * Reads the cleartext header; undefined when `blob` is not a version-1 or version-2 Keyward
+ * ciphertext (another version, too short for header and tag, or no well-formed key ID where
+ * it belongs).
  */
 export function readCiphertextHeader(blob: Buffer): CiphertextHeader | undefined {
-  if (blob.length < 2 || blob[0] !== FORMAT_V1) return undefined
+  const format = blob[0]
+  if (blob.length < 2 || (format !== FORMAT_V1 && format !== FORMAT_V2)) return undefined
   const keyIdLength = blob[1]!
-  const headerLength = 2 + keyIdLength + MATERIAL_ID_BYTES + SALT_BYTES + IV_BYTES
+  const headerLength = bodyOffset(format, keyIdLength)
   if (keyIdLength === 0 || blob.length < headerLength + TAG_BYTES) return undefined
   const keyId = blob.subarray(2, 2 + keyIdLength).toString('latin1')
   // Another format that happens to start with 0x01 (AWS's own blobs do) is not ours: without
@@ -106,7 +127,74 @@ export function readCiphertextHeader(blob: Buffer): CiphertextHeader | undefined
   const keyMaterialId = blob
     .subarray(2 + keyIdLength, 2 + keyIdLength + MATERIAL_ID_BYTES)
     .toString('hex')
-  return { keyId, keyMaterialId }
+  return format === FORMAT_V1 ? { keyId, keyMaterialId } : { keyId, keyMaterialId, format }
+}
+
+/** Where the ciphertext starts: after the header of `format`. */
+function bodyOffset(format: number, keyIdLength: number): number {
+  const salt = format === FORMAT_V1 ? SALT_BYTES : 0
+  return 2 + keyIdLength + MATERIAL_ID_BYTES + salt + IV_BYTES
+}
+
+/**
+ * Seals `plaintext` with a key held in an HSM (format version 2): Keyward builds the header
+ * and the AAD, the HSM does AES-256-GCM under a fresh random IV.
+ *
+ * @example
+ *   const blob = await sealCiphertextWithGcmKey({ header, plaintext, context, gcm }, random)
+ */
+export async function sealCiphertextWithGcmKey(
+  input: { header: CiphertextHeader; plaintext: Buffer; context?: EncryptionContext; gcm: GcmKey },
+  random: Random,
+): Promise<Buffer> {
+  const keyIdBytes = Buffer.from(input.header.keyId, 'ascii')
+  const iv = random.bytes(IV_BYTES)
+  const header = Buffer.concat([
+    Buffer.from([FORMAT_V2, keyIdBytes.length]),
+    keyIdBytes,
+    Buffer.from(input.header.keyMaterialId, 'hex'),
+    iv,
+  ])
+  const aad = Buffer.concat([header, encodeEncryptionContext(input.context)])
+  const sealed = await input.gcm.seal({ iv, aad, data: input.plaintext })
+  return Buffer.concat([header, sealed])
+}
+
+/**
+ * Opens a blob sealed by {@link sealCiphertextWithGcmKey} with the HSM key of `expected`.
+ *
+ * @throws InvalidCiphertextException (no message) for a blob of another format, key or
+ *   material, or when the HSM refuses the tag (tampering, another context). Errors of the HSM
+ *   itself (key object missing, connection lost) pass through for the caller to report.
+ */
+export async function openCiphertextWithGcmKey(input: {
+  blob: Buffer
+  expected: CiphertextHeader
+  context?: EncryptionContext
+  gcm: GcmKey
+  /** True for an error that is the HSM's own failure rather than a tag that did not verify. */
+  isHsmFailure: (error: unknown) => boolean
+}): Promise<Buffer> {
+  const { blob, expected } = input
+  const header = readCiphertextHeader(blob)
+  if (
+    header?.format !== FORMAT_V2 ||
+    header.keyId !== expected.keyId ||
+    header.keyMaterialId !== expected.keyMaterialId
+  ) {
+    throw new InvalidCiphertextException()
+  }
+  const bodyAt = bodyOffset(FORMAT_V2, blob[1]!)
+  try {
+    return await input.gcm.open({
+      iv: blob.subarray(bodyAt - IV_BYTES, bodyAt),
+      aad: Buffer.concat([blob.subarray(0, bodyAt), encodeEncryptionContext(input.context)]),
+      data: blob.subarray(bodyAt),
+    })
+  } catch (cause) {
+    if (input.isHsmFailure(cause)) throw cause
+    throw new InvalidCiphertextException('', { cause })
+  }
 }
 
 /**
@@ -122,7 +210,12 @@ export function openCiphertext(input: {
 }): Buffer {
   const { blob, key, context } = input
   const header = readCiphertextHeader(blob)
-  if (!header || header.keyId !== key.keyId || header.keyMaterialId !== key.keyMaterialId) {
+  if (
+    !header ||
+    header.format !== undefined ||
+    header.keyId !== key.keyId ||
+    header.keyMaterialId !== key.keyMaterialId
+  ) {
     throw new InvalidCiphertextException()
   }
   const keyIdLength = blob[1]!

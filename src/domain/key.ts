@@ -118,7 +118,12 @@ export function toKeyMetadata(key: KeyRecord) {
     // "present for symmetric encryption keys with AWS_KMS origin and single-Region, symmetric
     // encryption keys with EXTERNAL origin" (API Reference, KeyMetadata.CurrentKeyMaterialId).
     CurrentKeyMaterialId:
-      key.keySpec === 'SYMMETRIC_DEFAULT' ? key.currentKeyMaterialId : undefined,
+      key.keySpec === 'SYMMETRIC_DEFAULT' && key.origin !== 'AWS_CLOUDHSM'
+        ? key.currentKeyMaterialId
+        : undefined,
+    ...(key.customKeyStoreId !== undefined
+      ? { CustomKeyStoreId: key.customKeyStoreId, CloudHsmClusterId: key.cloudHsmClusterId }
+      : {}),
     ...expirationOf(key),
   }
 }

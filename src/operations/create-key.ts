@@ -7,6 +7,7 @@ import { mergeTags } from '../domain/tags.js'
 import { generateKeyMaterial } from '../crypto/index.js'
 import type { CreateKeyInput } from '../wire/generated/model.js'
 import type { Handler } from './context.js'
+import { assertCloudHsmKeyRequest, createKeyInHsm } from './support/hsm-key-creation.js'
 
 /** KeySpec and its deprecated synonym CustomerMasterKeySpec (API Reference, CreateKey). */
 function chooseKeySpec(input: CreateKeyInput): KeySpec {
@@ -45,9 +46,14 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
     )
   }
   const origin = input.Origin ?? 'AWS_KMS'
-  if ((origin !== 'AWS_KMS' && origin !== 'EXTERNAL') || input.CustomKeyStoreId !== undefined) {
+  if (origin === 'EXTERNAL_KEY_STORE') {
     throw new UnsupportedOperationException(
       `Origin ${origin} is not supported by this Keyward version.`,
+    )
+  }
+  if (input.CustomKeyStoreId !== undefined && origin !== 'AWS_CLOUDHSM') {
+    throw new ValidationException(
+      'CustomKeyStoreId can be specified only when Origin is AWS_CLOUDHSM or EXTERNAL_KEY_STORE.',
     )
   }
   // AWS takes imported material for symmetric, HMAC, RSA, ECC and SM2 keys (kms-api.md §3.7);
@@ -72,13 +78,15 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
 /**
  * CreateKey: a new customer managed key, Enabled, with fresh material of its key spec (an AES-256
  * key, a key pair, an HMAC key or an ML-DSA seed) wrapped under the root key; or, with Origin
- * EXTERNAL, a key with no material, PendingImport, until ImportKeyMaterial (API Reference,
- * CreateKey).
+ * EXTERNAL, a key with no material, PendingImport, until ImportKeyMaterial; or, with Origin
+ * AWS_CLOUDHSM, a key whose material is generated and kept inside the HSM of a custom key store
+ * (API Reference, CreateKey).
  */
 export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
   const keySpec = chooseKeySpec(input)
   const keyUsage = chooseKeyUsage(keySpec, input.KeyUsage)
   refuseUnbuilt(input, keySpec)
+  if (input.Origin === 'AWS_CLOUDHSM') assertCloudHsmKeyRequest(input, { keySpec, keyUsage })
   const tags = mergeTags([], input.Tags ?? [])
   const policy = input.Policy ?? defaultKeyPolicy(ctx.caller.accountId)
   assertValidKeyPolicy(policy)
@@ -98,6 +106,10 @@ export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
     policy,
     tags,
   } as const
+  if (input.Origin === 'AWS_CLOUDHSM') {
+    const key = await createKeyInHsm(ctx, base, input.CustomKeyStoreId!)
+    return { KeyMetadata: toKeyMetadata(key) }
+  }
   if (input.Origin === 'EXTERNAL') {
     const key: KeyRecord = {
       ...base,

@@ -1,16 +1,38 @@
-import { UnsupportedOperationException, ValidationException } from '../wire/generated/exceptions.js'
-import type { Handler } from './context.js'
+import { HsmConnectionError } from '../adapters/pkcs11/hsm-errors.js'
+import { ValidationException } from '../wire/generated/exceptions.js'
+import type { Handler, OperationContext } from './context.js'
+import { customKeyStoreInvalidState, requireCustomKeyStore } from './support/custom-key-stores.js'
 import { refuseRecipient } from './support/symmetric.js'
 
-/** GenerateRandom: 1–1024 bytes from the CSPRNG (API Reference, GenerateRandom). */
+/**
+ * GenerateRandom: 1–1024 bytes from the CSPRNG, or, with CustomKeyStoreId, from the HSM of that
+ * (connected) CloudHSM key store (API Reference, GenerateRandom: "To generate random bytes in
+ * an AWS CloudHSM cluster, use the CustomKeyStoreId parameter").
+ */
 export const generateRandom: Handler<'GenerateRandom'> = async (ctx, input) => {
   refuseRecipient(input)
   // Optional in the model, required by the service (recorded: "NumberOfBytes is required.").
   if (input.NumberOfBytes === undefined) throw new ValidationException('NumberOfBytes is required.')
   if (input.CustomKeyStoreId !== undefined) {
-    throw new UnsupportedOperationException(
-      'Custom key stores are not supported by this Keyward version.',
-    )
+    return { Plaintext: await randomFromHsm(ctx, input.CustomKeyStoreId, input.NumberOfBytes) }
   }
   return { Plaintext: ctx.random.bytes(input.NumberOfBytes) }
+}
+
+/** C_GenerateRandom on the token of a connected store. */
+async function randomFromHsm(
+  ctx: OperationContext,
+  customKeyStoreId: string,
+  length: number,
+): Promise<Buffer> {
+  const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, customKeyStoreId)
+  if (store.connectionState !== 'CONNECTED') {
+    throw customKeyStoreInvalidState(store, 'Random bytes come only from a connected store.')
+  }
+  try {
+    return await (await ctx.customKeyStores.tokenFor(store)).random(length)
+  } catch (cause) {
+    if (!(cause instanceof HsmConnectionError)) throw cause
+    throw customKeyStoreInvalidState(store, 'Its HSM cannot be reached.')
+  }
 }

@@ -2,6 +2,7 @@ import {
   ConflictException,
   KMSInvalidStateException,
   LimitExceededException,
+  UnsupportedOperationException,
 } from '../wire/generated/exceptions.js'
 import type { KeyRecord } from '../domain/key.js'
 import { onDemandRotations, pendingMaterial, withRotation } from '../domain/key-materials.js'
@@ -21,6 +22,12 @@ import { assertRotatableSpec } from './support/rotation.js'
 function assertCanRotateOnDemand(key: KeyRecord, now: number): void {
   if (key.keyState !== 'PendingImport') assertKeyState(key, 'use')
   assertRotatableSpec(key)
+  // Keys in a custom key store cannot rotate (kms-api.md §3.4, footnote [7]).
+  if (key.customKeyStoreId !== undefined) {
+    throw new UnsupportedOperationException(
+      `${key.arn} origin is ${key.origin} which is not valid for this operation.`,
+    )
+  }
   assertKeyState(key, 'use')
   if (key.origin === 'EXTERNAL' && !pendingMaterial(key)) {
     throw new KMSInvalidStateException(

@@ -6,6 +6,7 @@ import {
   type ConnectionState,
   type CustomKeyStoreRecord,
 } from '../domain/custom-key-store.js'
+import type { KeyRecord } from '../domain/key.js'
 import type { KeyStore } from '../ports/key-store.js'
 import type { RootKey } from '../ports/root-key.js'
 import type { Logger } from '../wire/kms-http-handler.js'
@@ -130,6 +131,27 @@ export class CustomKeyStoreService {
     } catch (error) {
       await this.#fail(record, error)
       throw error
+    }
+  }
+
+  /**
+   * Best effort, as AWS: destroys the HSM object of a deleted key when its store is connected.
+   * When it is not, the object stays on the token (logged, so an operator can remove it).
+   */
+  async destroyKeyMaterial(key: KeyRecord): Promise<void> {
+    const store =
+      key.customKeyStoreId === undefined
+        ? undefined
+        : await this.#store.getCustomKeyStore(key.region, key.customKeyStoreId)
+    try {
+      if (store?.connectionState !== 'CONNECTED') throw new Error('the store is not connected')
+      await (await this.tokenFor(store)).destroyKey(key.arn)
+    } catch (error) {
+      this.#logger.error('HSM key material of a deleted key was left on the token', {
+        keyArn: key.arn,
+        customKeyStoreId: key.customKeyStoreId,
+        reason: error instanceof Error ? error.message : String(error),
+      })
     }
   }
 

@@ -69,10 +69,24 @@ export class Scheduler {
  * Deletes every key whose waiting period has ended, with its material and aliases
  * (API Reference, ScheduleKeyDeletion: "KMS deletes the KMS key" when the window ends).
  */
-export function keyDeletionJob(keys: KeyService): ScheduledJob {
+export function keyDeletionJob(
+  keys: KeyService,
+  options: {
+    /**
+     * Called with each deleted key that lived in a custom key store, to destroy its object in
+     * the HSM ("AWS KMS makes a best effort to delete the key material from the associated
+     * AWS CloudHSM cluster", API Reference, ScheduleKeyDeletion).
+     */
+    destroyHsmMaterial?: (key: KeyRecord) => Promise<void>
+  } = {},
+): ScheduledJob {
   return async (now) => {
     const due = await keys.store.listKeysDueForDeletion(now)
-    for (const { region, keyId } of due) await keys.destroy(region, keyId)
+    for (const { region, keyId } of due) {
+      const key = await keys.findKey(region, keyId)
+      const deleted = await keys.destroy(region, keyId)
+      if (deleted && key?.customKeyStoreId !== undefined) await options.destroyHsmMaterial?.(key)
+    }
     return due.length
   }
 }

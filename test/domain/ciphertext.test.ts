@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict'
-import { createCipheriv, createHash, hkdfSync } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, hkdfSync } from 'node:crypto'
 import { describe, it } from 'node:test'
 import {
   FORMAT_V1,
+  FORMAT_V2,
   openCiphertext,
+  openCiphertextWithGcmKey,
+  sealCiphertextWithGcmKey,
+  type GcmKey,
   deriveMessageKey,
   readCiphertextHeader,
   sealCiphertext,
@@ -172,7 +176,8 @@ describe('ciphertext seal/open', () => {
       },
       { name: 'no bytes', blob: Buffer.alloc(0), header: undefined },
       { name: 'the version byte only', blob: Buffer.from([FORMAT_V1]), header: undefined },
-      { name: 'another version', blob: withByte(good, 0, 0x02), header: undefined },
+      // 0x02 is the HSM format (its own tests are below); 0x03 was never written.
+      { name: 'another version', blob: withByte(good, 0, 0x03), header: undefined },
       { name: 'version 0', blob: withByte(good, 0, 0x00), header: undefined },
       { name: 'a key-ID length of 0', blob: withByte(good, 1, 0), header: undefined },
       {
@@ -258,3 +263,83 @@ function withByte(blob: Buffer, index: number, value: number): Buffer {
   copy[index] = value
   return copy
 }
+
+/** A GcmKey over node:crypto, standing in for an HSM: AES-256-GCM, ciphertext ‖ tag. */
+function softwareGcmKey(key: Buffer): GcmKey {
+  return {
+    seal: async ({ iv, aad, data }) => {
+      const c = createCipheriv('aes-256-gcm', key, iv).setAAD(aad)
+      return Buffer.concat([c.update(data), c.final(), c.getAuthTag()])
+    },
+    open: async ({ iv, aad, data }) => {
+      const d = createDecipheriv('aes-256-gcm', key, iv).setAAD(aad)
+      d.setAuthTag(data.subarray(data.length - 16))
+      return Buffer.concat([d.update(data.subarray(0, data.length - 16)), d.final()])
+    },
+  }
+}
+
+describe('ciphertext format version 2 (AES-GCM by an HSM)', () => {
+  const gcm = softwareGcmKey(Buffer.alloc(32, 0x24))
+  const header = { keyId: KEY.keyId, keyMaterialId: KEY.keyMaterialId }
+  const sealV2 = (context: EncryptionContext | undefined = CONTEXT) =>
+    sealCiphertextWithGcmKey(
+      { header, plaintext: PLAINTEXT, gcm, ...(context ? { context } : {}) },
+      deterministicRandom('v2'),
+    )
+  const openV2 = (blob: Buffer, context: EncryptionContext | undefined = CONTEXT) =>
+    openCiphertextWithGcmKey({
+      blob,
+      expected: header,
+      gcm,
+      isHsmFailure: () => false,
+      ...(context ? { context } : {}),
+    })
+
+  it('lays out version, key ID, material ID and IV as header, and binds it with the context', async () => {
+    const blob = await sealV2()
+    const keyIdLength = KEY.keyId.length
+    assert.equal(blob[0], FORMAT_V2)
+    assert.equal(blob[1], keyIdLength)
+    assert.equal(blob.length, 2 + keyIdLength + 32 + 12 + PLAINTEXT.length + 16)
+    assert.deepEqual(readCiphertextHeader(blob), { ...header, format: FORMAT_V2 })
+    // The AAD is the header followed by the canonical context, as in version 1.
+    const bodyAt = 2 + keyIdLength + 32 + 12
+    const iv = blob.subarray(bodyAt - 12, bodyAt)
+    const aad = Buffer.concat([blob.subarray(0, bodyAt), encodeEncryptionContext(CONTEXT)])
+    assert.deepEqual(await gcm.open({ iv, aad, data: blob.subarray(bodyAt) }), PLAINTEXT)
+    assert.deepEqual(await openV2(blob), PLAINTEXT)
+  })
+
+  it('fails closed on another context, a flipped bit, or the other format', async () => {
+    const blob = await sealV2()
+    await assert.rejects(openV2(blob, { purpose: 'other' }), InvalidCiphertextException)
+    await assert.rejects(openV2(blob, {}), InvalidCiphertextException)
+    for (const at of [0, 5, blob.length - 20, blob.length - 1]) {
+      const tampered = Buffer.from(blob)
+      tampered[at]! ^= 1
+      await assert.rejects(openV2(tampered), InvalidCiphertextException)
+    }
+    // A version-1 blob is not opened as version 2, nor a version-2 blob as version 1.
+    await assert.rejects(openV2(seal()), InvalidCiphertextException)
+    assert.throws(
+      () => openCiphertext({ blob, key: KEY, context: CONTEXT }),
+      InvalidCiphertextException,
+    )
+  })
+
+  it('lets the HSM’s own failures through for the caller to report', async () => {
+    const blob = await sealV2()
+    const down = new Error('HSM unreachable')
+    await assert.rejects(
+      openCiphertextWithGcmKey({
+        blob,
+        expected: header,
+        context: CONTEXT,
+        gcm: { ...gcm, open: () => Promise.reject(down) },
+        isHsmFailure: (e) => e === down,
+      }),
+      (e) => e === down,
+    )
+  })
+})

@@ -64,13 +64,14 @@ describe('GenerateRandom', () => {
     }
   })
 
-  it('refuses a custom key store and Recipient as unsupported', async () => {
+  it('refuses an unknown custom key store, and Recipient as unsupported', async () => {
+    // Random bytes from a store's HSM: test/operations/hsm-keys.test.ts.
     await expectKmsError(
       kms.send(
         new GenerateRandomCommand({ NumberOfBytes: 8, CustomKeyStoreId: 'cks-1234567890abcdef0' }),
       ),
-      'UnsupportedOperationException',
-      'Custom key stores are not supported by this Keyward version.',
+      'CustomKeyStoreNotFoundException',
+      'The request was rejected because AWS KMS cannot find a custom key store with the specified key store name or ID.',
     )
     await expectKmsError(
       kms.send(

@@ -5,13 +5,20 @@ import {
   UnsupportedOperationException,
   ValidationException,
 } from '../../wire/generated/exceptions.js'
-import { openCiphertext, readCiphertextHeader, sealCiphertext } from '../../domain/ciphertext.js'
+import {
+  openCiphertext,
+  openCiphertextWithGcmKey,
+  readCiphertextHeader,
+  sealCiphertext,
+  sealCiphertextWithGcmKey,
+} from '../../domain/ciphertext.js'
 import type { EncryptionContext } from '../../domain/encryption-context.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { assertAlgorithm, assertKeyUsage } from '../../domain/key-checks.js'
 import { KEY_SPECS } from '../../domain/key-specs.js'
 import { assertKeyState } from '../../domain/key-state.js'
 import type { OperationContext } from '../context.js'
+import { hsmKeyOf } from './hsm-keys.js'
 
 /**
  * The checks every operation that seals data under a symmetric KMS key makes, in AWS's order:
@@ -63,6 +70,7 @@ export async function sealUnderKey(
   ctx: OperationContext,
   req: { key: KeyRecord; plaintext: Buffer; context?: EncryptionContext | undefined },
 ): Promise<{ blob: Buffer; keyMaterialId: string }> {
+  if (req.key.customKeyStoreId !== undefined) return sealInHsm(ctx, req)
   const sealing = await ctx.keys.sealingKey(req.key)
   if (!sealing) throw new UnsupportedOperationException(`${req.key.arn} has no key material.`)
   const blob = sealCiphertext(
@@ -156,11 +164,51 @@ export async function openUnderKey(
   ctx: OperationContext,
   req: { key: KeyRecord; blob: Buffer; context?: EncryptionContext | undefined },
 ): Promise<{ plaintext: Buffer; keyMaterialId: string }> {
+  if (req.key.customKeyStoreId !== undefined) return openInHsm(ctx, req)
   const header = readCiphertextHeader(req.blob)
   const sealing = header && (await ctx.keys.sealingKey(req.key, header.keyMaterialId))
   if (!sealing) throw new InvalidCiphertextException()
   const plaintext = openCiphertext({ blob: req.blob, key: sealing, context: req.context })
   return { plaintext, keyMaterialId: sealing.keyMaterialId }
+}
+
+/**
+ * {@link sealUnderKey} for a key in a custom key store: the same header, context binding and
+ * blob semantics (format version 2), with AES-GCM done inside the HSM.
+ */
+async function sealInHsm(
+  ctx: OperationContext,
+  req: { key: KeyRecord; plaintext: Buffer; context?: EncryptionContext | undefined },
+): Promise<{ blob: Buffer; keyMaterialId: string }> {
+  const keyMaterialId = req.key.currentKeyMaterialId!
+  const { gcm } = await hsmKeyOf(ctx, req.key)
+  const blob = await sealCiphertextWithGcmKey(
+    {
+      header: { keyId: req.key.keyId, keyMaterialId },
+      plaintext: req.plaintext,
+      gcm,
+      ...(req.context ? { context: req.context } : {}),
+    },
+    ctx.random,
+  )
+  return { blob, keyMaterialId }
+}
+
+/** {@link openUnderKey} for a key in a custom key store. */
+async function openInHsm(
+  ctx: OperationContext,
+  req: { key: KeyRecord; blob: Buffer; context?: EncryptionContext | undefined },
+): Promise<{ plaintext: Buffer; keyMaterialId: string }> {
+  const keyMaterialId = req.key.currentKeyMaterialId!
+  const { gcm, isHsmFailure } = await hsmKeyOf(ctx, req.key)
+  const plaintext = await openCiphertextWithGcmKey({
+    blob: req.blob,
+    expected: { keyId: req.key.keyId, keyMaterialId },
+    gcm,
+    isHsmFailure,
+    ...(req.context ? { context: req.context } : {}),
+  })
+  return { plaintext, keyMaterialId }
 }
 
 /** Nitro Enclaves attestation (the Recipient member) needs AWS's attestation PKI. */
