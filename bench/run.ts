@@ -3,6 +3,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { benchAsymmetric } from './asymmetric.js'
+import { benchHsm, softHsmAvailable } from './hsm.js'
 import { runLoad, type LoadResult } from './load.js'
 import { cpuSeconds, startServer, type ServerProcess } from './processes.js'
 import { summarizeCpuProfile, type HotSpot } from './profile-summary.js'
@@ -27,7 +28,9 @@ import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
  * BENCH_PROFILE=1 (run Keyward under `node --cpu-prof` and print its hot spots),
  * BENCH_ENFORCE=1 (exit 1 when a target is missed), BENCH_WORKERS (keyward serve --workers, default 1: on 2 cores a second
  * worker competes with the load generator), BENCH_ASYMMETRIC=0 (leave out the Sign/Verify/
- * GenerateMac part, e.g. to profile the symmetric path alone).
+ * GenerateMac part, e.g. to profile the symmetric path alone), BENCH_HSM=1 (add Encrypt on a
+ * key of a CloudHSM-type custom key store over SoftHSMv2 beside raw AES-GCM on the same token;
+ * needs softhsm2, see bench/hsm.ts).
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -49,6 +52,7 @@ interface Settings {
   /** `keyward serve --workers`: one process per core by default. */
   readonly workers: number
   readonly asymmetric: boolean
+  readonly hsm: boolean
 }
 
 function intFromEnv(name: string, fallback: number, range: { min: number; max: number }): number {
@@ -74,6 +78,7 @@ function readSettings(): Settings {
     enforce: process.env.BENCH_ENFORCE === '1',
     workers: intFromEnv('BENCH_WORKERS', 1, { min: 1, max: 64 }),
     asymmetric: process.env.BENCH_ASYMMETRIC !== '0',
+    hsm: process.env.BENCH_HSM === '1',
   }
 }
 
@@ -336,6 +341,20 @@ async function main(): Promise<number> {
         connections: TARGET_CONNECTIONS,
       })
       if (!asymmetricOk) failed = true
+    }
+    // Keys in a PKCS#11 token (issue 5): bench/hsm.ts, with its own Keyward and SoftHSM.
+    if (settings.hsm && !softHsmAvailable()) {
+      console.log('\nBENCH_HSM=1 but SoftHSMv2 is not installed (apt-get install softhsm2).')
+    } else if (settings.hsm) {
+      const hsmOk = await benchHsm({
+        env: keywardEnv,
+        keywardBin: join(ROOT, 'bin/keyward.js'),
+        credentials: CREDENTIALS,
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+        connections: TARGET_CONNECTIONS,
+      })
+      if (!hsmOk) failed = true
     }
     if (failed)
       console.log('\nSome requests failed (non-2xx, errors or timeouts): the run is not valid.')

@@ -57,7 +57,10 @@ export function loadModule(path: string): Pkcs11Module {
     logins: new Map(),
     ensureInitialized() {
       try {
-        api.C_Initialize()
+        // The async calls run on libuv's threads while the event loop makes synchronous calls:
+        // the library must lock (PKCS#11 §5.4, CKF_OS_LOCKING_OK). Without it SoftHSM assumes
+        // a single thread and its heap is corrupted under concurrent load.
+        api.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK })
       } catch (cause) {
         if (ckrOf(cause) === 'CKR_CRYPTOKI_ALREADY_INITIALIZED') return
         throw new HsmConnectionError(
