@@ -16,7 +16,7 @@ import { customKeyStoreInvalidState, requireCustomKeyStore } from './support/cus
  * custom key store with a ConnectionState of DISCONNECTING or FAILED").
  */
 export const connectCustomKeyStore: Handler<'ConnectCustomKeyStore'> = async (ctx, input) => {
-  const connecting = await ctx.keys.store.transaction(async (tx) => {
+  const connecting = await ctx.customKeyStores.write(async (tx) => {
     const store = await requireCustomKeyStore(tx, ctx.scope, input.CustomKeyStoreId)
     switch (store.connectionState) {
       case 'CONNECTED':

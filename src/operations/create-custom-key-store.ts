@@ -90,7 +90,7 @@ export const createCustomKeyStore: Handler<'CreateCustomKeyStore'> = async (ctx,
     creationDate: ctx.clock.now(),
     connectionState: 'DISCONNECTED',
   }
-  await ctx.keys.store.transaction(async (tx) => {
+  await ctx.customKeyStores.write(async (tx) => {
     if (await tx.findCustomKeyStoreByName(ctx.scope, record.name)) throw nameInUse()
     if (await storeUsingToken(ctx, tx, { clusterId })) {
       throw new CloudHsmClusterInUseException(

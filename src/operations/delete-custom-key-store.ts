@@ -9,7 +9,7 @@ import { customKeyStoreInvalidState, requireCustomKeyStore } from './support/cus
  * touched: the store was only Keyward's record of them.
  */
 export const deleteCustomKeyStore: Handler<'DeleteCustomKeyStore'> = async (ctx, input) => {
-  await ctx.keys.store.transaction(async (tx) => {
+  await ctx.customKeyStores.write(async (tx) => {
     const store = await requireCustomKeyStore(tx, ctx.scope, input.CustomKeyStoreId)
     if (store.connectionState !== 'DISCONNECTED') {
       throw customKeyStoreInvalidState(

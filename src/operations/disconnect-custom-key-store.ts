@@ -10,7 +10,7 @@ import { requireCustomKeyStore } from './support/custom-key-stores.js'
  * disconnected succeeds and changes nothing.
  */
 export const disconnectCustomKeyStore: Handler<'DisconnectCustomKeyStore'> = async (ctx, input) => {
-  const store = await ctx.keys.store.transaction(async (tx) => {
+  const store = await ctx.customKeyStores.write(async (tx) => {
     const current = await requireCustomKeyStore(tx, ctx.scope, input.CustomKeyStoreId)
     if (current.connectionState !== 'DISCONNECTED') {
       await tx.updateCustomKeyStore({

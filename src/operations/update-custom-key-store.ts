@@ -67,7 +67,7 @@ export const updateCustomKeyStore: Handler<'UpdateCustomKeyStore'> = async (ctx,
           { region: ctx.scope.region, customKeyStoreId: input.CustomKeyStoreId },
           input.KeyStorePassword,
         )
-  await ctx.keys.store.transaction(async (tx) => {
+  await ctx.customKeyStores.write(async (tx) => {
     const store = await requireCustomKeyStore(tx, ctx.scope, input.CustomKeyStoreId)
     const changesConnection = wrappedPassword !== undefined || input.CloudHsmClusterId !== undefined
     if (changesConnection && store.connectionState !== 'DISCONNECTED') {

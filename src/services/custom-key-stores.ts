@@ -7,7 +7,7 @@ import {
   type CustomKeyStoreRecord,
 } from '../domain/custom-key-store.js'
 import type { KeyRecord } from '../domain/key.js'
-import type { KeyStore } from '../ports/key-store.js'
+import type { KeyStore, KeyStoreTransaction } from '../ports/key-store.js'
 import type { RootKey } from '../ports/root-key.js'
 import type { Logger } from '../wire/kms-http-handler.js'
 
@@ -32,6 +32,14 @@ export class CustomKeyStoreService {
   readonly #tokens = new Map<string, Pkcs11Token>()
   readonly #opening = new Map<string, Promise<Pkcs11Token>>()
   readonly #attempts = new Set<Promise<void>>()
+  /**
+   * Store records by region/id, so that Encrypt under an HSM key does not read the database
+   * for its store's state. Cleared by {@link invalidate} after every write of this process,
+   * and when another process has committed (KeyStore.commitsByOthers), as KeyService does.
+   */
+  readonly #records = new Map<string, CustomKeyStoreRecord | undefined>()
+  #epoch = 0
+  #othersCommits: number | undefined
 
   constructor(deps: {
     store: KeyStore
@@ -43,6 +51,43 @@ export class CustomKeyStoreService {
     this.#rootKey = deps.rootKey
     this.#clusters = deps.clusters ?? new Map()
     this.#logger = deps.logger
+  }
+
+  /**
+   * The store's record (any account), cached; what the cryptographic operations read to learn
+   * whether a key's store is connected.
+   */
+  async record(region: string, customKeyStoreId: string) {
+    const commits = this.#store.commitsByOthers?.()
+    if (commits !== this.#othersCommits) {
+      if (this.#othersCommits !== undefined) this.invalidate()
+      this.#othersCommits = commits
+    }
+    const key = storeKey({ region, customKeyStoreId })
+    if (this.#records.has(key)) return this.#records.get(key)
+    const epoch = this.#epoch
+    const record = await this.#store.getCustomKeyStore(region, customKeyStoreId)
+    // A write that happened while reading wins: never cache what it replaced.
+    if (epoch === this.#epoch) this.#records.set(key, record)
+    return record
+  }
+
+  /**
+   * Runs `fn` in one transaction of the key store and then forgets the cached records: the way the
+   * custom key store operations change a store's record, so that no cached state outlives it.
+   */
+  async write<T>(fn: (tx: KeyStoreTransaction) => Promise<T>): Promise<T> {
+    try {
+      return await this.#store.transaction(fn)
+    } finally {
+      this.invalidate()
+    }
+  }
+
+  /** Forgets cached store records; called after every write to a store's record. */
+  invalidate(): void {
+    this.#epoch++
+    this.#records.clear()
   }
 
   /** The configured HSM connection with this CloudHsmClusterId. */
@@ -142,7 +187,7 @@ export class CustomKeyStoreService {
     const store =
       key.customKeyStoreId === undefined
         ? undefined
-        : await this.#store.getCustomKeyStore(key.region, key.customKeyStoreId)
+        : await this.record(key.region, key.customKeyStoreId)
     try {
       if (store?.connectionState !== 'CONNECTED') throw new Error('the store is not connected')
       await (await this.tokenFor(store)).destroyKey(key.arn)
@@ -229,13 +274,17 @@ export class CustomKeyStoreService {
     record: CustomKeyStoreRecord,
     fn: (current: CustomKeyStoreRecord) => CustomKeyStoreRecord | undefined,
   ): Promise<boolean> {
-    return this.#store.transaction(async (tx) => {
-      const current = await tx.getCustomKeyStore(record.region, record.customKeyStoreId)
-      const next = current && fn(current)
-      if (!next) return false
-      await tx.updateCustomKeyStore(next)
-      return true
-    })
+    try {
+      return await this.#store.transaction(async (tx) => {
+        const current = await tx.getCustomKeyStore(record.region, record.customKeyStoreId)
+        const next = current && fn(current)
+        if (!next) return false
+        await tx.updateCustomKeyStore(next)
+        return true
+      })
+    } finally {
+      this.invalidate()
+    }
   }
 }
 

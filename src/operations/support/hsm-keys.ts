@@ -28,7 +28,7 @@ export async function storeOfKey(
   key: KeyRecord,
 ): Promise<CustomKeyStoreRecord | undefined> {
   if (key.customKeyStoreId === undefined) return undefined
-  return ctx.keys.store.getCustomKeyStore(key.region, key.customKeyStoreId)
+  return ctx.customKeyStores.record(key.region, key.customKeyStoreId)
 }
 
 /** The logged-in token of a key's store, or KMSInvalidStateException "is unavailable". */
