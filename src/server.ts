@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { openSqliteKeyStore } from './adapters/store-sql/open-sqlite.js'
+import { Pkcs11RootKey, parsePkcs11Uri } from './adapters/root-key/pkcs11-root-key.js'
 import { loadSoftwareRootKey } from './adapters/root-key/software-root-key.js'
 import {
   adminCaller,
@@ -148,6 +149,19 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   }
 }
 
+/** The root key of `--root-key pkcs11:…`, with its PIN from KEYWARD_ROOT_KEY_PIN. */
+async function openPkcs11RootKey(uri: string, env: NodeJS.ProcessEnv) {
+  const pin = env.KEYWARD_ROOT_KEY_PIN
+  if (!pin) throw new Error('--root-key pkcs11:… needs the token user PIN in KEYWARD_ROOT_KEY_PIN.')
+  const location = parsePkcs11Uri(uri)
+  const { rootKey } = await Pkcs11RootKey.open(location, { pin })
+  return {
+    rootKey,
+    source: `PKCS#11 object ${location.objectLabel} in ${location.modulePath}`,
+    close: () => rootKey.close(),
+  }
+}
+
 /** Refuses to start over a database whose material was wrapped under another root key. */
 async function assertSameRootKey(store: KeyStore, rootKey: RootKey): Promise<void> {
   const stored = await store.getSetting(ROOT_KEY_SETTING)
@@ -171,6 +185,11 @@ export interface EmbeddedOptions {
   readonly runScheduler?: boolean
   /** Several Keyward processes share the database (`keyward serve --workers N`). */
   readonly sharedWithOtherProcesses?: boolean
+  /**
+   * A PKCS#11 URI (`--root-key pkcs11:…`): the root key is an AES-256 key in that token, and
+   * `env.KEYWARD_ROOT_KEY_PIN` is the token's user PIN. Without it, the software root key.
+   */
+  readonly rootKeyUri?: string
 }
 
 /**
@@ -198,13 +217,18 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
       ? { accessKeyId: rootAccess.accessKeyId, secretAccessKey: rootAccess.secretAccessKey }
       : undefined,
   )
-  const root = loadSoftwareRootKey({
-    path: join(options.dataDir, 'root.key'),
-    env: env.KEYWARD_ROOT_KEY,
-  })
-  const store = await openSqliteKeyStore(join(options.dataDir, 'keyward.db'), {
-    sharedWithOtherProcesses: options.sharedWithOtherProcesses === true,
-  })
+  const root: { rootKey: RootKey; source: string; close?: () => Promise<void> } = options.rootKeyUri
+    ? await openPkcs11RootKey(options.rootKeyUri, env)
+    : loadSoftwareRootKey({ path: join(options.dataDir, 'root.key'), env: env.KEYWARD_ROOT_KEY })
+  let store: KeyStore
+  try {
+    store = await openSqliteKeyStore(join(options.dataDir, 'keyward.db'), {
+      sharedWithOtherProcesses: options.sharedWithOtherProcesses === true,
+    })
+  } catch (error) {
+    await root.close?.()
+    throw error
+  }
   let keyward: Keyward
   try {
     keyward = await createKeyward({
@@ -220,7 +244,13 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
   } catch (error) {
     // This function opened the store, so it closes it when start-up fails (wrong root key).
     await store.close()
+    await root.close?.()
     throw error
+  }
+  if (root.close) {
+    const closeRootKey = root.close
+    const closeKeyward = keyward.close
+    keyward = { ...keyward, close: () => closeKeyward().finally(closeRootKey) }
   }
   return { keyward, configPath, createdAccessKeyId, principals, rootKeySource: root.source }
 }

@@ -34,10 +34,15 @@ Options:
   --force-dev        Allow --dev on a non-loopback host (KEYWARD_FORCE_DEV=1). Never in production.
   --workers <n>      Server processes sharing the port and the database (KEYWARD_WORKERS;
                      default 1). On a machine with several cores, one per core.
+  --root-key <uri>   Keep the root key in a PKCS#11 token instead of <data-dir>/root.key
+                     (KEYWARD_ROOT_KEY_URI), e.g. pkcs11:token=keyward;object=root
+                     ?module-path=/usr/lib/softhsm/libsofthsm2.so; the user PIN comes from
+                     KEYWARD_ROOT_KEY_PIN. The key is generated in the token on first start.
   -h, --help         Show this help
 
 Other environment variables:
   KEYWARD_ROOT_KEY                 Root key (base64 of 32 bytes) instead of <data-dir>/root.key
+  KEYWARD_ROOT_KEY_PIN             User PIN of the token of --root-key
   KEYWARD_ROOT_ACCESS_KEY_ID       Admin access key ID for the first start (with the secret below)
   KEYWARD_ROOT_SECRET_ACCESS_KEY   Its secret access key
 `
@@ -69,6 +74,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       dev: { type: 'boolean' },
       'force-dev': { type: 'boolean' },
       workers: { type: 'string' },
+      'root-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -92,7 +98,14 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   // Loaded only to serve: `keyward --help` and refusals answer without loading the server.
   const { createEmbeddedKeyward } = await import('../server.js')
   const { isWorker, reportListening, superviseWorkers, workerIndex } = await import('./workers.js')
-  const embedded = { dataDir, dev, ...(configPath ? { configPath } : {}), env }
+  const rootKeyUri = setting(values['root-key'], env.KEYWARD_ROOT_KEY_URI)
+  const embedded = {
+    dataDir,
+    dev,
+    ...(configPath ? { configPath } : {}),
+    ...(rootKeyUri ? { rootKeyUri } : {}),
+    env,
+  }
   if (isWorker()) {
     const worker = await createEmbeddedKeyward({
       ...embedded,
