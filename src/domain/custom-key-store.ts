@@ -27,7 +27,12 @@ export interface CustomKeyStoreRecord {
   readonly connectionErrorCode?: string
 }
 
-/** At most 10 custom key stores per account and Region (Developer Guide, "Quotas"). */
+/**
+ * At most 10 custom key stores per account and Region (Developer Guide, "Quotas").
+ *
+ * @example
+ *   if (count >= CUSTOM_KEY_STORES_PER_ACCOUNT) throw new LimitExceededException('…')
+ */
 export const CUSTOM_KEY_STORES_PER_ACCOUNT = 10
 
 /**
@@ -41,7 +46,12 @@ export function newCustomKeyStoreId(random: Random): string {
   return 'cks-' + random.bytes(9).toString('hex').slice(0, 17)
 }
 
-/** The root-key wrapping context of a store's password: it opens for no other record. */
+/**
+ * The root-key wrapping context of a store's password: it opens for no other record.
+ *
+ * @example
+ *   await rootKey.wrap(Buffer.from(password), passwordContext(store))
+ */
 export const passwordContext = (store: { region: string; customKeyStoreId: string }) =>
   `keyward:custom-key-store-password:v1:${store.region}:${store.customKeyStoreId}`
 
@@ -49,6 +59,9 @@ export const passwordContext = (store: { region: string; customKeyStoreId: strin
  * The CustomKeyStoresListEntry DescribeCustomKeyStores returns: never the password, and a
  * ConnectionErrorCode only while the state is FAILED (API Reference, ConnectionErrorCode:
  * "This field appears in the response only when the ConnectionState is FAILED").
+ *
+ * @example
+ *   return { CustomKeyStores: stores.map(toCustomKeyStoresListEntry) }
  */
 export function toCustomKeyStoresListEntry(store: CustomKeyStoreRecord) {
   return {

@@ -23,6 +23,10 @@ const WANTS_CONNECTION: ReadonlySet<ConnectionState> = new Set(['CONNECTED', 'CO
  * ConnectCustomKeyStore starts (CONNECTING → CONNECTED, or FAILED with a ConnectionErrorCode),
  * and the reconnection of stores that were connected when Keyward stopped. The AWS rules of
  * each operation live in the operation files; the durable state lives in the KeyStore.
+ *
+ * @example
+ *   const stores = new CustomKeyStoreService({ store, rootKey, clusters, logger })
+ *   await stores.resume()
  */
 export class CustomKeyStoreService {
   readonly #store: KeyStore
@@ -288,7 +292,12 @@ export class CustomKeyStoreService {
   }
 }
 
-/** The record without a ConnectionErrorCode (it describes only a FAILED state). */
+/**
+ * The record without a ConnectionErrorCode (it describes only a FAILED state).
+ *
+ * @example
+ *   await tx.updateCustomKeyStore({ ...withoutErrorCode(store), connectionState: 'DISCONNECTED' })
+ */
 export function withoutErrorCode(record: CustomKeyStoreRecord): CustomKeyStoreRecord {
   const { connectionErrorCode: _dropped, ...rest } = record
   return rest

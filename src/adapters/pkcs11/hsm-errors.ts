@@ -16,6 +16,9 @@ export type HsmConnectionErrorCode =
 /**
  * A failure to reach or log into an HSM. The message names the module, token and PKCS#11
  * return value, never the PIN.
+ *
+ * @example
+ *   throw new HsmConnectionError('CLUSTER_NOT_FOUND', `No token with label ${label}.`)
  */
 export class HsmConnectionError extends Error {
   override readonly name = 'HsmConnectionError'
@@ -28,7 +31,12 @@ export class HsmConnectionError extends Error {
   }
 }
 
-/** The CKR_* name of a pkcs11js error, if it is one. */
+/**
+ * The CKR_* name of a pkcs11js error, if it is one.
+ *
+ * @example
+ *   ckrOf(error) // 'CKR_PIN_INCORRECT'
+ */
 export function ckrOf(error: unknown): string | undefined {
   if (error instanceof Error && /^CKR_[A-Z_]+$/.test(error.message)) return error.message
   return undefined
@@ -48,7 +56,12 @@ const CONNECTION_CODES: Readonly<Record<string, HsmConnectionErrorCode>> = {
   CKR_DEVICE_REMOVED: 'NETWORK_ERRORS',
 }
 
-/** The ConnectionErrorCode for any error met while connecting. */
+/**
+ * The ConnectionErrorCode for any error met while connecting.
+ *
+ * @example
+ *   connectionErrorCodeOf(loginError) // 'INVALID_CREDENTIALS'
+ */
 export function connectionErrorCodeOf(error: unknown): HsmConnectionErrorCode {
   if (error instanceof HsmConnectionError) return error.code
   const ckr = ckrOf(error)
@@ -70,7 +83,12 @@ const LOST_SESSION_CODES = new Set([
   'CKR_SLOT_ID_INVALID',
 ])
 
-/** Whether `error` means the session was lost (so reconnecting and retrying may succeed). */
+/**
+ * Whether `error` means the session was lost (so reconnecting and retrying may succeed).
+ *
+ * @example
+ *   if (isLostSession(error)) await reconnect()
+ */
 export function isLostSession(error: unknown): boolean {
   const ckr = ckrOf(error)
   return ckr !== undefined && LOST_SESSION_CODES.has(ckr)

@@ -27,7 +27,12 @@ export interface GcmInput {
   readonly data: Buffer
 }
 
-/** Thrown when a key label names no object on the token. */
+/**
+ * Thrown when a key label names no object on the token.
+ *
+ * @example
+ *   if (error instanceof HsmKeyNotFoundError) throw materialMissing(key)
+ */
 export class HsmKeyNotFoundError extends Error {
   override readonly name = 'HsmKeyNotFoundError'
 }

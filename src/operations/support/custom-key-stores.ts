@@ -14,13 +14,23 @@ import {
  * the messages below are the API Reference's own descriptions of each exception.
  */
 
-/** CustomKeyStoreNotFoundException, as the API Reference describes it. */
+/**
+ * CustomKeyStoreNotFoundException, as the API Reference describes it.
+ *
+ * @example
+ *   if (!found) throw customKeyStoreNotFound()
+ */
 export const customKeyStoreNotFound = () =>
   new CustomKeyStoreNotFoundException(
     'The request was rejected because AWS KMS cannot find a custom key store with the specified key store name or ID.',
   )
 
-/** CustomKeyStoreInvalidStateException naming the state that blocks the operation. */
+/**
+ * CustomKeyStoreInvalidStateException naming the state that blocks the operation.
+ *
+ * @example
+ *   throw customKeyStoreInvalidState(store, 'Wait until it is DISCONNECTED.')
+ */
 export const customKeyStoreInvalidState = (store: CustomKeyStoreRecord, why: string) =>
   new CustomKeyStoreInvalidStateException(
     `Custom key store ${store.customKeyStoreId} has ConnectionState ${store.connectionState}. ${why}`,
@@ -31,6 +41,8 @@ export const customKeyStoreInvalidState = (store: CustomKeyStoreRecord, why: str
  * account is as absent as one that does not exist.
  *
  * @throws CustomKeyStoreNotFoundException
+ * @example
+ *   const store = await requireCustomKeyStore(tx, ctx.scope, input.CustomKeyStoreId)
  */
 export async function requireCustomKeyStore(
   tx: Pick<KeyStoreTransaction, 'getCustomKeyStore'>,
@@ -42,13 +54,23 @@ export async function requireCustomKeyStore(
   return store
 }
 
-/** CustomKeyStoreNameInUseException, as the API Reference describes it. */
+/**
+ * CustomKeyStoreNameInUseException, as the API Reference describes it.
+ *
+ * @example
+ *   if (await tx.findCustomKeyStoreByName(ctx.scope, name)) throw nameInUse()
+ */
 export const nameInUse = () =>
   new CustomKeyStoreNameInUseException(
     'The request was rejected because the specified custom key store name is already assigned to another custom key store in the account. Try again with a custom key store name that is unique in the account.',
   )
 
-/** External key stores (XKS) are not built yet: refused as an unsupported feature. */
+/**
+ * External key stores (XKS) are not built yet: refused as an unsupported feature.
+ *
+ * @example
+ *   refuseExternalKeyStore(input.CustomKeyStoreType)
+ */
 export function refuseExternalKeyStore(type: string | undefined): void {
   if (type === 'EXTERNAL_KEY_STORE') {
     throw new UnsupportedOperationException(
@@ -61,6 +83,9 @@ export function refuseExternalKeyStore(type: string | undefined): void {
  * The store other than `except` that already uses this cluster's token, through this cluster
  * id or another one declared for the same token (AWS: "already associated with an AWS CloudHSM
  * key store in the account, or it shares a backup history with" one).
+ *
+ * @example
+ *   if (await storeUsingToken(ctx, tx, { clusterId })) throw new CloudHsmClusterInUseException('…')
  */
 export async function storeUsingToken(
   ctx: OperationContext,

@@ -14,6 +14,9 @@ import { customKeyStoreInvalidState, requireCustomKeyStore } from './custom-key-
  * an AWS CloudHSM key store, … specify the CustomKeyStoreId parameter … and set Origin to
  * AWS_CLOUDHSM"; "custom key stores support only symmetric encryption KMS keys", which are
  * single-Region).
+ *
+ * @example
+ *   if (input.Origin === 'AWS_CLOUDHSM') assertCloudHsmKeyRequest(input, { keySpec, keyUsage })
  */
 export function assertCloudHsmKeyRequest(
   input: CreateKeyInput,
@@ -41,6 +44,8 @@ export function assertCloudHsmKeyRequest(
  * destroyed again so the token keeps no orphan.
  *
  * @throws CustomKeyStoreNotFoundException, CustomKeyStoreInvalidStateException
+ * @example
+ *   const key = await createKeyInHsm(ctx, base, input.CustomKeyStoreId!)
  */
 export async function createKeyInHsm(
   ctx: OperationContext,

@@ -9,6 +9,9 @@ import type { OperationContext } from '../context.js'
 /**
  * A key of a custom key store whose store is not connected is Unavailable (kms-api.md §3.3,
  * footnote [11]: "KMSInvalidStateException: <key ARN> is unavailable.").
+ *
+ * @example
+ *   if (store?.connectionState !== 'CONNECTED') throw keyUnavailable(key)
  */
 export const keyUnavailable = (key: KeyRecord) =>
   new KMSInvalidStateException(`${key.arn} is unavailable.`)
@@ -22,6 +25,9 @@ const materialMissing = (key: KeyRecord) =>
 /**
  * Whether the key's custom key store is connected: what decides between the key's own state
  * and Unavailable (DescribeKey, and every cryptographic operation).
+ *
+ * @example
+ *   const connected = (await storeOfKey(ctx, key))?.connectionState === 'CONNECTED'
  */
 export async function storeOfKey(
   ctx: OperationContext,
