@@ -101,6 +101,10 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   })
   const server = createHttpServer({ keepAliveTimeout: 65_000 }, listener)
   const warmUp = new AbortController()
+  // Last-use tracking (GetKeyLastUsage) is written every 5 s and at shutdown, never per request.
+  let saveUses: NodeJS.Timeout | undefined
+  const logSaveFailure = (error: unknown) =>
+    logger.error('saving key last-use times failed', { cause: String(error) })
   return {
     server,
     keys,
@@ -112,6 +116,8 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
           server.off('error', reject)
           if (options.runScheduler !== false) scheduler.start()
           if (options.warmUp) void warmUpValidators(warmUp.signal)
+          saveUses = setInterval(() => void keys.saveKeyUses().catch(logSaveFailure), 5_000)
+          saveUses.unref()
           resolve(server.address() as AddressInfo)
         })
       }),
@@ -122,6 +128,8 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
         server.closeIdleConnections()
       })
       await scheduler.stop()
+      clearInterval(saveUses)
+      await keys.saveKeyUses().catch(logSaveFailure)
       await options.store.close()
     },
   }

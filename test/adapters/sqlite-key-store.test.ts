@@ -105,7 +105,11 @@ describe('SQLite key store', () => {
           name: string
         }>
       ).map((r) => r.name)
-      assert.deepEqual(names, ['0001_keys_materials_aliases', '0002_rotation_and_expiry_dates'])
+      assert.deepEqual(names, [
+        '0001_keys_materials_aliases',
+        '0002_rotation_and_expiry_dates',
+        '0003_key_last_usage',
+      ])
     } finally {
       db.close()
     }

@@ -77,6 +77,24 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute()
     },
   },
+  // GetKeyLastUsage: the latest cryptographic use of each key. Tracking starts when this
+  // migration runs (recorded as a setting), as AWS's TrackingStartDate does.
+  '0003_key_last_usage': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('kms_key_last_usage')
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'bigint', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kms_key_last_usage_pk', ['region', 'key_id'])
+        .execute()
+      await sql`insert into keyward_settings (name, value) values ('key_usage_tracking_start', ${String(Date.now())})`.execute(
+        db,
+      )
+    },
+  },
 }
 
 /** Hands the in-code migrations to Kysely's Migrator (no migration files to ship or find). */
