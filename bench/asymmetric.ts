@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { generateKeyMaterial, signMessage, verifySignature } from '../src/crypto/index.js'
+import { generateKeyMaterial, KEY_PAIR_OPERATIONS } from '../src/crypto/index.js'
 import {
   KEY_SPECS,
   SIGNING_ALGORITHMS,
@@ -66,19 +66,19 @@ async function buildCases(keyward: string, credentials: BenchCredentials): Promi
       messageType: 'RAW' as const,
       message: MESSAGE,
     }
-    const localSignature = signMessage({ ...request, privateKey: local.privateKey })
+    const localSignature = KEY_PAIR_OPERATIONS.sign({ ...request, privateKey: local.privateKey })
     cases.push(
       {
         label: `Sign ${spec}`,
         call: call('Sign', signBody),
         check: (a) => typeof a.Signature === 'string',
-        direct: () => signMessage({ ...request, privateKey: local.privateKey }),
+        direct: () => KEY_PAIR_OPERATIONS.sign({ ...request, privateKey: local.privateKey }),
       },
       {
         label: `Verify ${spec}`,
         call: call('Verify', { ...signBody, Signature: signed.Signature }),
         check: (a) => a.SignatureValid === true,
-        direct: () => verifySignature({ ...request, signature: localSignature }),
+        direct: () => KEY_PAIR_OPERATIONS.verify({ ...request, signature: localSignature }),
       },
     )
   }

@@ -121,6 +121,10 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   })
   const server = createHttpServer({ keepAliveTimeout: 65_000 }, listener)
   const warmUp = new AbortController()
+  // Last-use tracking (GetKeyLastUsage) is written every 5 s and at shutdown, never per request.
+  let saveUses: NodeJS.Timeout | undefined
+  const logSaveFailure = (error: unknown) =>
+    logger.error('saving key last-use times failed', { cause: String(error) })
   return {
     server,
     keys,
@@ -133,6 +137,8 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
           server.off('error', reject)
           if (options.runScheduler !== false) scheduler.start()
           if (options.warmUp) void warmUpValidators(warmUp.signal)
+          saveUses = setInterval(() => void keys.saveKeyUses().catch(logSaveFailure), 5_000)
+          saveUses.unref()
           resolve(server.address() as AddressInfo)
         })
       }),
@@ -143,6 +149,8 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
         server.closeIdleConnections()
       })
       await scheduler.stop()
+      clearInterval(saveUses)
+      await keys.saveKeyUses().catch(logSaveFailure)
       await customKeyStores.close()
       await options.store.close()
     },

@@ -15,6 +15,7 @@ import { mlDsaFamily } from './ml-dsa.js'
 import { rsaFamily } from './rsa.js'
 import { aesFamily, hmacFamily } from './secret.js'
 import { sm2Family } from './sm2.js'
+import { cryptoPool } from './pool.js'
 
 export { hmac } from './secret.js'
 export type { GeneratedMaterial } from './family.js'
@@ -58,31 +59,47 @@ export function generateKeyMaterial(
 }
 
 /**
- * A signature in AWS's encoding (DER for ECDSA and SM2DSA, raw for RSA, EdDSA and ML-DSA).
+ * The key-pair operations, synchronous, as the crypto worker threads run them
+ * (src/crypto/pool-worker.ts). Request handlers use the asynchronous functions below, so that
+ * a 20 ms ML-DSA signature or an RSA-4096 decryption never stalls the event loop.
+ */
+export const KEY_PAIR_OPERATIONS = {
+  sign: (req: SignRequest): Buffer => implementation(req.material, 'sign')(req),
+  verify: (req: VerifyRequest): boolean => implementation(req.material, 'verify')(req),
+  encrypt: (req: EncryptRequest): Buffer => implementation(req.material, 'encrypt')(req),
+  decrypt: (req: DecryptRequest): Buffer | undefined =>
+    implementation(req.material, 'decrypt')(req),
+  derive: (req: DeriveRequest): Buffer | undefined =>
+    implementation(req.material, 'deriveSharedSecret')(req),
+} as const
+
+/**
+ * A signature in AWS's encoding (DER for ECDSA and SM2DSA, raw for RSA, EdDSA and ML-DSA),
+ * computed on a crypto worker thread.
  *
  * @example
- *   signMessage({ material, privateKey, publicKey, algorithm: SIGNING_ALGORITHMS.ECDSA_SHA_256, messageType: 'RAW', message })
+ *   await signMessage({ material, privateKey, publicKey, algorithm: SIGNING_ALGORITHMS.ECDSA_SHA_256, messageType: 'RAW', message })
  */
-export function signMessage(req: SignRequest): Buffer {
-  return implementation(req.material, 'sign')(req)
+export function signMessage(req: SignRequest): Promise<Buffer> {
+  return cryptoPool().run('sign', req)
 }
 
 /** Whether `signature` is a valid signature of the message under the public key. */
-export function verifySignature(req: VerifyRequest): boolean {
-  return implementation(req.material, 'verify')(req)
+export function verifySignature(req: VerifyRequest): Promise<boolean> {
+  return cryptoPool().run('verify', req)
 }
 
 /** Encrypts with the public key (RSAES-OAEP or SM2PKE); the plaintext length is checked before. */
-export function encryptWithPublicKey(req: EncryptRequest): Buffer {
-  return implementation(req.material, 'encrypt')(req)
+export function encryptWithPublicKey(req: EncryptRequest): Promise<Buffer> {
+  return cryptoPool().run('encrypt', req)
 }
 
 /** Decrypts with the private key; undefined for any ciphertext that does not decrypt. */
-export function decryptWithPrivateKey(req: DecryptRequest): Buffer | undefined {
-  return implementation(req.material, 'decrypt')(req)
+export function decryptWithPrivateKey(req: DecryptRequest): Promise<Buffer | undefined> {
+  return cryptoPool().run('decrypt', req)
 }
 
 /** The raw ECDH secret with the peer's SPKI key; undefined when that key is not usable. */
-export function deriveSharedSecret(req: DeriveRequest): Buffer | undefined {
-  return implementation(req.material, 'deriveSharedSecret')(req)
+export function deriveSharedSecret(req: DeriveRequest): Promise<Buffer | undefined> {
+  return cryptoPool().run('derive', req)
 }

@@ -13,7 +13,7 @@ import type { WrappingAlgorithm, WrappingKeySpec } from '../domain/import-token.
 import { SIGNING_ALGORITHMS, type KeyMaterialSpec } from '../domain/key-specs.js'
 import { ecPrivateScalar, INTEGER, readTopSequence, SEQUENCE, spkiPublicKeyBits } from './der.js'
 import type { GeneratedMaterial } from './family.js'
-import { decryptWithPrivateKey, signMessage, verifySignature } from './index.js'
+import { KEY_PAIR_OPERATIONS } from './index.js'
 import { generateDerKeyPair } from './key-objects.js'
 
 /**
@@ -86,7 +86,7 @@ export function unwrapKeyMaterial(req: {
 }): Buffer | undefined {
   const { algorithm, wrappingPrivateKey, encrypted } = req
   if (algorithm === 'SM2PKE') {
-    return decryptWithPrivateKey({
+    return KEY_PAIR_OPERATIONS.decrypt({
       material: { kind: 'sm2' },
       privateKey: wrappingPrivateKey,
       algorithm: { scheme: 'sm2pke' },
@@ -134,8 +134,8 @@ function consistent(material: KeyMaterialSpec, pair: GeneratedMaterial): boolean
     message,
   }
   try {
-    const signature = signMessage({ ...request, privateKey: pair.privateKey })
-    return verifySignature({ ...request, signature })
+    const signature = KEY_PAIR_OPERATIONS.sign({ ...request, privateKey: pair.privateKey })
+    return KEY_PAIR_OPERATIONS.verify({ ...request, signature })
   } catch {
     return false
   }

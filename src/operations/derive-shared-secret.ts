@@ -20,7 +20,7 @@ export const deriveSharedSecret: Handler<'DeriveSharedSecret'> = async (ctx, inp
     operation: 'DeriveSharedSecret',
   })
   assertAlgorithm(key, 'keyAgreementAlgorithms', input.KeyAgreementAlgorithm)
-  const secret = derive({
+  const secret = await derive({
     material: KEY_SPECS[key.keySpec].material,
     privateKey: await privateMaterialOf(ctx, key),
     peerPublicKey: input.PublicKey,

@@ -24,7 +24,7 @@ export const encrypt: Handler<'Encrypt'> = async (ctx, input) => {
     refuseEncryptionContext(input.EncryptionContext)
     assertPlaintextFits(key, algorithm, input.Plaintext)
     stopIfDryRun(input)
-    const ciphertext = encryptWithKeyPair(key, { algorithm, plaintext: input.Plaintext })
+    const ciphertext = await encryptWithKeyPair(key, { algorithm, plaintext: input.Plaintext })
     return { CiphertextBlob: ciphertext, KeyId: key.arn, EncryptionAlgorithm: algorithm }
   }
   stopIfDryRun(input)

@@ -24,6 +24,7 @@ import { generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-wi
 import { generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js'
 import { generateMac } from './generate-mac.js'
 import { generateRandom } from './generate-random.js'
+import { getKeyLastUsage } from './get-key-last-usage.js'
 import { getKeyPolicy } from './get-key-policy.js'
 import { getKeyRotationStatus } from './get-key-rotation-status.js'
 import { getParametersForImport } from './get-parameters-for-import.js'
@@ -77,6 +78,7 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   GenerateDataKeyWithoutPlaintext: generateDataKeyWithoutPlaintext,
   GenerateMac: generateMac,
   GenerateRandom: generateRandom,
+  GetKeyLastUsage: getKeyLastUsage,
   GetKeyPolicy: getKeyPolicy,
   GetKeyRotationStatus: getKeyRotationStatus,
   GetParametersForImport: getParametersForImport,

@@ -46,7 +46,7 @@ export const reEncrypt: Handler<'ReEncrypt'> = async (ctx, input) => {
     stopIfDryRun(input)
     const sealed = toKeyPair
       ? {
-          blob: encryptWithKeyPair(destination, {
+          blob: await encryptWithKeyPair(destination, {
             algorithm: destinationAlgorithm,
             plaintext: opened.plaintext,
           }),

@@ -15,7 +15,7 @@ export const sign: Handler<'Sign'> = async (ctx, input) => {
   })
   const { algorithm, messageType } = checkSigning(key, input)
   stopIfDryRun(input)
-  const signature = signMessage({
+  const signature = await signMessage({
     material: KEY_SPECS[key.keySpec].material,
     privateKey: await privateMaterialOf(ctx, key),
     publicKey: publicKeyOf(key, 'Sign'),

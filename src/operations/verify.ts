@@ -17,7 +17,7 @@ export const verify: Handler<'Verify'> = async (ctx, input) => {
   })
   const { algorithm, messageType } = checkSigning(key, input)
   stopIfDryRun(input)
-  const valid = verifySignature({
+  const valid = await verifySignature({
     material: KEY_SPECS[key.keySpec].material,
     publicKey: publicKeyOf(key, 'Verify'),
     algorithm,

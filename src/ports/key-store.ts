@@ -12,6 +12,16 @@ export interface AliasRecord {
   readonly lastUpdatedDate: number
 }
 
+/** The latest cryptographic use of a key (GetKeyLastUsage). */
+export interface KeyUsageRecord {
+  readonly region: string
+  readonly keyId: string
+  readonly operation: string
+  /** Epoch milliseconds. */
+  readonly usedAt: number
+  readonly requestId: string
+}
+
 /** One page of a listing: up to `limit` items, and whether more follow. */
 export interface Page<T> {
   readonly items: readonly T[]
@@ -86,6 +96,9 @@ export interface KeyStore extends KeyStoreTransaction {
   /** Every custom key store of every account and Region (start-up reconnection). */
   listAllCustomKeyStores(): Promise<CustomKeyStoreRecord[]>
   /** Keys whose deletion date has passed (any account or Region). */
+  /** Stores each key's latest use, keeping an already stored later one. */
+  recordKeyUsage(uses: readonly KeyUsageRecord[]): Promise<void>
+  getKeyUsage(region: string, keyId: string): Promise<KeyUsageRecord | undefined>
   listKeysDueForDeletion(now: number): Promise<Array<{ region: string; keyId: string }>>
   /** Enabled keys whose next automatic rotation date has passed (any account or Region). */
   listKeysDueForRotation(now: number): Promise<Array<{ region: string; keyId: string }>>

@@ -12,7 +12,7 @@ import { generateKeyMaterial } from '../crypto/index.js'
 import { classifyKeyReference, keyArn, aliasArn, type Scope } from '../domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
-import type { KeyStore, KeyStoreTransaction } from '../ports/key-store.js'
+import type { KeyStore, KeyStoreTransaction, KeyUsageRecord } from '../ports/key-store.js'
 import type { Random } from '../ports/random.js'
 import type { RootKey } from '../ports/root-key.js'
 import type { Caller } from '../domain/caller.js'
@@ -58,6 +58,8 @@ export class KeyService {
   #epoch = 0
   /** The store's commitsByOthers() at the last check. */
   #othersCommits: number | undefined
+  /** Latest uses not yet written to the store, by region/keyId (GetKeyLastUsage). */
+  readonly #unsavedUses = new Map<string, KeyUsageRecord>()
 
   constructor(deps: { store: KeyStore; rootKey: RootKey; clock: Clock; random: Random }) {
     this.#store = deps.store
@@ -399,6 +401,38 @@ export class KeyService {
     }
     const parameters = decodeImportParameters(plaintext)
     return parameters?.keyArn === keyArn ? parameters : undefined
+  }
+
+  /**
+   * Notes a successful cryptographic use of a key. Kept in memory and written by
+   * {@link KeyService.saveKeyUses} (every few seconds and at shutdown), so that Encrypt does not
+   * write to the disk; a crash loses at most those seconds of last-use tracking, never a key.
+   */
+  recordKeyUse(use: KeyUsageRecord): void {
+    const id = `${use.region}/${use.keyId}`
+    const known = this.#unsavedUses.get(id)
+    if (!known || known.usedAt <= use.usedAt) this.#unsavedUses.set(id, use)
+  }
+
+  /** Writes the noted uses to the store (a later use stored by another worker wins). */
+  async saveKeyUses(): Promise<void> {
+    if (this.#unsavedUses.size === 0) return
+    const uses = [...this.#unsavedUses.values()]
+    this.#unsavedUses.clear()
+    try {
+      await this.#store.recordKeyUsage(uses)
+    } catch (error) {
+      for (const use of uses) this.recordKeyUse(use)
+      throw error
+    }
+  }
+
+  /** The latest use of a key: the later of the stored one and one not yet saved. */
+  async lastKeyUse(region: string, keyId: string): Promise<KeyUsageRecord | undefined> {
+    const stored = await this.#store.getKeyUsage(region, keyId)
+    const unsaved = this.#unsavedUses.get(`${region}/${keyId}`)
+    if (!stored) return unsaved
+    return unsaved && unsaved.usedAt > stored.usedAt ? unsaved : stored
   }
 
   /** Forgets every cached record and material (tests; after a restore). */

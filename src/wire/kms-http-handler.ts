@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Caller } from '../domain/caller.js'
+import { parseArn } from '../domain/identifiers.js'
 import { isKmsException, type KmsException } from '../domain/kms-exception.js'
 import type { OperationContext } from '../operations/context.js'
 import { OPERATIONS } from '../operations/index.js'
@@ -52,6 +53,43 @@ export interface KmsHttpDeps {
 }
 
 class BodyTooLarge extends Error {}
+
+/** The operations GetKeyLastUsage reports (the model's KeyLastUsageTrackingOperation enum). */
+const TRACKED_USES = new Set<string>([
+  'Decrypt',
+  'DeriveSharedSecret',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateMac',
+  'ReEncrypt',
+  'Sign',
+  'Verify',
+  'VerifyMac',
+])
+
+/**
+ * Notes a successful use of the key(s) a tracked operation answered with: its KeyId (an ARN),
+ * and for ReEncrypt the source key too. Only successes count; a DryRun never gets here.
+ */
+function recordKeyUses(
+  deps: KmsHttpDeps,
+  call: { op: string; requestId: string; output: Record<string, unknown> },
+): void {
+  for (const member of ['KeyId', 'SourceKeyId']) {
+    const arn = parseArn(String(call.output[member] ?? ''))
+    if (arn?.resourceType !== 'key') continue
+    deps.keys.recordKeyUse({
+      region: arn.region,
+      keyId: arn.resource,
+      operation: call.op,
+      usedAt: deps.clock.now(),
+      requestId: call.requestId,
+    })
+  }
+}
 
 function parseTarget(req: IncomingMessage): KmsOperationName {
   const target = req.headers['x-amz-target']
@@ -184,7 +222,9 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       clock: deps.clock,
       random: deps.random,
     }
-    return { op, body: serialize(op, await handler(ctx, input)) }
+    const output = await handler(ctx, input)
+    if (TRACKED_USES.has(op)) recordKeyUses(deps, { op, requestId, output })
+    return { op, body: serialize(op, output) }
   }
 
   return (req: IncomingMessage, res: ServerResponse): void => {

@@ -692,6 +692,46 @@ export function runKeyStoreContract(name: string, open: () => Promise<KeyStore>)
       })
     })
 
+    describe('key last use', () => {
+      const use = (keyId: string, usedAt: number, operation = 'Encrypt') => ({
+        region: 'us-east-1',
+        keyId,
+        operation,
+        usedAt,
+        requestId: `req-${usedAt}`,
+      })
+
+      it('keeps the latest use per key, whatever order uses arrive in', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        assert.equal(await store.getKeyUsage(key.region, key.keyId), undefined)
+        await store.recordKeyUsage([use(key.keyId, 2000, 'Decrypt')])
+        await store.recordKeyUsage([use(key.keyId, 1000, 'Sign')])
+        assert.deepEqual(
+          await store.getKeyUsage(key.region, key.keyId),
+          use(key.keyId, 2000, 'Decrypt'),
+        )
+        await store.recordKeyUsage([use(key.keyId, 3000, 'Verify')])
+        assert.equal((await store.getKeyUsage(key.region, key.keyId))?.operation, 'Verify')
+      })
+
+      it('forgets a deleted key with its last use', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        await store.recordKeyUsage([use(key.keyId, 1000)])
+        await store.transaction((tx) => tx.deleteKey(key.region, key.keyId))
+        assert.equal(await store.getKeyUsage(key.region, key.keyId), undefined)
+      })
+
+      it('records when tracking started (the migration that created the table)', async () => {
+        const store = await fresh()
+        const start = Number(await store.getSetting('key_usage_tracking_start'))
+        assert.ok(start > Date.parse('2026-01-01') && start <= Date.now())
+      })
+    })
+
     describe('settings', () => {
       it('answers undefined for an unknown setting, then the last value set', async () => {
         const store = await fresh()

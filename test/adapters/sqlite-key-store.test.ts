@@ -91,7 +91,7 @@ describe('SQLite key store', () => {
     try {
       assert.deepEqual(await store.getKey(key.region, key.keyId), key)
       assert.deepEqual(await store.listKeysDueForRotation(Date.now()), [])
-      // 0003: the old key lives in no custom key store.
+      // 0004: the old key lives in no custom key store.
       assert.equal(await store.countKeysInCustomKeyStore(key.region, 'cks-1234567890abcdef0'), 0)
       await store.updateKey({ ...key, rotationPeriodInDays: 365, nextRotationDate: 1 })
       assert.deepEqual(await store.listKeysDueForRotation(1), [
@@ -110,7 +110,8 @@ describe('SQLite key store', () => {
       assert.deepEqual(names, [
         '0001_keys_materials_aliases',
         '0002_rotation_and_expiry_dates',
-        '0003_custom_key_stores',
+        '0003_key_last_usage',
+        '0004_custom_key_stores',
       ])
     } finally {
       db.close()

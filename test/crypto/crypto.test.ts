@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash, generateKeyPairSync, sign, verify, constants } from 'node:crypto'
 import { describe, it } from 'node:test'
-import {
-  decryptWithPrivateKey,
-  encryptWithPublicKey,
-  generateKeyMaterial,
-  signMessage,
-  verifySignature,
-} from '../../src/crypto/index.js'
+import { generateKeyMaterial, KEY_PAIR_OPERATIONS } from '../../src/crypto/index.js'
 import { ecPrivateScalar, readTlv, spkiPublicKeyBits } from '../../src/crypto/der.js'
 import {
   ENCRYPTION_ALGORITHMS,
@@ -44,14 +38,17 @@ describe('src/crypto', () => {
       messageType: 'DIGEST' as const,
       message: Buffer.from('abc'),
     }
-    const signature = signMessage({ ...common, privateKey: pkcs8 })
+    const signature = KEY_PAIR_OPERATIONS.sign({ ...common, privateKey: pkcs8 })
     assert.equal(
       signature.toString('hex'),
       '98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae41' +
         '31f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406',
     )
-    assert.equal(verifySignature({ ...common, signature }), true)
-    assert.equal(verifySignature({ ...common, signature, message: Buffer.from('abd') }), false)
+    assert.equal(KEY_PAIR_OPERATIONS.verify({ ...common, signature }), true)
+    assert.equal(
+      KEY_PAIR_OPERATIONS.verify({ ...common, signature, message: Buffer.from('abd') }),
+      false,
+    )
   })
 
   it('RSASSA-PKCS1-v1_5 over a digest is byte for byte what OpenSSL signs over the message', () => {
@@ -63,7 +60,7 @@ describe('src/crypto', () => {
       'RSASSA_PKCS1_V1_5_SHA_512',
     ] as const) {
       const facts = SIGNING_ALGORITHMS[alg]
-      const ours = signMessage({
+      const ours = KEY_PAIR_OPERATIONS.sign({
         material: { kind: 'rsa', modulusBits: 2048 },
         privateKey,
         publicKey,
@@ -84,29 +81,29 @@ describe('src/crypto', () => {
     const message = Buffer.from('odd modulus')
     const digest = createHash('sha512').update(message).digest()
     const common = { material, publicKey, algorithm, messageType: 'DIGEST' as const }
-    const signature = signMessage({ ...common, privateKey, message: digest })
+    const signature = KEY_PAIR_OPERATIONS.sign({ ...common, privateKey, message: digest })
     const key = { key: publicKey, format: 'der' as const, type: 'spki' as const }
     const pss = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 }
     assert.equal(verify('sha512', message, { ...key, ...pss }, signature), true)
-    assert.equal(verifySignature({ ...common, message: digest, signature }), true)
+    assert.equal(KEY_PAIR_OPERATIONS.verify({ ...common, message: digest, signature }), true)
     const raw = sign('sha512', message, { key: privateKey, format: 'der', type: 'pkcs8', ...pss })
-    assert.equal(verifySignature({ ...common, message: digest, signature: raw }), true)
+    assert.equal(KEY_PAIR_OPERATIONS.verify({ ...common, message: digest, signature: raw }), true)
     signature[10]! ^= 1
-    assert.equal(verifySignature({ ...common, message: digest, signature }), false)
+    assert.equal(KEY_PAIR_OPERATIONS.verify({ ...common, message: digest, signature }), false)
   })
 
   it('SM2PKE refuses a ciphertext whose C1 is not on the curve, without throwing', async () => {
     const material = KEY_SPECS.SM2.material
     const { privateKey, publicKey } = await generateKeyMaterial(material, systemRandom)
     const algorithm = ENCRYPTION_ALGORITHMS.SM2PKE
-    const ciphertext = encryptWithPublicKey({
+    const ciphertext = KEY_PAIR_OPERATIONS.encrypt({
       material,
       publicKey: publicKey!,
       algorithm,
       plaintext: Buffer.from('secret'),
     })
     const open = (c: Buffer) =>
-      decryptWithPrivateKey({ material, privateKey, algorithm, ciphertext: c })
+      KEY_PAIR_OPERATIONS.decrypt({ material, privateKey, algorithm, ciphertext: c })
     assert.deepEqual(open(ciphertext), Buffer.from('secret'))
     // The y coordinate is the second INTEGER of the SEQUENCE: nudge its last byte.
     const seq = readTlv(ciphertext)

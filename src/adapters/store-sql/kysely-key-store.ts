@@ -8,6 +8,7 @@ import type {
   AliasRecord,
   KeyStore,
   KeyStoreTransaction,
+  KeyUsageRecord,
   Page,
   PageRequest,
 } from '../../ports/key-store.js'
@@ -119,6 +120,11 @@ class Statements implements KeyStoreTransaction {
   }
 
   async deleteKey(region: string, keyId: string) {
+    await this.db
+      .deleteFrom('kms_key_last_usage')
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .execute()
     await this.db
       .deleteFrom('kms_aliases')
       .where('region', '=', region)
@@ -431,6 +437,53 @@ export class KyselyKeyStore extends Statements implements KeyStore {
   async listAllCustomKeyStores() {
     const rows = await this.#db.selectFrom('kms_custom_key_stores').select('record').execute()
     return rows.map((r) => readCustomKeyStore(r.record))
+  }
+
+  async recordKeyUsage(uses: readonly KeyUsageRecord[]) {
+    if (uses.length === 0) return
+    await this.#db.transaction().execute(async (trx) => {
+      for (const u of uses) {
+        await trx
+          .insertInto('kms_key_last_usage')
+          .values({
+            region: u.region,
+            key_id: u.keyId,
+            operation: u.operation,
+            used_at: u.usedAt,
+            request_id: u.requestId,
+          })
+          .onConflict((oc) =>
+            oc
+              .columns(['region', 'key_id'])
+              .doUpdateSet({
+                operation: u.operation,
+                used_at: u.usedAt,
+                request_id: u.requestId,
+              })
+              // Another worker may have stored a later use already.
+              .where('kms_key_last_usage.used_at', '<', u.usedAt),
+          )
+          .execute()
+      }
+    })
+  }
+
+  async getKeyUsage(region: string, keyId: string) {
+    const row = await this.#db
+      .selectFrom('kms_key_last_usage')
+      .selectAll()
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .executeTakeFirst()
+    return row
+      ? {
+          region: row.region,
+          keyId: row.key_id,
+          operation: row.operation,
+          usedAt: Number(row.used_at),
+          requestId: row.request_id,
+        }
+      : undefined
   }
 
   async listKeysDueForDeletion(now: number) {

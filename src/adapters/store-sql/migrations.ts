@@ -77,11 +77,29 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute()
     },
   },
+  // GetKeyLastUsage: the latest cryptographic use of each key. Tracking starts when this
+  // migration runs (recorded as a setting), as AWS's TrackingStartDate does.
+  '0003_key_last_usage': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('kms_key_last_usage')
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'bigint', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kms_key_last_usage_pk', ['region', 'key_id'])
+        .execute()
+      await sql`insert into keyward_settings (name, value) values ('key_usage_tracking_start', ${String(Date.now())})`.execute(
+        db,
+      )
+    },
+  },
   // Custom key stores (issue 5): one row per store, its record as JSON beside the columns the
   // rules look up (a name is unique per account and Region, a cluster serves one store), and
-  // the store each key lives in, so DeleteCustomKeyStore can count them. Keys of 0001/0002 get
+  // the store each key lives in, so DeleteCustomKeyStore can count them. Keys of 0001–0003 get
   // NULL: they live in Keyward's own key store.
-  '0003_custom_key_stores': {
+  '0004_custom_key_stores': {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('kms_custom_key_stores')

@@ -1,5 +1,12 @@
 /** Table shapes for Kysely's typed queries. Times are epoch milliseconds. */
 export interface Database {
+  kms_key_last_usage: {
+    region: string
+    key_id: string
+    operation: string
+    used_at: number
+    request_id: string
+  }
   kms_keys: {
     region: string
     key_id: string

@@ -67,7 +67,7 @@ export function assertPlaintextFits(
 export function encryptWithKeyPair(
   key: KeyRecord,
   req: { algorithm: EncryptionAlgorithm; plaintext: Buffer },
-): Buffer {
+): Promise<Buffer> {
   return encryptWithPublicKey({
     material: KEY_SPECS[key.keySpec].material,
     publicKey: publicKeyOf(key, 'Encrypt'),
@@ -114,7 +114,7 @@ export async function openWithKeyPair(
   ctx: OperationContext,
   req: { key: KeyRecord; algorithm: EncryptionAlgorithm; ciphertext: Buffer },
 ): Promise<Buffer> {
-  const plaintext = decryptWithPrivateKey({
+  const plaintext = await decryptWithPrivateKey({
     material: KEY_SPECS[req.key.keySpec].material,
     privateKey: await privateMaterialOf(ctx, req.key),
     algorithm: ENCRYPTION_ALGORITHMS[req.algorithm],

@@ -1,0 +1,24 @@
+import type { Handler } from './context.js'
+
+/**
+ * GetKeyLastUsage (API Reference, 2026-04): when and by which operation and request a key was
+ * last used for cryptography, since tracking started. Key ID or key ARN only ("Alias names are
+ * not supported"); every key state. KeyLastUsage is empty for a key not used since then.
+ * AWS also returns a CloudTrailEventId; Keyward has no CloudTrail, so it is left out.
+ */
+export const getKeyLastUsage: Handler<'GetKeyLastUsage'> = async (ctx, input) => {
+  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const [use, trackingStart] = await Promise.all([
+    ctx.keys.lastKeyUse(key.region, key.keyId),
+    ctx.keys.store.getSetting('key_usage_tracking_start'),
+  ])
+  const since = Math.max(Number(trackingStart ?? 0), key.creationDate)
+  return {
+    KeyId: key.arn,
+    KeyLastUsage: use
+      ? { Operation: use.operation, Timestamp: new Date(use.usedAt), KmsRequestId: use.requestId }
+      : {},
+    TrackingStartDate: new Date(since),
+    KeyCreationDate: new Date(key.creationDate),
+  }
+}
