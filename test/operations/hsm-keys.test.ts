@@ -13,6 +13,7 @@ import {
   GenerateDataKeyCommand,
   GenerateDataKeyWithoutPlaintextCommand,
   GenerateRandomCommand,
+  GetKeyLastUsageCommand,
   ReEncryptCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
@@ -121,6 +122,10 @@ describe('keys in a CloudHSM key store (SoftHSM)', () => {
     const out = await kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: CONTEXT }))
     assert.deepEqual(Buffer.from(out.Plaintext!), plaintext)
     assert.equal(out.KeyId, key.Arn)
+    // GetKeyLastUsage tracks HSM keys like any other.
+    const usage = await kms.send(new GetKeyLastUsageCommand({ KeyId: key.KeyId }))
+    assert.equal(usage.KeyLastUsage?.Operation, 'Decrypt')
+    assert.equal(usage.KeyLastUsage?.KmsRequestId, out.$metadata.requestId)
     await expectKmsError(
       kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { purpose: 'other' } })),
       'InvalidCiphertextException',
