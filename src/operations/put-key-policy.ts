@@ -6,9 +6,9 @@ import { assertPolicyName } from './support/policy-names.js'
  * PutKeyPolicy: replaces the key policy after checking its form and size (32 KB quota;
  * src/domain/key-policy.ts). Allowed in every key state (Developer Guide, "Key states").
  *
- * TODO(policy enforcement): the policy lockout safety check (and so the meaning of
- * BypassPolicyLockoutSafetyCheck) needs the policy evaluator; until key policies are
- * enforced no policy can lock a caller out, so the flag is accepted and has no effect.
+ * Not yet done, and written down in the README: the policy lockout safety check (and so the
+ * meaning of BypassPolicyLockoutSafetyCheck) needs the policy evaluator. Key policies are not
+ * enforced yet, so no policy can lock a caller out; the flag is accepted and has no effect.
  */
 export const putKeyPolicy: Handler<'PutKeyPolicy'> = async (ctx, input) => {
   const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')

@@ -8,39 +8,29 @@ import {
   DescribeKeyCommand,
   DisableKeyCommand,
   EncryptCommand,
-  KMSClient,
   ListAliasesCommand,
   ListKeysCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms'
 import { ManualClock } from '../../src/ports/clock.js'
 import { expectKmsError } from '../support/assertions.js'
-import { ADMIN, startKeyward, type TestServer } from '../support/keyward-server.js'
+import { ClockedClients } from '../support/clocked-clients.js'
+import { startKeyward, type TestServer } from '../support/keyward-server.js'
 
 const DAY_MS = 86_400_000
 
 describe('ScheduleKeyDeletion', () => {
   const clock = new ManualClock(Date.parse('2026-03-01T12:00:00Z'))
   let kw: TestServer
-  const clients: KMSClient[] = []
+  const clients = new ClockedClients(clock)
   /** An SDK client that signs with the server's (manual) time, so SigV4 accepts it. */
-  const kms = () => {
-    const c = new KMSClient({
-      endpoint: kw.endpoint,
-      region: 'us-east-1',
-      credentials: ADMIN,
-      maxAttempts: 1,
-      systemClockOffset: clock.now() - Date.now(),
-    })
-    clients.push(c)
-    return c
-  }
+  const kms = () => clients.kms(kw.endpoint)
   const newKey = async () => (await kms().send(new CreateKeyCommand({}))).KeyMetadata!
   before(async () => {
     kw = await startKeyward({ clock })
   })
   after(async () => {
-    for (const c of clients) c.destroy()
+    clients.destroy()
     await kw.close()
   })
 

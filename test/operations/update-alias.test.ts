@@ -4,7 +4,6 @@ import {
   CreateAliasCommand,
   CreateKeyCommand,
   DescribeKeyCommand,
-  KMSClient,
   ListAliasesCommand,
   ScheduleKeyDeletionCommand,
   UpdateAliasCommand,
@@ -14,7 +13,8 @@ import type { KeyRecord } from '../../src/domain/key.js'
 import type { KeySpec, KeyUsage } from '../../src/domain/key-specs.js'
 import { ManualClock } from '../../src/ports/clock.js'
 import { expectKmsError } from '../support/assertions.js'
-import { ADMIN, startKeyward, type TestServer } from '../support/keyward-server.js'
+import { ClockedClients } from '../support/clocked-clients.js'
+import { startKeyward, type TestServer } from '../support/keyward-server.js'
 
 const ACCOUNT = '111122223333'
 const ALIAS_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:alias`
@@ -22,19 +22,9 @@ const ALIAS_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:alias`
 describe('UpdateAlias', () => {
   const clock = new ManualClock(Date.parse('2026-05-01T08:00:00Z'))
   let kw: TestServer
-  const clients: KMSClient[] = []
-  /** A client that signs with the server's manual time. */
-  const kms = () => {
-    const c = new KMSClient({
-      endpoint: kw.endpoint,
-      region: 'us-east-1',
-      credentials: ADMIN,
-      maxAttempts: 1,
-      systemClockOffset: clock.now() - Date.now(),
-    })
-    clients.push(c)
-    return c
-  }
+  const clients = new ClockedClients(clock)
+  /** An SDK client that signs with the server's (manual) time, so SigV4 accepts it. */
+  const kms = () => clients.kms(kw.endpoint)
   const newKey = async () => (await kms().send(new CreateKeyCommand({}))).KeyMetadata!
   /**
    * A key of a spec CreateKey does not build yet, stored directly: UpdateAlias only compares
@@ -70,7 +60,7 @@ describe('UpdateAlias', () => {
     kw = await startKeyward({ clock })
   })
   after(async () => {
-    for (const c of clients) c.destroy()
+    clients.destroy()
     await kw.close()
   })
 
