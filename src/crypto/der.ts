@@ -138,3 +138,29 @@ export function spkiWithOid(oidHex: string, publicKey: Uint8Array): Buffer {
   const bits = encodeTlv(BIT_STRING, Buffer.concat([Buffer.from([0]), publicKey]))
   return encodeTlv(SEQUENCE, Buffer.concat([algorithm, bits]))
 }
+
+/**
+ * Whether `signature` is an Ecdsa-Sig-Value (RFC 3279 §2.2.3: SEQUENCE { r INTEGER, s INTEGER })
+ * in strict DER: minimal lengths, positive minimally encoded integers, nothing after. A lenient
+ * reader would accept other encodings of the same (r, s), so a changed signature would still
+ * verify (signature malleability); OpenSSL and AWS accept only this form.
+ *
+ * @example
+ *   isStrictDerSignature(Buffer.from('3006020101020102', 'hex')) // true
+ */
+export function isStrictDerSignature(signature: Buffer): boolean {
+  try {
+    const items = readTopSequence(signature, [INTEGER, INTEGER])
+    if (items.length !== 2) return false
+    const minimalPositive = ({ content: c }: Tlv) =>
+      c.length > 0 && (c[0]! & 0x80) === 0 && !(c.length > 1 && c[0] === 0 && (c[1]! & 0x80) === 0)
+    if (!items.every(minimalPositive)) return false
+    const canonical = encodeTlv(
+      SEQUENCE,
+      Buffer.concat(items.map((i) => encodeTlv(INTEGER, i.content))),
+    )
+    return canonical.equals(signature)
+  } catch {
+    return false
+  }
+}

@@ -3,6 +3,7 @@ import { sm2 } from 'sm-crypto-v2'
 import {
   ecPrivateScalar,
   INTEGER,
+  isStrictDerSignature,
   OCTET_STRING,
   readTopSequence,
   spkiPublicKeyBits,
@@ -55,6 +56,9 @@ function sm2Sign(req: SignRequest): Buffer {
 }
 
 function sm2Verify(req: VerifyRequest): boolean {
+  // sm-crypto's DER reader is lenient (a flipped tag bit still verified): refuse any encoding
+  // but strict DER before handing the signature over.
+  if (!isStrictDerSignature(req.signature)) return false
   try {
     return sm2.doVerifySignature(
       req.message,

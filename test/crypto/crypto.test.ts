@@ -2,7 +2,12 @@ import assert from 'node:assert/strict'
 import { createHash, generateKeyPairSync, sign, verify, constants } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { generateKeyMaterial, KEY_PAIR_OPERATIONS } from '../../src/crypto/index.js'
-import { ecPrivateScalar, readTlv, spkiPublicKeyBits } from '../../src/crypto/der.js'
+import {
+  ecPrivateScalar,
+  isStrictDerSignature,
+  readTlv,
+  spkiPublicKeyBits,
+} from '../../src/crypto/der.js'
 import {
   ENCRYPTION_ALGORITHMS,
   KEY_SPECS,
@@ -137,6 +142,51 @@ describe('src/crypto', () => {
             : undefined
       if (expected !== undefined) assert.equal(m.privateKey.length, expected, spec)
       assert.equal(m.publicKey === undefined, ['aes', 'hmac'].includes(caps.material.kind), spec)
+    }
+  })
+})
+
+describe('signature malleability', () => {
+  it('every single-bit change of an SM2 or ECDSA signature fails to verify', async () => {
+    for (const spec of ['SM2', 'ECC_NIST_P256', 'ECC_SECG_P256K1'] as const) {
+      const material = KEY_SPECS[spec].material
+      const { privateKey, publicKey } = await generateKeyMaterial(material, systemRandom)
+      const algorithm = SIGNING_ALGORITHMS[spec === 'SM2' ? 'SM2DSA' : 'ECDSA_SHA_256']
+      const common = {
+        material,
+        publicKey: publicKey!,
+        algorithm,
+        messageType: 'RAW' as const,
+        message: Buffer.from('malleable?'),
+      }
+      const signature = KEY_PAIR_OPERATIONS.sign({ ...common, privateKey })
+      assert.equal(KEY_PAIR_OPERATIONS.verify({ ...common, signature }), true, spec)
+      for (let byte = 0; byte < signature.length; byte++) {
+        for (let bit = 0; bit < 8; bit++) {
+          const changed = Buffer.from(signature)
+          changed[byte]! ^= 1 << bit
+          assert.equal(
+            KEY_PAIR_OPERATIONS.verify({ ...common, signature: changed }),
+            false,
+            `${spec}: byte ${byte} bit ${bit}`,
+          )
+        }
+      }
+    }
+  })
+
+  it('isStrictDerSignature refuses non-minimal and trailing encodings', () => {
+    const rows: Array<[string, string, boolean]> = [
+      ['minimal', '3006020101020102', true],
+      ['leading zero on a small integer', '300702020001020102', false],
+      ['negative integer', '3006020181020102', false],
+      ['long-form length', '308106020101020102', false],
+      ['trailing byte', '300602010102010200', false],
+      ['BIT STRING instead of INTEGER', '3006030101020102', false],
+      ['three integers', '3009020101020102020103', false],
+    ]
+    for (const [name, hex, expected] of rows) {
+      assert.equal(isStrictDerSignature(Buffer.from(hex, 'hex')), expected, name)
     }
   })
 })
