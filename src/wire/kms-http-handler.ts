@@ -159,12 +159,15 @@ function serialize(op: KmsOperationName, output: Record<string, unknown>): strin
   return JSON.stringify(out)
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string) {
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(body),
+function send(res: ServerResponse, status: number, headers: readonly string[], body: string) {
+  // The flat [name, value, …] form spares node an object walk per response.
+  res.writeHead(status, [
+    'content-type',
+    'application/x-amz-json-1.1',
+    'content-length',
+    String(Buffer.byteLength(body)),
     ...headers,
-  })
+  ])
   res.end(body)
 }
 
@@ -178,7 +181,7 @@ function sendError(
   const body = JSON.stringify(
     error.message ? { __type: error.name, message: error.message } : { __type: error.name },
   )
-  send(res, status, { 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.name }, body)
+  send(res, status, ['x-amzn-requestid', requestId, 'x-amzn-errortype', error.name], body)
 }
 
 /**
@@ -230,7 +233,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const requestId = randomUUID()
     handle(req, requestId).then(
-      ({ body }) => send(res, 200, { 'x-amzn-requestid': requestId }, body),
+      ({ body }) => send(res, 200, ['x-amzn-requestid', requestId], body),
       (error: unknown) => {
         if (error instanceof BodyTooLarge) {
           const e = new SerializationException(

@@ -110,8 +110,14 @@ function canonicalQuery(query: string): string {
     .join('&')
 }
 
-const headerValue = (v: string | string[] | undefined) =>
-  (Array.isArray(v) ? v.join(',') : (v ?? '')).trim().replace(/\s+/g, ' ')
+const RUN_OF_SPACES = /\s{2,}|[\t\n\r\f\v]/
+
+/** A header value as SigV4 canonicalises it: trimmed, inner runs of white space made one space. */
+function headerValue(v: string | string[] | undefined): string {
+  const text = (Array.isArray(v) ? v.join(',') : (v ?? '')).trim()
+  // Nearly every value has no run to fold; testing first skips a global replace per header.
+  return RUN_OF_SPACES.test(text) ? text.replace(/\s+/g, ' ') : text
+}
 
 interface ParsedAuthorization {
   readonly accessKeyId: string
