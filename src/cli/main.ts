@@ -99,6 +99,8 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { createEmbeddedKeyward } = await import('../server.js')
   const { isWorker, reportListening, superviseWorkers, workerIndex } = await import('./workers.js')
   const rootKeyUri = setting(values['root-key'], env.KEYWARD_ROOT_KEY_URI)
+  // Files Keyward creates (the database, its WAL, the root key) are for its own user only.
+  process.umask(0o077)
   const embedded = {
     dataDir,
     dev,

@@ -180,6 +180,7 @@ describe('keyward CLI', () => {
       assert.equal(statSync(configPath).mode & 0o777, 0o600)
       assert.equal(statSync(join(dataDir, 'root.key')).mode & 0o777, 0o600)
       assert.equal(statSync(dataDir).mode & 0o777, 0o700)
+      assert.equal(statSync(join(dataDir, 'keyward.db')).mode & 0o777, 0o600)
 
       const file = JSON.parse(readFileSync(configPath, 'utf8')) as PrincipalsFile
       const key = file.accounts[0]!.users[0]!.accessKeys[0]!
