@@ -19,6 +19,7 @@ import {
   setKeyState,
   type TestKey,
 } from './crypto-fixtures.js'
+import { AWS_MESSAGES } from '../support/aws-messages.js'
 
 export type DataKeyOperation = 'GenerateDataKey' | 'GenerateDataKeyWithoutPlaintext'
 
@@ -44,7 +45,6 @@ export function sendDataKey(
 }
 
 const NEITHER_OR_BOTH = 'Please specify either number of bytes or key spec.'
-const DRY_RUN = 'The request would have succeeded, but the DryRun option is set.'
 
 /**
  * The rules GenerateDataKey and GenerateDataKeyWithoutPlaintext share (API Reference: "Same
@@ -234,7 +234,11 @@ export function describeDataKeyRules(
 
     describe('DryRun', () => {
       it('DryRunOperationException when the call would succeed', async () => {
-        await expectKmsError(generate({ DryRun: true }), 'DryRunOperationException', DRY_RUN)
+        await expectKmsError(
+          generate({ DryRun: true }),
+          'DryRunOperationException',
+          AWS_MESSAGES.dryRun,
+        )
       })
 
       it('every check runs first', async () => {

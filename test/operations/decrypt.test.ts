@@ -25,14 +25,7 @@ import {
   setKeyState,
   type TestKey,
 } from './crypto-fixtures.js'
-
-const ACCESS_DENIED =
-  'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.'
-const INCORRECT_KEY =
-  'The key ID in the request does not identify a CMK that can perform this operation.'
-const DRY_RUN = 'The request would have succeeded, but the DryRun option is set.'
-const CIPHERTEXT_NULL =
-  "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null"
+import { AWS_MESSAGES } from '../support/aws-messages.js'
 
 describe('Decrypt', () => {
   let kw: TestServer
@@ -178,7 +171,7 @@ describe('Decrypt', () => {
       await expectKmsError(
         decrypt({ CiphertextBlob: forged, EncryptionContext: undefined }),
         'AccessDeniedException',
-        ACCESS_DENIED,
+        AWS_MESSAGES.accessDeniedCiphertext,
       )
     })
 
@@ -187,7 +180,7 @@ describe('Decrypt', () => {
       await expectKmsError(
         stranger.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: context })),
         'AccessDeniedException',
-        ACCESS_DENIED,
+        AWS_MESSAGES.accessDeniedCiphertext,
       )
     })
 
@@ -196,7 +189,7 @@ describe('Decrypt', () => {
       await expectKmsError(
         elsewhere.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: context })),
         'AccessDeniedException',
-        ACCESS_DENIED,
+        AWS_MESSAGES.accessDeniedCiphertext,
       )
     })
   })
@@ -208,7 +201,11 @@ describe('Decrypt', () => {
         other.arn,
         (await createAlias(kw, other.keyId)).aliasName,
       ]) {
-        await expectKmsError(decrypt({ KeyId: keyId }), 'IncorrectKeyException', INCORRECT_KEY)
+        await expectKmsError(
+          decrypt({ KeyId: keyId }),
+          'IncorrectKeyException',
+          AWS_MESSAGES.incorrectKey,
+        )
       }
     })
 
@@ -277,7 +274,11 @@ describe('Decrypt', () => {
 
   describe('DryRun', () => {
     it('DryRunOperationException when the call would succeed', async () => {
-      await expectKmsError(decrypt({ DryRun: true }), 'DryRunOperationException', DRY_RUN)
+      await expectKmsError(
+        decrypt({ DryRun: true }),
+        'DryRunOperationException',
+        AWS_MESSAGES.dryRun,
+      )
     })
 
     it('still checks the ciphertext and context unless IGNORE_CIPHERTEXT is set', async () => {
@@ -293,7 +294,7 @@ describe('Decrypt', () => {
           DryRunModifiers: ['IGNORE_CIPHERTEXT'],
         }),
         'DryRunOperationException',
-        DRY_RUN,
+        AWS_MESSAGES.dryRun,
       )
     })
 
@@ -305,7 +306,7 @@ describe('Decrypt', () => {
           DryRunModifiers: ['IGNORE_CIPHERTEXT'],
         }),
         'DryRunOperationException',
-        DRY_RUN,
+        AWS_MESSAGES.dryRun,
       )
       const k = await createSymmetricKey(kms)
       await kms.send(new DisableKeyCommand({ KeyId: k.keyId }))
@@ -338,17 +339,17 @@ describe('Decrypt', () => {
       await expectKmsError(
         decrypt({ CiphertextBlob: undefined }),
         'ValidationException',
-        CIPHERTEXT_NULL,
+        AWS_MESSAGES.ciphertextNull,
       )
       await expectKmsError(
         decrypt({ CiphertextBlob: undefined, DryRunModifiers: ['IGNORE_CIPHERTEXT'] }),
         'ValidationException',
-        CIPHERTEXT_NULL,
+        AWS_MESSAGES.ciphertextNull,
       )
       await expectKmsError(
         decrypt({ CiphertextBlob: undefined, DryRun: true }),
         'ValidationException',
-        CIPHERTEXT_NULL,
+        AWS_MESSAGES.ciphertextNull,
       )
     })
 

@@ -23,14 +23,7 @@ import {
   setKeyState,
   type TestKey,
 } from './crypto-fixtures.js'
-
-const INCORRECT_KEY =
-  'The key ID in the request does not identify a CMK that can perform this operation.'
-const ACCESS_DENIED =
-  'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.'
-const DRY_RUN = 'The request would have succeeded, but the DryRun option is set.'
-const CIPHERTEXT_NULL =
-  "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null"
+import { AWS_MESSAGES } from '../support/aws-messages.js'
 
 describe('ReEncrypt', () => {
   let kw: TestServer
@@ -158,7 +151,7 @@ describe('ReEncrypt', () => {
       await expectKmsError(
         reEncrypt({ SourceKeyId: destination.keyId }),
         'IncorrectKeyException',
-        INCORRECT_KEY,
+        AWS_MESSAGES.incorrectKey,
       )
     })
 
@@ -210,7 +203,7 @@ describe('ReEncrypt', () => {
             }),
           ),
           'AccessDeniedException',
-          ACCESS_DENIED,
+          AWS_MESSAGES.accessDeniedCiphertext,
         )
       }
     })
@@ -289,7 +282,11 @@ describe('ReEncrypt', () => {
 
   describe('DryRun', () => {
     it('DryRunOperationException when the call would succeed', async () => {
-      await expectKmsError(reEncrypt({ DryRun: true }), 'DryRunOperationException', DRY_RUN)
+      await expectKmsError(
+        reEncrypt({ DryRun: true }),
+        'DryRunOperationException',
+        AWS_MESSAGES.dryRun,
+      )
     })
 
     it('still checks the ciphertext and source context unless IGNORE_CIPHERTEXT is set', async () => {
@@ -305,7 +302,7 @@ describe('ReEncrypt', () => {
           DryRunModifiers: ['IGNORE_CIPHERTEXT'],
         }),
         'DryRunOperationException',
-        DRY_RUN,
+        AWS_MESSAGES.dryRun,
       )
     })
 
@@ -315,7 +312,7 @@ describe('ReEncrypt', () => {
         DryRun: true,
         DryRunModifiers: ['IGNORE_CIPHERTEXT' as const],
       }
-      await expectKmsError(reEncrypt(dryRun), 'DryRunOperationException', DRY_RUN)
+      await expectKmsError(reEncrypt(dryRun), 'DryRunOperationException', AWS_MESSAGES.dryRun)
       const k = await createSymmetricKey(kms)
       await kms.send(new DisableKeyCommand({ KeyId: k.keyId }))
       await expectKmsError(
@@ -335,12 +332,12 @@ describe('ReEncrypt', () => {
     await expectKmsError(
       reEncrypt({ CiphertextBlob: undefined }),
       'ValidationException',
-      CIPHERTEXT_NULL,
+      AWS_MESSAGES.ciphertextNull,
     )
     await expectKmsError(
       reEncrypt({ CiphertextBlob: undefined, DryRun: true }),
       'ValidationException',
-      CIPHERTEXT_NULL,
+      AWS_MESSAGES.ciphertextNull,
     )
   })
 })
