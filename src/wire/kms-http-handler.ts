@@ -216,6 +216,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     if (!handler)
       throw new UnsupportedOperationException(`${op} is not supported by this Keyward version.`)
     const ctx: OperationContext = {
+      operation: op,
       requestId,
       caller: principal,
       region,
