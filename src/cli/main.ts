@@ -12,6 +12,7 @@ A self-hosted key management service that speaks the AWS KMS API.
 
 Commands:
   serve        Start the KMS server (AWS JSON 1.1 over HTTP, SigV4-authenticated)
+  xks-proxy    Keyward's XKS proxy (External Key Store Proxy API) and its keys
 
 Run 'keyward <command> --help' for the options of a command.
 `
@@ -181,6 +182,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   switch (command) {
     case 'serve':
       return serve(rest, env)
+    case 'xks-proxy': {
+      const { xksProxy } = await import('./xks-proxy.js')
+      return xksProxy(rest, env)
+    }
     case undefined:
     case '-h':
     case '--help':
