@@ -329,4 +329,40 @@ describe('XksProxyClient', () => {
       tcp.close()
     }
   })
+
+  it('presents its client certificate to a proxy that requires mutual TLS', async () => {
+    script = honest
+    const mutual = createServer(
+      {
+        cert: pki.server.certPem,
+        key: pki.server.keyPem,
+        ca: pki.ca.certPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        req.resume()
+        req.on('end', () => honest(req.url!, {}, res))
+      },
+    )
+    await new Promise<void>((resolve) => mutual.listen(0, '127.0.0.1', resolve))
+    const uriEndpoint = `https://localhost:${(mutual.address() as AddressInfo).port}`
+    const anonymous = client({ uriEndpoint })
+    const identified = new XksProxyClient(
+      { ...target, uriEndpoint },
+      {
+        caCertificates: pki.ca.certPem,
+        clientCertificate: { cert: pki.client.certPem, key: pki.client.keyPem },
+      },
+    )
+    try {
+      assert.equal((await identified.health(META)).xksProxyModel, 'scripted')
+      const refused = await failure(anonymous.health(META))
+      assert.ok(refused.kind === 'tls' || refused.kind === 'unreachable', refused.kind)
+    } finally {
+      anonymous.close()
+      identified.close()
+      mutual.close()
+    }
+  })
 })
