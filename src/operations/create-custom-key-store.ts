@@ -117,6 +117,23 @@ async function assertStoreAllowed(
   }
 }
 
+/** What a new store of either type starts with: DISCONNECTED, in the caller's account. */
+function newStoreBase(
+  ctx: OperationContext,
+  input: CreateCustomKeyStoreInput,
+  customKeyStoreId: string,
+) {
+  return {
+    schemaVersion: 1,
+    customKeyStoreId,
+    accountId: ctx.scope.accountId,
+    region: ctx.scope.region,
+    name: input.CustomKeyStoreName,
+    creationDate: ctx.clock.now(),
+    connectionState: 'DISCONNECTED',
+  } as const
+}
+
 /**
  * An AWS_CLOUDHSM store's record. The KeyStorePassword is the token's user PIN; it is checked
  * only by ConnectCustomKeyStore, as AWS does, and kept wrapped under the root key.
@@ -131,17 +148,11 @@ async function cloudHsmKeyStore(
   checkCluster(ctx, clusterId, trustAnchor)
   const identity = { region: ctx.scope.region, customKeyStoreId }
   return {
-    schemaVersion: 1,
-    customKeyStoreId,
-    accountId: ctx.scope.accountId,
-    region: ctx.scope.region,
-    name: input.CustomKeyStoreName,
+    ...newStoreBase(ctx, input, customKeyStoreId),
     customKeyStoreType: 'AWS_CLOUDHSM',
     cloudHsmClusterId: clusterId,
     trustAnchorCertificate: trustAnchor,
     wrappedPassword: await ctx.customKeyStores.wrapPassword(identity, password),
-    creationDate: ctx.clock.now(),
-    connectionState: 'DISCONNECTED',
   }
 }
 
@@ -202,11 +213,7 @@ async function externalKeyStore(
   }
   const identity = { region: ctx.scope.region, customKeyStoreId }
   return {
-    schemaVersion: 1,
-    customKeyStoreId,
-    accountId: ctx.scope.accountId,
-    region: ctx.scope.region,
-    name: input.CustomKeyStoreName,
+    ...newStoreBase(ctx, input, customKeyStoreId),
     customKeyStoreType: 'EXTERNAL_KEY_STORE',
     xksProxy: {
       ...settings,
@@ -216,7 +223,5 @@ async function externalKeyStore(
         credential.RawSecretAccessKey,
       ),
     },
-    creationDate: ctx.clock.now(),
-    connectionState: 'DISCONNECTED',
   }
 }

@@ -29,6 +29,21 @@ export function assertCloudHsmKeyRequest(
   if (input.CustomKeyStoreId === undefined) {
     throw new ValidationException('CustomKeyStoreId is required when Origin is AWS_CLOUDHSM.')
   }
+  assertCustomStoreKeySpec(input, spec)
+}
+
+/**
+ * What every key of a custom key store must be: a single-Region SYMMETRIC_DEFAULT key for
+ * ENCRYPT_DECRYPT (API Reference, CreateKey: "custom key stores support only symmetric
+ * encryption KMS keys"; "You cannot create multi-Region keys in a custom key store").
+ *
+ * @example
+ *   assertCustomStoreKeySpec(input, { keySpec, keyUsage })
+ */
+export function assertCustomStoreKeySpec(
+  input: CreateKeyInput,
+  spec: { keySpec: KeySpec; keyUsage: KeyUsage },
+): void {
   if (spec.keySpec !== 'SYMMETRIC_DEFAULT' || spec.keyUsage !== 'ENCRYPT_DECRYPT') {
     throw new UnsupportedOperationException(
       `KeySpec ${spec.keySpec} is not supported for KMS keys in a custom key store: only SYMMETRIC_DEFAULT keys for ENCRYPT_DECRYPT.`,

@@ -5,7 +5,6 @@ import { KEY_SPECS, type KeySpec, type KeyUsage } from '../../domain/key-specs.j
 import { xksCreateKeyError, xksKeyInvalidConfiguration } from '../../domain/xks-failures.js'
 import type { KeyStoreTransaction } from '../../ports/key-store.js'
 import {
-  UnsupportedOperationException,
   ValidationException,
   XksKeyAlreadyInUseException,
 } from '../../wire/generated/exceptions.js'
@@ -16,6 +15,7 @@ import {
   requireCustomKeyStore,
   wrongStoreType,
 } from './custom-key-stores.js'
+import { assertCustomStoreKeySpec } from './hsm-key-creation.js'
 
 /**
  * CreateKey's rules for Origin EXTERNAL_KEY_STORE (API Reference, CreateKey: "To create a KMS
@@ -36,16 +36,7 @@ export function assertXksKeyRequest(
   if (input.XksKeyId === undefined) {
     throw new ValidationException('XksKeyId is required when Origin is EXTERNAL_KEY_STORE.')
   }
-  if (spec.keySpec !== 'SYMMETRIC_DEFAULT' || spec.keyUsage !== 'ENCRYPT_DECRYPT') {
-    throw new UnsupportedOperationException(
-      `KeySpec ${spec.keySpec} is not supported for KMS keys in a custom key store: only SYMMETRIC_DEFAULT keys for ENCRYPT_DECRYPT.`,
-    )
-  }
-  if (input.MultiRegion) {
-    throw new UnsupportedOperationException(
-      'Multi-Region keys cannot be created in a custom key store.',
-    )
-  }
+  assertCustomStoreKeySpec(input, spec)
 }
 
 /** Two KMS keys of one store may not share an external key (XksKeyAlreadyInUseException). */
