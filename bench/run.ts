@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { benchAsymmetric } from './asymmetric.js'
 import { benchHsm, softHsmAvailable } from './hsm.js'
+import { benchXksProxy } from './xks-proxy.js'
 import { runLoad, type LoadResult } from './load.js'
 import { cpuSeconds, startServer, type ServerProcess } from './processes.js'
 import { summarizeCpuProfile, type HotSpot } from './profile-summary.js'
@@ -31,7 +32,9 @@ import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
  * better, since a second worker competes with the load generator), BENCH_ASYMMETRIC=0 (leave out the Sign/Verify/
  * GenerateMac part, e.g. to profile the symmetric path alone), BENCH_HSM=1 (add Encrypt on a
  * key of a CloudHSM-type custom key store over SoftHSMv2 beside raw AES-GCM on the same token;
- * needs softhsm2, see bench/hsm.ts).
+ * needs softhsm2, see bench/hsm.ts), BENCH_XKS=1 (add Keyward's XKS proxy alone, Encrypt over TLS
+ * at AWS's 1,800 requests/s quota and as fast as it goes; bench/xks-proxy.ts, which also runs
+ * alone as `node dist/bench/xks-proxy.js`).
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -54,6 +57,7 @@ interface Settings {
   readonly workers: number
   readonly asymmetric: boolean
   readonly hsm: boolean
+  readonly xks: boolean
 }
 
 function intFromEnv(name: string, fallback: number, range: { min: number; max: number }): number {
@@ -80,6 +84,7 @@ function readSettings(): Settings {
     workers: intFromEnv('BENCH_WORKERS', Math.min(availableParallelism(), 8), { min: 1, max: 64 }),
     asymmetric: process.env.BENCH_ASYMMETRIC !== '0',
     hsm: process.env.BENCH_HSM === '1',
+    xks: process.env.BENCH_XKS === '1',
   }
 }
 
@@ -356,6 +361,18 @@ async function main(): Promise<number> {
         connections: TARGET_CONNECTIONS,
       })
       if (!hsmOk) failed = true
+    }
+    // Keyward's XKS proxy alone (issue 6): bench/xks-proxy.ts, with its own proxy processes.
+    if (settings.xks) {
+      const xksOk = await benchXksProxy({
+        keywardBin: join(ROOT, 'bin/keyward.js'),
+        env: keywardEnv(),
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+        connections: TARGET_CONNECTIONS,
+        enforce: settings.enforce,
+      })
+      if (!xksOk) failed = true
     }
     if (failed)
       console.log('\nSome requests failed (non-2xx, errors or timeouts): the run is not valid.')

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import BetterSqlite3 from 'better-sqlite3'
 import { join } from 'node:path'
+import { XksProxyStore } from '../../src/adapters/store-sql/xks-proxy-store.js'
 import { generateCredential } from '../../src/xks-proxy/credentials.js'
 import { createTestPki, type TestPki } from '../support/test-pki.js'
 import { xksRequest, type XksTarget } from '../support/xks-client.js'
@@ -781,6 +782,8 @@ describe('XKS proxy API (local keystore)', () => {
       const db = new BetterSqlite3(join(xks.dataDir, 'xks-proxy.db'))
       db.prepare("update xks_local_keys set wrapped = x'01' where id = 'broken'").run()
       db.close()
+      // Another process's commit shows within XksProxyStore.RECHECK_MS.
+      await new Promise((resolve) => setTimeout(resolve, XksProxyStore.RECHECK_MS + 10))
       const r = await encryptWith(xks, 'broken', { plaintext: PLAINTEXT })
       expectXksError(
         r,
