@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
+import { REPO_ROOT } from '../support/cli-process.js'
 import {
   DEFAULT_HEALTH_KEY_ID,
   DEFAULT_LIMITS,
@@ -177,5 +179,14 @@ describe('XKS proxy configuration', () => {
         },
       },
     )
+  })
+
+  it('accepts the example of docs/xks-proxy.md', () => {
+    const doc = readFileSync(`${REPO_ROOT}docs/xks-proxy.md`, 'utf8')
+    const example = /```json\n([\s\S]*?)\n```/.exec(doc)![1]!
+    const c = parseXksProxyConfig(JSON.parse(example), { baseDir: '/etc/keyward' })
+    assert.equal(c.keyStores[0]!.uriPath, '/tenant-a/kms/xks/v1')
+    assert.equal(c.keyStores[0]!.rules!.length, 2)
+    assert.deepEqual(c.keyStores[0]!.throttle, { requestsPerSecond: 1800, burst: 1800 })
   })
 })
