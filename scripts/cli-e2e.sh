@@ -24,6 +24,7 @@ SKIP=0
 RAN=()
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/keyward-cli-e2e.XXXXXX")
 SERVER_PID=""
+XKS_PID=""
 
 stop_keyward() {
   if [ -n "$SERVER_PID" ]; then
@@ -39,6 +40,10 @@ stop_keyward() {
 }
 cleanup() {
   stop_keyward
+  if [ -n "$XKS_PID" ]; then
+    kill -TERM "$XKS_PID" 2>/dev/null || true
+    wait "$XKS_PID" 2>/dev/null || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -107,6 +112,48 @@ else
   npx --no-install tsc -p tsconfig.json
 fi
 
+# Keyward's own XKS proxy (keyward xks-proxy), over TLS with a CA made here by openssl, and
+# one external key in its local keystore. Keyward trusts the CA through NODE_EXTRA_CA_CERTS.
+start_xks_proxy() {
+  local dir=$WORK/xks
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" -subj '/CN=cli-e2e CA' \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/server.key" \
+    -out "$dir/server.csr" -subj /CN=localhost 2>/dev/null
+  printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+  XKS_CREDENTIAL=$(node bin/keyward.js xks-proxy credentials --uri-path /cli/kms/xks/v1)
+  read -r XKS_ACCESS_KEY_ID XKS_SECRET < <(node -e '
+    const c = JSON.parse(process.argv[1]).XksProxyAuthenticationCredential
+    console.log(c.AccessKeyId + " " + c.RawSecretAccessKey)' "$XKS_CREDENTIAL")
+  cat >"$dir/proxy.json" <<JSON
+{ "host": "127.0.0.1", "port": 0, "region": "us-east-1", "dataDir": "$dir/data",
+  "tls": { "certFile": "$dir/server.crt", "keyFile": "$dir/server.key" },
+  "backend": { "type": "local" },
+  "keyStores": [{ "uriPath": "/cli/kms/xks/v1",
+                  "credentials": [{ "accessKeyId": "$XKS_ACCESS_KEY_ID", "secretAccessKey": "$XKS_SECRET" }] }] }
+JSON
+  node bin/keyward.js xks-proxy keys create cli-key --config "$dir/proxy.json" >/dev/null
+  node bin/keyward.js xks-proxy serve --config "$dir/proxy.json" >"$dir/proxy.out" 2>"$dir/proxy.err" &
+  XKS_PID=$!
+  XKS_ENDPOINT=""
+  for _ in $(seq 1 150); do
+    XKS_ENDPOINT=$(grep -o 'listening on https://[^ ]*' "$dir/proxy.out" 2>/dev/null | head -n 1 | cut -d' ' -f3 | sed 's/127.0.0.1/localhost/' || true)
+    [ -n "$XKS_ENDPOINT" ] && break
+    kill -0 "$XKS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$XKS_ENDPOINT" ]; then
+    echo "cli-e2e: the XKS proxy did not start:" >&2
+    cat "$dir/proxy.out" "$dir/proxy.err" >&2
+    return 1
+  fi
+  echo "cli-e2e: XKS proxy pid $XKS_PID at $XKS_ENDPOINT"
+}
+
 start_keyward() {
   local data=$WORK/data-$1
   local env_creds=()
@@ -116,7 +163,8 @@ start_keyward() {
   # Only what we pass: no KEYWARD_DEV or KEYWARD_ROOT_KEY from the caller's shell.
   env -u KEYWARD_DEV -u KEYWARD_FORCE_DEV -u KEYWARD_ROOT_KEY -u KEYWARD_CONFIG -u KEYWARD_DATA_DIR \
     -u KEYWARD_HOST -u KEYWARD_PORT -u KEYWARD_ROOT_ACCESS_KEY_ID -u KEYWARD_ROOT_SECRET_ACCESS_KEY \
-    "${env_creds[@]}" node bin/keyward.js serve --host 127.0.0.1 --port 0 --data-dir "$data" \
+    "${env_creds[@]}" NODE_EXTRA_CA_CERTS="$WORK/xks/ca.crt" \
+    node bin/keyward.js serve --host 127.0.0.1 --port 0 --data-dir "$data" \
     >"$WORK/server-$1.out" 2>"$WORK/server-$1.err" &
   SERVER_PID=$!
   ENDPOINT=""
@@ -349,23 +397,70 @@ scenario() {
   fi
 }
 
+# An external key store over Keyward's XKS proxy: create, connect, a key, double encryption.
+xks_scenario() {
+  local label=$1 store="" key="" state=""
+  if ! aws_kms create-custom-key-store --custom-key-store-name "xks-$label" \
+    --custom-key-store-type EXTERNAL_KEY_STORE --xks-proxy-connectivity PUBLIC_ENDPOINT \
+    --xks-proxy-uri-endpoint "$XKS_ENDPOINT" --xks-proxy-uri-path /cli/kms/xks/v1 \
+    --xks-proxy-authentication-credential "AccessKeyId=$XKS_ACCESS_KEY_ID,RawSecretAccessKey=$XKS_SECRET" \
+    --query CustomKeyStoreId --output text; then
+    if grep -q 'Unknown options\|Invalid choice\|valid choices' <<<"$ERR"; then
+      skip "external key store" "$label does not know the XKS parameters of create-custom-key-store"
+    else
+      fail "create-custom-key-store EXTERNAL_KEY_STORE" "$ERR"
+    fi
+    return 0
+  fi
+  store=$OUT
+  ok "create-custom-key-store EXTERNAL_KEY_STORE (the proxy answered its health check)"
+  call connect-custom-key-store connect-custom-key-store --custom-key-store-id "$store" || return 0
+  for _ in $(seq 1 50); do
+    aws_kms describe-custom-key-stores --custom-key-store-id "$store" \
+      --query 'CustomKeyStores[0].ConnectionState' --output text || break
+    state=$OUT
+    [ "$state" != CONNECTING ] && break
+    sleep 0.1
+  done
+  check "connect-custom-key-store → CONNECTED" equals CONNECTED
+  if call "create-key EXTERNAL_KEY_STORE" create-key --origin EXTERNAL_KEY_STORE \
+    --custom-key-store-id "$store" --xks-key-id cli-key --query KeyMetadata.KeyId --output text; then
+    key=$OUT
+    ok "create-key EXTERNAL_KEY_STORE"
+    aws_kms describe-key --key-id "$key" --query KeyMetadata.XksKeyConfiguration.Id --output text || true
+    check "describe-key shows XksKeyConfiguration" equals cli-key
+    if call "encrypt (XKS)" encrypt --key-id "$key" --plaintext "fileb://$WORK/plain.bin" \
+      --query CiphertextBlob --output text; then
+      unbase64 <<<"$OUT" >"$WORK/ct-xks.bin"
+      call "decrypt (XKS)" decrypt --ciphertext-blob "fileb://$WORK/ct-xks.bin" --query Plaintext --output text &&
+        check "encrypt/decrypt through the XKS proxy" eval 'unbase64 <<<"$OUT" | cmp -s - "$WORK/plain.bin"'
+    fi
+  fi
+  expect_error "generate-random in an external key store" UnsupportedOperationException \
+    generate-random --number-of-bytes 8 --custom-key-store-id "$store"
+}
+
 # ---------------------------------------------------------------------------------------------
 
 # Nothing from the user's AWS configuration may leak in: empty config, no profile, no retries.
 export AWS_CONFIG_FILE=$WORK/aws-config
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-credentials
-: >"$AWS_CONFIG_FILE"
+# aws-cli v1 fetches any parameter value that starts with https:// (XksProxyUriEndpoint!)
+# unless cli_follow_urlparam is off ("Loading parameters from a file", AWS CLI v1 guide).
+printf '[default]\ncli_follow_urlparam = false\n' >"$AWS_CONFIG_FILE"
 : >"$AWS_SHARED_CREDENTIALS_FILE"
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_KMS
 export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_DEFAULT_OUTPUT=json AWS_PAGER=""
 export AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard AWS_EC2_METADATA_DISABLED=true
 
+start_xks_proxy
 for AWS in "${CLIS[@]}"; do
   label=$(cli_version "$AWS")
   echo "cli-e2e: $label ($AWS)"
   start_keyward "${label//\//-}"
   export AWS_ACCESS_KEY_ID=$ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET_ACCESS_KEY
   scenario "$label"
+  xks_scenario "$label"
   stop_keyward
   RAN+=("$label")
 done

@@ -23,6 +23,16 @@ const camel = (name) => name.charAt(0).toLowerCase() + name.slice(1)
 const anchored = (pattern) => `^(?:${pattern})$`
 
 /**
+ * Keyward's documented extensions of a model pattern, by member name: the value is also
+ * accepted by this wider pattern, and a value that fails both gets AWS's message with AWS's
+ * pattern. XksProxyUriEndpoint takes an optional port (AWS always uses 443; a self-hosted or
+ * test proxy often listens elsewhere: README, "Deviations").
+ */
+const WIDER_PATTERNS = {
+  XksProxyUriEndpoint: '^https://[a-zA-Z0-9.-]+(?::[0-9]{1,5})?$',
+}
+
+/**
  * One model member -> one JSON Schema node for Ajv. `kmsName` carries the camelCase wire name
  * for error messages, `kmsBlob`/`kmsTimestamp` drive decoding and `kmsSensitive` redaction.
  */
@@ -35,7 +45,9 @@ function memberSchema(name, m) {
       if (m.enum) s.kmsEnum = m.enum
       if (m.min !== undefined && m.min > 0) s.minLength = m.min
       if (m.max !== undefined) s.maxLength = m.max
-      if (m.pattern) s.kmsPattern = { source: anchored(m.pattern), shown: m.pattern }
+      if (m.pattern) {
+        s.kmsPattern = { source: anchored(WIDER_PATTERNS[name] ?? m.pattern), shown: m.pattern }
+      }
       break
     case 'blob':
       s.type = 'string'

@@ -87,13 +87,15 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const customKeyStores = new CustomKeyStoreService({
     store: options.store,
     rootKey: options.rootKey,
+    random,
     logger,
+    ...(options.principals.xksClient ? { xks: options.principals.xksClient } : {}),
     ...(options.principals.cloudHsmClusters
       ? { clusters: options.principals.cloudHsmClusters }
       : {}),
   })
   // Stores that were connected when Keyward stopped reconnect by themselves (in the
-  // background: a slow or absent HSM must not hold up start-up).
+  // background: a slow or absent HSM or proxy must not hold up start-up).
   await customKeyStores.resume()
   const scheduler = new Scheduler({
     jobs: [
@@ -135,7 +137,10 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
         server.once('error', reject)
         server.listen(port, host, () => {
           server.off('error', reject)
-          if (options.runScheduler !== false) scheduler.start()
+          if (options.runScheduler !== false) {
+            scheduler.start()
+            customKeyStores.startHealthPolls(options.principals.xksClient?.healthCheckIntervalMs)
+          }
           if (options.warmUp) void warmUpValidators(warmUp.signal)
           saveUses = setInterval(() => void keys.saveKeyUses().catch(logSaveFailure), 5_000)
           saveUses.unref()

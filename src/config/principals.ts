@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { Caller } from '../domain/caller.js'
 import type { Credential } from '../wire/sigv4.js'
 import { readHsmClusters, type HsmClusterConfig } from './hsm-clusters.js'
+import { readXksClientConfig, type XksClientConfig } from './xks-client.js'
 
 /** The account Keyward's first admin belongs to (AWS's documentation example account). */
 export const DEFAULT_ACCOUNT_ID = '111122223333'
@@ -20,11 +21,13 @@ export const DEFAULT_ACCOUNT_ID = '111122223333'
  *   }
  *
  * `regions` is optional: without it every well-formed Region name is served. The optional
- * `cloudHsmClusters` declares the HSMs custom key stores may use (see hsm-clusters.ts).
+ * `cloudHsmClusters` declares the HSMs custom key stores may use (see hsm-clusters.ts), and the
+ * optional `xksClient` how external key store proxies are reached (see xks-client.ts).
  */
 export interface PrincipalsFile {
   readonly regions?: readonly string[]
   readonly cloudHsmClusters?: readonly HsmClusterConfig[]
+  readonly xksClient?: unknown
   readonly accounts: ReadonlyArray<{
     readonly id: string
     readonly users: ReadonlyArray<{
@@ -43,6 +46,8 @@ export interface Principals {
   readonly regions?: readonly string[]
   /** HSM connections by CloudHsmClusterId; none when absent. */
   readonly cloudHsmClusters?: ReadonlyMap<string, HsmClusterConfig>
+  /** How external key store proxies are reached; defaults when absent. */
+  readonly xksClient?: XksClientConfig
   readonly credentials: ReadonlyMap<string, Credential<Caller>>
 }
 
@@ -105,6 +110,7 @@ export function readPrincipals(
   }
   assertShape(file, path)
   const cloudHsmClusters = readHsmClusters(file.cloudHsmClusters, path)
+  const xksClient = readXksClientConfig(file.xksClient, path)
   const credentials = new Map<string, Credential<Caller>>()
   for (const account of file.accounts) {
     for (const user of account.users ?? []) {
@@ -131,6 +137,7 @@ export function readPrincipals(
   return {
     ...(file.regions ? { regions: file.regions } : {}),
     ...(cloudHsmClusters.size > 0 ? { cloudHsmClusters } : {}),
+    ...(xksClient ? { xksClient } : {}),
     credentials,
   }
 }

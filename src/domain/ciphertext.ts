@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto'
 import { InvalidCiphertextException } from '../wire/generated/exceptions.js'
 import type { Random } from '../ports/random.js'
 import { encodeEncryptionContext, type EncryptionContext } from './encryption-context.js'
@@ -34,10 +34,27 @@ import { isKeyId } from './identifiers.js'
  *
  *   0 version (0x02) | 1 L | 2 key ID | 2+L material ID (32) | 34+L IV (12) | 46+L ct | tag (16)
  *
+ * Format version 3 is double encryption, for keys in an external key store (Developer Guide,
+ * "External key stores": "AWS KMS encrypts the plaintext with its own key material, then the
+ * external key manager encrypts the result with the external key"). The inner layer is a
+ * complete version-1 blob under the KMS key's own material; the outer layer is the XKS
+ * proxy's AES-GCM of that blob under the external key, with the proxy's IV, tag and
+ * ciphertextMetadata (CM) kept in the header:
+ *
+ *   0 version (0x03) | 1 L | 2 key ID | 2+L material ID (32) | IV length n (1) | IV (12 or 16)
+ *   | CM length m (1) | CM (m <= 20) | tag (16) | outer ciphertext (the inner blob, encrypted)
+ *
+ * The proxy's additionalAuthenticatedData is the first 2+L+32 bytes (version, key ID, material
+ * ID) followed by SHA-256 of the canonical encryption context: the external key manager thus
+ * also refuses another key's blob or another context, and the AAD stays far below the 8192
+ * bytes every proxy must accept. The inner blob of a 4096-byte plaintext is 4210 bytes, within
+ * the 4300 bytes every proxy must accept (XKS spec, "Encrypt").
+ *
  * Every failure to open ends in the same InvalidCiphertextException with no message: no oracle.
  */
 export const FORMAT_V1 = 0x01
 export const FORMAT_V2 = 0x02
+export const FORMAT_V3 = 0x03
 const MATERIAL_ID_BYTES = 32
 const SALT_BYTES = 16
 const IV_BYTES = 12
@@ -49,7 +66,7 @@ export interface CiphertextHeader {
   readonly keyId: string
   /** 64 lowercase hex characters. */
   readonly keyMaterialId: string
-  /** FORMAT_V1 (software key) or FORMAT_V2 (HSM key); absent means FORMAT_V1. */
+  /** FORMAT_V1 (software key), FORMAT_V2 (HSM key) or FORMAT_V3 (external key store key); absent means FORMAT_V1. */
   readonly format?: number
 }
 
@@ -60,6 +77,20 @@ export interface CiphertextHeader {
 export interface GcmKey {
   seal(input: { iv: Buffer; aad: Buffer; data: Buffer }): Promise<Buffer>
   open(input: { iv: Buffer; aad: Buffer; data: Buffer }): Promise<Buffer>
+}
+
+/** The proxy's half of an external key store key's double encryption (format version 3). */
+export interface ExternalSealer {
+  seal(input: { plaintext: Buffer; aad: Buffer }): Promise<ExternalSealed>
+  open(input: ExternalSealed & { aad: Buffer }): Promise<Buffer>
+}
+
+/** What an XKS proxy's Encrypt gives back. */
+export interface ExternalSealed {
+  readonly ciphertext: Buffer
+  readonly iv: Buffer
+  readonly tag: Buffer
+  readonly ciphertextMetadata?: Buffer
 }
 
 /** What sealing needs: which key and material, and the material itself. */
@@ -115,7 +146,9 @@ export function sealCiphertext(
  */
 export function readCiphertextHeader(blob: Buffer): CiphertextHeader | undefined {
   const format = blob[0]
-  if (blob.length < 2 || (format !== FORMAT_V1 && format !== FORMAT_V2)) return undefined
+  if (blob.length < 2) return undefined
+  if (format === FORMAT_V3) return parseExternal(blob)?.header
+  if (format !== FORMAT_V1 && format !== FORMAT_V2) return undefined
   const keyIdLength = blob[1]!
   const headerLength = bodyOffset(format, keyIdLength)
   if (keyIdLength === 0 || blob.length < headerLength + TAG_BYTES) return undefined
@@ -128,6 +161,133 @@ export function readCiphertextHeader(blob: Buffer): CiphertextHeader | undefined
     .subarray(2 + keyIdLength, 2 + keyIdLength + MATERIAL_ID_BYTES)
     .toString('hex')
   return format === FORMAT_V1 ? { keyId, keyMaterialId } : { keyId, keyMaterialId, format }
+}
+
+/** The key reference at the start of every format: version, key ID length, key ID, material ID. */
+function keyReference(format: number, header: CiphertextHeader): Buffer {
+  const keyIdBytes = Buffer.from(header.keyId, 'ascii')
+  return Buffer.concat([
+    Buffer.from([format, keyIdBytes.length]),
+    keyIdBytes,
+    Buffer.from(header.keyMaterialId, 'hex'),
+  ])
+}
+
+/** A version-3 blob taken apart; undefined when it is not well formed. */
+function parseExternal(
+  blob: Buffer,
+): { header: CiphertextHeader; reference: Buffer; sealed: ExternalSealed } | undefined {
+  const keyIdLength = blob[1]!
+  let at = 2 + keyIdLength + MATERIAL_ID_BYTES
+  if (keyIdLength === 0 || blob.length < at + 1) return undefined
+  const keyId = blob.subarray(2, 2 + keyIdLength).toString('latin1')
+  if (!isKeyId(keyId)) return undefined
+  const reference = blob.subarray(0, at)
+  const ivLength = blob[at++]!
+  if (ivLength !== 12 && ivLength !== 16) return undefined
+  const iv = blob.subarray(at, (at += ivLength))
+  const cmLength = blob[at++]
+  if (cmLength === undefined || cmLength > 20) return undefined
+  const ciphertextMetadata = blob.subarray(at, (at += cmLength))
+  const tag = blob.subarray(at, (at += TAG_BYTES))
+  // The outer ciphertext is a whole version-1 blob: at least its header and tag.
+  if (blob.length < at + bodyOffset(FORMAT_V1, 1) + TAG_BYTES) return undefined
+  const header = {
+    keyId,
+    keyMaterialId: blob
+      .subarray(2 + keyIdLength, 2 + keyIdLength + MATERIAL_ID_BYTES)
+      .toString('hex'),
+    format: FORMAT_V3,
+  }
+  return {
+    header,
+    reference,
+    sealed: {
+      ciphertext: blob.subarray(at),
+      iv,
+      tag,
+      ...(cmLength > 0 ? { ciphertextMetadata } : {}),
+    },
+  }
+}
+
+/** The AAD the proxy binds: the key reference and SHA-256 of the canonical context. */
+function externalAad(reference: Buffer, context: EncryptionContext | undefined): Buffer {
+  const digest = createHash('sha256').update(encodeEncryptionContext(context)).digest()
+  return Buffer.concat([reference, digest])
+}
+
+/**
+ * Seals `plaintext` twice (format version 3): first under the KMS key's own material as a
+ * version-1 blob, then through the external key store proxy.
+ *
+ * @example
+ *   const blob = await sealCiphertextTwice({ key, plaintext, context, external }, random)
+ */
+export async function sealCiphertextTwice(
+  input: {
+    key: SealingKey
+    plaintext: Buffer
+    context?: EncryptionContext | undefined
+    external: ExternalSealer
+  },
+  random: Random,
+): Promise<Buffer> {
+  const inner = sealCiphertext(
+    {
+      key: input.key,
+      plaintext: input.plaintext,
+      ...(input.context ? { context: input.context } : {}),
+    },
+    random,
+  )
+  const reference = keyReference(FORMAT_V3, input.key)
+  const outer = await input.external.seal({
+    plaintext: inner,
+    aad: externalAad(reference, input.context),
+  })
+  const cm = outer.ciphertextMetadata ?? Buffer.alloc(0)
+  return Buffer.concat([
+    reference,
+    Buffer.from([outer.iv.length]),
+    outer.iv,
+    Buffer.from([cm.length]),
+    cm,
+    outer.tag,
+    outer.ciphertext,
+  ])
+}
+
+/**
+ * Opens a blob of {@link sealCiphertextTwice}: the proxy first, then the KMS key's material.
+ *
+ * @throws InvalidCiphertextException (no message) for a blob of another format, key or
+ *   material, or whose inner layer does not open. Errors of the proxy pass through for the
+ *   caller to report as AWS does (KMSInvalidStateException).
+ */
+export async function openCiphertextTwice(input: {
+  blob: Buffer
+  key: SealingKey
+  context?: EncryptionContext | undefined
+  external: ExternalSealer
+}): Promise<Buffer> {
+  const parsed = input.blob[0] === FORMAT_V3 ? parseExternal(input.blob) : undefined
+  if (
+    !parsed ||
+    parsed.header.keyId !== input.key.keyId ||
+    parsed.header.keyMaterialId !== input.key.keyMaterialId
+  ) {
+    throw new InvalidCiphertextException()
+  }
+  const inner = await input.external.open({
+    ...parsed.sealed,
+    aad: externalAad(parsed.reference, input.context),
+  })
+  return openCiphertext({
+    blob: inner,
+    key: input.key,
+    ...(input.context ? { context: input.context } : {}),
+  })
 }
 
 /** Where the ciphertext starts: after the header of `format`. */

@@ -4,28 +4,63 @@ import type { Random } from '../ports/random.js'
 export type ConnectionState =
   'CONNECTED' | 'CONNECTING' | 'FAILED' | 'DISCONNECTED' | 'DISCONNECTING'
 
-/**
- * A custom key store of type AWS_CLOUDHSM, as stored. Its "cluster" is an HSM connection
- * declared in Keyward's configuration (a PKCS#11 module and token); the password is the
- * token's user PIN, kept only wrapped under the root key.
- */
-export interface CustomKeyStoreRecord {
+/** What every custom key store record holds, whatever its type. */
+interface CustomKeyStoreBase {
   readonly schemaVersion: 1
   readonly customKeyStoreId: string
   readonly accountId: string
   readonly region: string
   readonly name: string
-  readonly customKeyStoreType: 'AWS_CLOUDHSM'
-  readonly cloudHsmClusterId: string
-  readonly trustAnchorCertificate: string
-  /** The KeyStorePassword wrapped under the root key (base64); never returned or logged. */
-  readonly wrappedPassword: string
   /** Epoch milliseconds. */
   readonly creationDate: number
   readonly connectionState: ConnectionState
   /** Why the last connection attempt failed; present only while FAILED. */
   readonly connectionErrorCode?: string
 }
+
+/**
+ * A custom key store of type AWS_CLOUDHSM, as stored. Its "cluster" is an HSM connection
+ * declared in Keyward's configuration (a PKCS#11 module and token); the password is the
+ * token's user PIN, kept only wrapped under the root key.
+ */
+export interface CloudHsmKeyStoreRecord extends CustomKeyStoreBase {
+  readonly customKeyStoreType: 'AWS_CLOUDHSM'
+  readonly cloudHsmClusterId: string
+  readonly trustAnchorCertificate: string
+  /** The KeyStorePassword wrapped under the root key (base64); never returned or logged. */
+  readonly wrappedPassword: string
+}
+
+/** XksProxyConnectivityType (API Reference, CreateCustomKeyStore.XksProxyConnectivity). */
+export type XksProxyConnectivity = 'PUBLIC_ENDPOINT' | 'VPC_ENDPOINT_SERVICE'
+
+/**
+ * How Keyward reaches an external key store proxy (API Reference, XksProxyConfigurationType).
+ * VPC endpoint service settings are validated and kept, but Keyward always connects to
+ * `uriEndpoint` (it has no VPC to route through: README, "Deviations").
+ */
+export interface XksProxySettings {
+  readonly connectivity: XksProxyConnectivity
+  /** `https://host` (AWS), or `https://host:port` (a Keyward extension). */
+  readonly uriEndpoint: string
+  /** `[/prefix]/kms/xks/v1`. */
+  readonly uriPath: string
+  readonly vpcEndpointServiceName?: string
+  readonly vpcEndpointServiceOwner?: string
+  /** XksProxyAuthenticationCredential.AccessKeyId (returned by DescribeCustomKeyStores). */
+  readonly accessKeyId: string
+  /** RawSecretAccessKey wrapped under the root key (base64); never returned or logged. */
+  readonly wrappedSecret: string
+}
+
+/** A custom key store of type EXTERNAL_KEY_STORE (an XKS proxy in front of an external key manager). */
+export interface ExternalKeyStoreRecord extends CustomKeyStoreBase {
+  readonly customKeyStoreType: 'EXTERNAL_KEY_STORE'
+  readonly xksProxy: XksProxySettings
+}
+
+/** A custom key store, as stored: one of the two types AWS has. */
+export type CustomKeyStoreRecord = CloudHsmKeyStoreRecord | ExternalKeyStoreRecord
 
 /**
  * At most 10 custom key stores per account and Region (Developer Guide, "Quotas").
@@ -45,6 +80,15 @@ export const CUSTOM_KEY_STORES_PER_ACCOUNT = 10
 export function newCustomKeyStoreId(random: Random): string {
   return 'cks-' + random.bytes(9).toString('hex').slice(0, 17)
 }
+
+/**
+ * The root-key wrapping context of a store's XKS proxy secret: it opens for no other record.
+ *
+ * @example
+ *   await rootKey.wrap(Buffer.from(secret), xksSecretContext(store))
+ */
+export const xksSecretContext = (store: { region: string; customKeyStoreId: string }) =>
+  `keyward:xks-proxy-secret:v1:${store.region}:${store.customKeyStoreId}`
 
 /**
  * The root-key wrapping context of a store's password: it opens for no other record.
@@ -68,12 +112,35 @@ export function toCustomKeyStoresListEntry(store: CustomKeyStoreRecord) {
     CustomKeyStoreId: store.customKeyStoreId,
     CustomKeyStoreName: store.name,
     CustomKeyStoreType: store.customKeyStoreType,
-    CloudHsmClusterId: store.cloudHsmClusterId,
-    TrustAnchorCertificate: store.trustAnchorCertificate,
+    ...(store.customKeyStoreType === 'AWS_CLOUDHSM'
+      ? {
+          CloudHsmClusterId: store.cloudHsmClusterId,
+          TrustAnchorCertificate: store.trustAnchorCertificate,
+        }
+      : { XksProxyConfiguration: toXksProxyConfiguration(store.xksProxy) }),
     ConnectionState: store.connectionState,
     ...(store.connectionState === 'FAILED' && store.connectionErrorCode
       ? { ConnectionErrorCode: store.connectionErrorCode }
       : {}),
     CreationDate: new Date(store.creationDate),
+  }
+}
+
+/**
+ * XksProxyConfiguration: everything but the secret (API Reference, XksProxyConfigurationType:
+ * "the AccessKeyId … The secret access key is not returned").
+ */
+function toXksProxyConfiguration(xks: XksProxySettings) {
+  return {
+    Connectivity: xks.connectivity,
+    AccessKeyId: xks.accessKeyId,
+    UriEndpoint: xks.uriEndpoint,
+    UriPath: xks.uriPath,
+    ...(xks.vpcEndpointServiceName !== undefined
+      ? { VpcEndpointServiceName: xks.vpcEndpointServiceName }
+      : {}),
+    ...(xks.vpcEndpointServiceOwner !== undefined
+      ? { VpcEndpointServiceOwner: xks.vpcEndpointServiceOwner }
+      : {}),
   }
 }

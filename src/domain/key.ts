@@ -43,6 +43,11 @@ export interface KeyRecord {
   readonly customKeyStoreId?: string
   /** The store's CloudHsmClusterId when the key was created (KeyMetadata.CloudHsmClusterId). */
   readonly cloudHsmClusterId?: string
+  /**
+   * Origin EXTERNAL_KEY_STORE: the external key's ID in the proxy (XksKeyConfiguration.Id).
+   * The key's own material (the inner layer of double encryption) is stored like any other.
+   */
+  readonly xksKeyId?: string
   readonly keyManager: 'CUSTOMER' | 'AWS'
   readonly multiRegion: boolean
   readonly policy: string
@@ -118,12 +123,12 @@ export function toKeyMetadata(key: KeyRecord) {
     // "present for symmetric encryption keys with AWS_KMS origin and single-Region, symmetric
     // encryption keys with EXTERNAL origin" (API Reference, KeyMetadata.CurrentKeyMaterialId).
     CurrentKeyMaterialId:
-      key.keySpec === 'SYMMETRIC_DEFAULT' && key.origin !== 'AWS_CLOUDHSM'
+      key.keySpec === 'SYMMETRIC_DEFAULT' && (key.origin === 'AWS_KMS' || key.origin === 'EXTERNAL')
         ? key.currentKeyMaterialId
         : undefined,
-    ...(key.customKeyStoreId !== undefined
-      ? { CustomKeyStoreId: key.customKeyStoreId, CloudHsmClusterId: key.cloudHsmClusterId }
-      : {}),
+    ...(key.customKeyStoreId !== undefined ? { CustomKeyStoreId: key.customKeyStoreId } : {}),
+    ...(key.cloudHsmClusterId !== undefined ? { CloudHsmClusterId: key.cloudHsmClusterId } : {}),
+    ...(key.xksKeyId !== undefined ? { XksKeyConfiguration: { Id: key.xksKeyId } } : {}),
     ...expirationOf(key),
   }
 }

@@ -9,6 +9,8 @@ import type { KmsInputs, KmsOperationName, KmsOutput } from '../wire/generated/m
 
 /** What every operation handler receives besides its input. */
 export interface OperationContext {
+  /** The operation being served (XKS proxies are told it as kmsOperation). */
+  readonly operation: KmsOperationName
   readonly requestId: string
   readonly caller: Caller
   /** The Region of the request (from the SigV4 credential scope). */
@@ -16,7 +18,7 @@ export interface OperationContext {
   /** The caller's account in the request's Region: where new keys and aliases go. */
   readonly scope: Scope
   readonly keys: KeyService
-  /** Custom key stores' HSM connections. */
+  /** Custom key stores: HSM connections and XKS proxy clients. */
   readonly customKeyStores: CustomKeyStoreService
   readonly clock: Clock
   readonly random: Random

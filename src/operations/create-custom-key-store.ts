@@ -3,7 +3,10 @@ import {
   CUSTOM_KEY_STORES_PER_ACCOUNT,
   newCustomKeyStoreId,
   type CustomKeyStoreRecord,
+  type ExternalKeyStoreRecord,
+  type XksProxyConnectivity,
 } from '../domain/custom-key-store.js'
+import type { KeyStoreTransaction } from '../ports/key-store.js'
 import {
   CloudHsmClusterInUseException,
   CloudHsmClusterNotActiveException,
@@ -14,7 +17,15 @@ import {
 } from '../wire/generated/exceptions.js'
 import type { CreateCustomKeyStoreInput } from '../wire/generated/model.js'
 import type { Handler, OperationContext } from './context.js'
-import { nameInUse, refuseExternalKeyStore, storeUsingToken } from './support/custom-key-stores.js'
+import { nameInUse, storeUsingToken } from './support/custom-key-stores.js'
+import {
+  assertConnectivity,
+  assertXksSettingsFree,
+  checkProxyHealth,
+  CLOUD_HSM_MEMBER_NAMES,
+  refuseMembers,
+  XKS_MEMBER_NAMES,
+} from './support/external-key-stores.js'
 
 /** The members an AWS_CLOUDHSM store needs (API Reference, CreateCustomKeyStore). */
 function cloudHsmMembers(input: CreateCustomKeyStoreInput) {
@@ -65,19 +76,61 @@ function checkCluster(ctx: OperationContext, clusterId: string, trustAnchor: str
 }
 
 /**
- * CreateCustomKeyStore for CustomKeyStoreType AWS_CLOUDHSM (the default): a store over one of
- * the HSM connections declared in the configuration, created DISCONNECTED (API Reference,
- * CreateCustomKeyStore: "the new custom key store is not connected"). The KeyStorePassword is
- * the token's user PIN; it is checked only by ConnectCustomKeyStore, as AWS does, and kept
- * wrapped under the root key. External key stores are not built.
+ * CreateCustomKeyStore (API Reference): a store of type AWS_CLOUDHSM (the default) over one of
+ * the HSM connections declared in the configuration, or of type EXTERNAL_KEY_STORE in front of
+ * an XKS proxy. Either is created DISCONNECTED ("the new custom key store is not connected").
  */
 export const createCustomKeyStore: Handler<'CreateCustomKeyStore'> = async (ctx, input) => {
-  refuseExternalKeyStore(input.CustomKeyStoreType)
+  const customKeyStoreId = newCustomKeyStoreId(ctx.random)
+  const record =
+    input.CustomKeyStoreType === 'EXTERNAL_KEY_STORE'
+      ? await externalKeyStore(ctx, input, customKeyStoreId)
+      : await cloudHsmKeyStore(ctx, input, customKeyStoreId)
+  await ctx.customKeyStores.write(async (tx) => {
+    await assertStoreAllowed(ctx, tx, record)
+    await tx.insertCustomKeyStore(record)
+  })
+  return { CustomKeyStoreId: customKeyStoreId }
+}
+
+/**
+ * The checks against the account's other stores, made again inside the inserting transaction:
+ * the name, the cluster or the proxy address must be free, and the account under its quota.
+ */
+async function assertStoreAllowed(
+  ctx: OperationContext,
+  tx: KeyStoreTransaction,
+  record: CustomKeyStoreRecord,
+): Promise<void> {
+  if (await tx.findCustomKeyStoreByName(ctx.scope, record.name)) throw nameInUse()
+  if (record.customKeyStoreType === 'EXTERNAL_KEY_STORE') {
+    await assertXksSettingsFree(tx, ctx.scope, { candidate: record.xksProxy })
+  } else if (await storeUsingToken(ctx, tx, { clusterId: record.cloudHsmClusterId })) {
+    throw new CloudHsmClusterInUseException(
+      'The request was rejected because the specified AWS CloudHSM cluster is already associated with an AWS CloudHSM key store in the account, or it shares a backup history with an AWS CloudHSM key store in the account. Each AWS CloudHSM key store in the account must be associated with a different AWS CloudHSM cluster.',
+    )
+  }
+  if ((await tx.countCustomKeyStores(ctx.scope)) >= CUSTOM_KEY_STORES_PER_ACCOUNT) {
+    throw new LimitExceededException(
+      `The number of custom key stores in this account and Region would exceed the limit of ${CUSTOM_KEY_STORES_PER_ACCOUNT}.`,
+    )
+  }
+}
+
+/**
+ * An AWS_CLOUDHSM store's record. The KeyStorePassword is the token's user PIN; it is checked
+ * only by ConnectCustomKeyStore, as AWS does, and kept wrapped under the root key.
+ */
+async function cloudHsmKeyStore(
+  ctx: OperationContext,
+  input: CreateCustomKeyStoreInput,
+  customKeyStoreId: string,
+): Promise<CustomKeyStoreRecord> {
+  refuseMembers(input, XKS_MEMBER_NAMES, 'EXTERNAL_KEY_STORE')
   const { clusterId, trustAnchor, password } = cloudHsmMembers(input)
   checkCluster(ctx, clusterId, trustAnchor)
-  const customKeyStoreId = newCustomKeyStoreId(ctx.random)
   const identity = { region: ctx.scope.region, customKeyStoreId }
-  const record: CustomKeyStoreRecord = {
+  return {
     schemaVersion: 1,
     customKeyStoreId,
     accountId: ctx.scope.accountId,
@@ -90,19 +143,80 @@ export const createCustomKeyStore: Handler<'CreateCustomKeyStore'> = async (ctx,
     creationDate: ctx.clock.now(),
     connectionState: 'DISCONNECTED',
   }
-  await ctx.customKeyStores.write(async (tx) => {
-    if (await tx.findCustomKeyStoreByName(ctx.scope, record.name)) throw nameInUse()
-    if (await storeUsingToken(ctx, tx, { clusterId })) {
-      throw new CloudHsmClusterInUseException(
-        'The request was rejected because the specified AWS CloudHSM cluster is already associated with an AWS CloudHSM key store in the account, or it shares a backup history with an AWS CloudHSM key store in the account. Each AWS CloudHSM key store in the account must be associated with a different AWS CloudHSM cluster.',
-      )
-    }
-    if ((await tx.countCustomKeyStores(ctx.scope)) >= CUSTOM_KEY_STORES_PER_ACCOUNT) {
-      throw new LimitExceededException(
-        `The number of custom key stores in this account and Region would exceed the limit of ${CUSTOM_KEY_STORES_PER_ACCOUNT}.`,
-      )
-    }
-    await tx.insertCustomKeyStore(record)
-  })
-  return { CustomKeyStoreId: customKeyStoreId }
+}
+
+/**
+ * An EXTERNAL_KEY_STORE store's record. With PUBLIC_ENDPOINT connectivity the proxy must
+ * answer GetHealthStatus now (Developer Guide, "Creating an external key store": AWS KMS
+ * "sends a GetHealthStatus request … to verify" the endpoint and credentials); with
+ * VPC_ENDPOINT_SERVICE that waits for ConnectCustomKeyStore, as AWS does. The secret is kept
+ * wrapped under the root key.
+ */
+async function externalKeyStore(
+  ctx: OperationContext,
+  input: CreateCustomKeyStoreInput,
+  customKeyStoreId: string,
+): Promise<ExternalKeyStoreRecord> {
+  refuseMembers(input, CLOUD_HSM_MEMBER_NAMES, 'AWS_CLOUDHSM')
+  const missing = [
+    'XksProxyUriEndpoint',
+    'XksProxyUriPath',
+    'XksProxyAuthenticationCredential',
+    'XksProxyConnectivity',
+  ].find((m) => input[m as keyof CreateCustomKeyStoreInput] === undefined)
+  if (missing) {
+    throw new ValidationException(
+      `${missing} is required for a custom key store of type EXTERNAL_KEY_STORE.`,
+    )
+  }
+  const credential = input.XksProxyAuthenticationCredential!
+  const settings = {
+    connectivity: input.XksProxyConnectivity as XksProxyConnectivity,
+    uriEndpoint: input.XksProxyUriEndpoint!,
+    uriPath: input.XksProxyUriPath!,
+    ...(input.XksProxyVpcEndpointServiceName !== undefined
+      ? { vpcEndpointServiceName: input.XksProxyVpcEndpointServiceName }
+      : {}),
+    ...(input.XksProxyVpcEndpointServiceOwner !== undefined
+      ? { vpcEndpointServiceOwner: input.XksProxyVpcEndpointServiceOwner }
+      : {}),
+  }
+  assertConnectivity(settings)
+  // Cheap refusals first: no proxy call for a request that cannot succeed anyway.
+  if (await ctx.keys.store.findCustomKeyStoreByName(ctx.scope, input.CustomKeyStoreName)) {
+    throw nameInUse()
+  }
+  await assertXksSettingsFree(ctx.keys.store, ctx.scope, { candidate: settings })
+  if (settings.connectivity === 'PUBLIC_ENDPOINT') {
+    await checkProxyHealth(
+      ctx,
+      {
+        uriEndpoint: settings.uriEndpoint,
+        uriPath: settings.uriPath,
+        accessKeyId: credential.AccessKeyId,
+        secretAccessKey: credential.RawSecretAccessKey,
+        region: ctx.scope.region,
+      },
+      'CreateCustomKeyStore',
+    )
+  }
+  const identity = { region: ctx.scope.region, customKeyStoreId }
+  return {
+    schemaVersion: 1,
+    customKeyStoreId,
+    accountId: ctx.scope.accountId,
+    region: ctx.scope.region,
+    name: input.CustomKeyStoreName,
+    customKeyStoreType: 'EXTERNAL_KEY_STORE',
+    xksProxy: {
+      ...settings,
+      accessKeyId: credential.AccessKeyId,
+      wrappedSecret: await ctx.customKeyStores.wrapXksSecret(
+        identity,
+        credential.RawSecretAccessKey,
+      ),
+    },
+    creationDate: ctx.clock.now(),
+    connectionState: 'DISCONNECTED',
+  }
 }

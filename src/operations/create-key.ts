@@ -8,6 +8,7 @@ import { generateKeyMaterial } from '../crypto/index.js'
 import type { CreateKeyInput } from '../wire/generated/model.js'
 import type { Handler } from './context.js'
 import { assertCloudHsmKeyRequest, createKeyInHsm } from './support/hsm-key-creation.js'
+import { assertXksKeyRequest, createKeyInExternalStore } from './support/xks-key-creation.js'
 
 /** KeySpec and its deprecated synonym CustomerMasterKeySpec (API Reference, CreateKey). */
 function chooseKeySpec(input: CreateKeyInput): KeySpec {
@@ -46,12 +47,8 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
     )
   }
   const origin = input.Origin ?? 'AWS_KMS'
-  if (origin === 'EXTERNAL_KEY_STORE') {
-    throw new UnsupportedOperationException(
-      `Origin ${origin} is not supported by this Keyward version.`,
-    )
-  }
-  if (input.CustomKeyStoreId !== undefined && origin !== 'AWS_CLOUDHSM') {
+  const inCustomStore = origin === 'AWS_CLOUDHSM' || origin === 'EXTERNAL_KEY_STORE'
+  if (input.CustomKeyStoreId !== undefined && !inCustomStore) {
     throw new ValidationException(
       'CustomKeyStoreId can be specified only when Origin is AWS_CLOUDHSM or EXTERNAL_KEY_STORE.',
     )
@@ -63,12 +60,12 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
       `KeySpec ${spec} does not support imported key material in this Keyward version.`,
     )
   }
-  if (input.XksKeyId !== undefined) {
+  if (input.XksKeyId !== undefined && origin !== 'EXTERNAL_KEY_STORE') {
     throw new ValidationException(
       'XksKeyId can be specified only when Origin is EXTERNAL_KEY_STORE.',
     )
   }
-  if (input.MultiRegion) {
+  if (input.MultiRegion && !inCustomStore) {
     throw new UnsupportedOperationException(
       'Multi-Region keys are not supported by this Keyward version.',
     )
@@ -79,14 +76,16 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
  * CreateKey: a new customer managed key, Enabled, with fresh material of its key spec (an AES-256
  * key, a key pair, an HMAC key or an ML-DSA seed) wrapped under the root key; or, with Origin
  * EXTERNAL, a key with no material, PendingImport, until ImportKeyMaterial; or, with Origin
- * AWS_CLOUDHSM, a key whose material is generated and kept inside the HSM of a custom key store
- * (API Reference, CreateKey).
+ * AWS_CLOUDHSM, a key whose material is generated and kept inside the HSM of a custom key store;
+ * or, with Origin EXTERNAL_KEY_STORE, a key backed by an external key behind an XKS proxy and
+ * by material of its own (API Reference, CreateKey).
  */
 export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
   const keySpec = chooseKeySpec(input)
   const keyUsage = chooseKeyUsage(keySpec, input.KeyUsage)
   refuseUnbuilt(input, keySpec)
   if (input.Origin === 'AWS_CLOUDHSM') assertCloudHsmKeyRequest(input, { keySpec, keyUsage })
+  if (input.Origin === 'EXTERNAL_KEY_STORE') assertXksKeyRequest(input, { keySpec, keyUsage })
   const tags = mergeTags([], input.Tags ?? [])
   const policy = input.Policy ?? defaultKeyPolicy(ctx.caller.accountId)
   assertValidKeyPolicy(policy)
@@ -108,6 +107,10 @@ export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
   } as const
   if (input.Origin === 'AWS_CLOUDHSM') {
     const key = await createKeyInHsm(ctx, base, input.CustomKeyStoreId!)
+    return { KeyMetadata: toKeyMetadata(key) }
+  }
+  if (input.Origin === 'EXTERNAL_KEY_STORE') {
+    const key = await createKeyInExternalStore(ctx, base, input)
     return { KeyMetadata: toKeyMetadata(key) }
   }
   if (input.Origin === 'EXTERNAL') {

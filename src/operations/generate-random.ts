@@ -1,5 +1,5 @@
 import { HsmConnectionError } from '../adapters/pkcs11/hsm-errors.js'
-import { ValidationException } from '../wire/generated/exceptions.js'
+import { UnsupportedOperationException, ValidationException } from '../wire/generated/exceptions.js'
 import type { Handler, OperationContext } from './context.js'
 import { customKeyStoreInvalidState, requireCustomKeyStore } from './support/custom-key-stores.js'
 import { refuseRecipient } from './support/symmetric.js'
@@ -26,6 +26,12 @@ async function randomFromHsm(
   length: number,
 ): Promise<Buffer> {
   const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, customKeyStoreId)
+  // "This parameter is not valid for … external key stores" (kms-api.md, GenerateRandom).
+  if (store.customKeyStoreType === 'EXTERNAL_KEY_STORE') {
+    throw new UnsupportedOperationException(
+      `Custom key store ${customKeyStoreId} is an external key store: GenerateRandom with CustomKeyStoreId is supported only for AWS CloudHSM key stores.`,
+    )
+  }
   if (store.connectionState !== 'CONNECTED') {
     throw customKeyStoreInvalidState(store, 'Random bytes come only from a connected store.')
   }

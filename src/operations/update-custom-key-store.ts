@@ -1,9 +1,13 @@
-import type { CustomKeyStoreRecord } from '../domain/custom-key-store.js'
+import type {
+  CloudHsmKeyStoreRecord,
+  ExternalKeyStoreRecord,
+  XksProxyConnectivity,
+  XksProxySettings,
+} from '../domain/custom-key-store.js'
 import {
   CloudHsmClusterInvalidConfigurationException,
   CloudHsmClusterNotFoundException,
   CloudHsmClusterNotRelatedException,
-  ValidationException,
 } from '../wire/generated/exceptions.js'
 import type { UpdateCustomKeyStoreInput } from '../wire/generated/model.js'
 import type { Handler, OperationContext } from './context.js'
@@ -13,22 +17,21 @@ import {
   requireCustomKeyStore,
   storeUsingToken,
 } from './support/custom-key-stores.js'
-
-const XKS_MEMBERS = [
-  'XksProxyUriEndpoint',
-  'XksProxyUriPath',
-  'XksProxyVpcEndpointServiceName',
-  'XksProxyVpcEndpointServiceOwner',
-  'XksProxyAuthenticationCredential',
-  'XksProxyConnectivity',
-] as const
+import {
+  assertConnectivity,
+  assertXksSettingsFree,
+  checkProxyHealth,
+  CLOUD_HSM_MEMBER_NAMES,
+  refuseMembers,
+  XKS_MEMBER_NAMES,
+} from './support/external-key-stores.js'
 
 /**
  * A new cluster must be related to the old one (AWS: share its backup history, so it holds the
  * same keys). For PKCS#11 that means reaching the same token: another token has none of the
  * store's keys (CloudHsmClusterNotRelatedException).
  */
-function checkNewCluster(ctx: OperationContext, store: CustomKeyStoreRecord, clusterId: string) {
+function checkNewCluster(ctx: OperationContext, store: CloudHsmKeyStoreRecord, clusterId: string) {
   const next = ctx.customKeyStores.cluster(clusterId)
   if (!next) {
     throw new CloudHsmClusterNotFoundException(
@@ -43,23 +46,25 @@ function checkNewCluster(ctx: OperationContext, store: CustomKeyStoreRecord, clu
   }
 }
 
-function refuseXksMembers(input: UpdateCustomKeyStoreInput): void {
-  const given = XKS_MEMBERS.find((m) => input[m] !== undefined)
-  if (given) {
-    throw new ValidationException(
-      `${given} can be specified only for a custom key store of type EXTERNAL_KEY_STORE.`,
-    )
-  }
+/**
+ * UpdateCustomKeyStore (API Reference): changes a CloudHSM key store or an external key store,
+ * each by its own rules, and returns nothing.
+ */
+export const updateCustomKeyStore: Handler<'UpdateCustomKeyStore'> = async (ctx, input) => {
+  const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, input.CustomKeyStoreId)
+  if (store.customKeyStoreType === 'EXTERNAL_KEY_STORE') await updateExternal(ctx, input, store)
+  else await updateCloudHsm(ctx, input)
+  return {}
 }
 
 /**
- * UpdateCustomKeyStore for an AWS_CLOUDHSM store: a new name at any time; a new password or
- * cluster only while DISCONNECTED (API Reference, UpdateCustomKeyStore: "To update the
- * KeyStorePassword or CloudHsmClusterId of an AWS CloudHSM key store, the custom key store
- * must be disconnected"). The new password is checked only at the next connection, as AWS.
+ * An AWS_CLOUDHSM store: a new name at any time; a new password or cluster only while
+ * DISCONNECTED (API Reference, UpdateCustomKeyStore: "To update the KeyStorePassword or
+ * CloudHsmClusterId of an AWS CloudHSM key store, the custom key store must be
+ * disconnected"). The new password is checked only at the next connection, as AWS.
  */
-export const updateCustomKeyStore: Handler<'UpdateCustomKeyStore'> = async (ctx, input) => {
-  refuseXksMembers(input)
+async function updateCloudHsm(ctx: OperationContext, input: UpdateCustomKeyStoreInput) {
+  refuseMembers(input, XKS_MEMBER_NAMES, 'EXTERNAL_KEY_STORE')
   const wrappedPassword =
     input.KeyStorePassword === undefined
       ? undefined
@@ -69,6 +74,7 @@ export const updateCustomKeyStore: Handler<'UpdateCustomKeyStore'> = async (ctx,
         )
   await ctx.customKeyStores.write(async (tx) => {
     const store = await requireCustomKeyStore(tx, ctx.scope, input.CustomKeyStoreId)
+    if (store.customKeyStoreType !== 'AWS_CLOUDHSM') return
     const changesConnection = wrappedPassword !== undefined || input.CloudHsmClusterId !== undefined
     if (changesConnection && store.connectionState !== 'DISCONNECTED') {
       throw customKeyStoreInvalidState(
@@ -99,5 +105,110 @@ export const updateCustomKeyStore: Handler<'UpdateCustomKeyStore'> = async (ctx,
       ...(wrappedPassword !== undefined ? { wrappedPassword } : {}),
     })
   })
-  return {}
+}
+
+/**
+ * The settings of an external key store after the update: the request's values over the
+ * stored ones. Switching to PUBLIC_ENDPOINT drops the VPC endpoint service.
+ */
+function nextXksSettings(
+  input: UpdateCustomKeyStoreInput,
+  current: XksProxySettings,
+): Omit<XksProxySettings, 'wrappedSecret'> {
+  const connectivity = (input.XksProxyConnectivity ?? current.connectivity) as XksProxyConnectivity
+  const vpc = connectivity === 'VPC_ENDPOINT_SERVICE'
+  const serviceName =
+    input.XksProxyVpcEndpointServiceName ?? (vpc ? current.vpcEndpointServiceName : undefined)
+  const serviceOwner =
+    input.XksProxyVpcEndpointServiceOwner ?? (vpc ? current.vpcEndpointServiceOwner : undefined)
+  return {
+    connectivity,
+    uriEndpoint: input.XksProxyUriEndpoint ?? current.uriEndpoint,
+    uriPath: input.XksProxyUriPath ?? current.uriPath,
+    accessKeyId: input.XksProxyAuthenticationCredential?.AccessKeyId ?? current.accessKeyId,
+    ...(serviceName !== undefined ? { vpcEndpointServiceName: serviceName } : {}),
+    ...(serviceOwner !== undefined ? { vpcEndpointServiceOwner: serviceOwner } : {}),
+  }
+}
+
+/**
+ * An EXTERNAL_KEY_STORE store. The name, the URI path and the credential may change while
+ * connected; the endpoint, the connectivity and the VPC endpoint service only while
+ * DISCONNECTED (API Reference, UpdateCustomKeyStore, each member: "To change this value, the
+ * external key store must be disconnected"). New connection settings are checked with a
+ * GetHealthStatus call first when the store is connected or uses a public endpoint
+ * (Developer Guide, "Edit external key store properties": "Before updating … AWS KMS sends a
+ * GetHealthStatus request … using the new values").
+ */
+async function updateExternal(
+  ctx: OperationContext,
+  input: UpdateCustomKeyStoreInput,
+  store: ExternalKeyStoreRecord,
+) {
+  refuseMembers(input, CLOUD_HSM_MEMBER_NAMES, 'AWS_CLOUDHSM')
+  const next = nextXksSettings(input, store.xksProxy)
+  assertConnectivity(next)
+  const current = store.xksProxy
+  const needsDisconnect =
+    next.uriEndpoint !== current.uriEndpoint ||
+    next.connectivity !== current.connectivity ||
+    next.vpcEndpointServiceName !== current.vpcEndpointServiceName ||
+    next.vpcEndpointServiceOwner !== current.vpcEndpointServiceOwner
+  if (needsDisconnect && store.connectionState !== 'DISCONNECTED') {
+    throw customKeyStoreInvalidState(
+      store,
+      'Disconnect it (DisconnectCustomKeyStore) before changing its endpoint, connectivity or VPC endpoint service.',
+    )
+  }
+  const credential = input.XksProxyAuthenticationCredential
+  const changesConnection =
+    needsDisconnect || next.uriPath !== current.uriPath || credential !== undefined
+  if (changesConnection)
+    await assertXksSettingsFree(ctx.keys.store, ctx.scope, {
+      candidate: next,
+      except: store.customKeyStoreId,
+    })
+  if (
+    changesConnection &&
+    (store.connectionState === 'CONNECTED' || next.connectivity === 'PUBLIC_ENDPOINT')
+  ) {
+    await checkProxyHealth(
+      ctx,
+      {
+        uriEndpoint: next.uriEndpoint,
+        uriPath: next.uriPath,
+        accessKeyId: next.accessKeyId,
+        secretAccessKey:
+          credential?.RawSecretAccessKey ?? (await ctx.customKeyStores.xksSecret(store)),
+        region: store.region,
+      },
+      'UpdateCustomKeyStore',
+    )
+  }
+  const wrappedSecret =
+    credential === undefined
+      ? current.wrappedSecret
+      : await ctx.customKeyStores.wrapXksSecret(store, credential.RawSecretAccessKey)
+  await ctx.customKeyStores.write(async (tx) => {
+    const latest = await requireCustomKeyStore(tx, ctx.scope, store.customKeyStoreId)
+    // Connected meanwhile: the checks above no longer hold; the caller retries.
+    if (latest.connectionState !== store.connectionState) {
+      throw customKeyStoreInvalidState(latest, 'Its state changed during the update; try again.')
+    }
+    const name = input.NewCustomKeyStoreName
+    if (name !== undefined && name !== latest.name) {
+      if (await tx.findCustomKeyStoreByName(ctx.scope, name)) throw nameInUse()
+    }
+    if (changesConnection) {
+      await assertXksSettingsFree(tx, ctx.scope, {
+        candidate: next,
+        except: store.customKeyStoreId,
+      })
+    }
+    await tx.updateCustomKeyStore({
+      ...store,
+      ...(name !== undefined ? { name } : {}),
+      xksProxy: { ...next, wrappedSecret },
+    })
+  })
 }

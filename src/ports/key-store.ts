@@ -66,6 +66,8 @@ export interface KeyStoreTransaction {
   findCustomKeyStoreByName(scope: Scope, name: string): Promise<CustomKeyStoreRecord | undefined>
   /** The store, in any account or Region, that uses this cluster (a cluster serves one store). */
   findCustomKeyStoreByCluster(cloudHsmClusterId: string): Promise<CustomKeyStoreRecord | undefined>
+  /** Every store of the account in the Region (at most 10: CUSTOM_KEY_STORES_PER_ACCOUNT). */
+  listCustomKeyStoresOf(scope: Scope): Promise<CustomKeyStoreRecord[]>
   countCustomKeyStores(scope: Scope): Promise<number>
   insertCustomKeyStore(store: CustomKeyStoreRecord): Promise<void>
   /** Replaces an existing store's record. */
@@ -73,6 +75,8 @@ export interface KeyStoreTransaction {
   deleteCustomKeyStore(region: string, customKeyStoreId: string): Promise<void>
   /** How many keys (in any state) live in the store. */
   countKeysInCustomKeyStore(region: string, customKeyStoreId: string): Promise<number>
+  /** The keys (in any state) that live in the store, by key ID. */
+  listKeysInCustomKeyStore(region: string, customKeyStoreId: string): Promise<KeyRecord[]>
 }
 
 /**

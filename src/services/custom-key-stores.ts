@@ -2,10 +2,22 @@ import { connectionErrorCodeOf, HsmConnectionError } from '../adapters/pkcs11/hs
 import { findTokenSerial, Pkcs11Token } from '../adapters/pkcs11/pkcs11-token.js'
 import type { HsmClusterConfig } from '../config/hsm-clusters.js'
 import {
+  XksProxyClient,
+  XksProxyError,
+  type XksClientSettings,
+  type XksProxyTarget,
+} from '../adapters/xks/xks-proxy-client.js'
+import {
   passwordContext,
+  xksSecretContext,
+  type CloudHsmKeyStoreRecord,
   type ConnectionState,
   type CustomKeyStoreRecord,
+  type ExternalKeyStoreRecord,
+  type XksProxySettings,
 } from '../domain/custom-key-store.js'
+import { xksConnectionErrorCode } from '../domain/xks-failures.js'
+import type { Random } from '../ports/random.js'
 import type { KeyRecord } from '../domain/key.js'
 import type { KeyStore, KeyStoreTransaction } from '../ports/key-store.js'
 import type { RootKey } from '../ports/root-key.js'
@@ -17,12 +29,31 @@ const storeKey = (s: { region: string; customKeyStoreId: string }) =>
 /** States in which a store is meant to be connected (and is reconnected after a restart). */
 const WANTS_CONNECTION: ReadonlySet<ConnectionState> = new Set(['CONNECTED', 'CONNECTING'])
 
+/** The health of one external key store's proxy, as the periodic poll saw it. */
+export interface XksHealthMetrics {
+  readonly customKeyStoreId: string
+  readonly region: string
+  readonly checks: number
+  readonly failures: number
+  readonly consecutiveFailures: number
+  /** Epoch ms of the last poll, and how long it took. */
+  readonly lastCheckAt?: number
+  readonly lastLatencyMs?: number
+  /** ACTIVE, DEGRADED (some EKMs unhealthy) or the ConnectionErrorCode of the last failure. */
+  readonly lastStatus?: string
+}
+
+/** AWS KMS polls proxies "every few minutes" (XKS spec, GetHealthStatus); Keyward every minute. */
+export const DEFAULT_XKS_HEALTH_INTERVAL_MS = 60_000
+
 /**
- * The live side of CloudHSM-type custom key stores: the HSM connections (one logged-in
- * {@link Pkcs11Token} per connected store in this process), the asynchronous connect that
- * ConnectCustomKeyStore starts (CONNECTING → CONNECTED, or FAILED with a ConnectionErrorCode),
- * and the reconnection of stores that were connected when Keyward stopped. The AWS rules of
- * each operation live in the operation files; the durable state lives in the KeyStore.
+ * The live side of custom key stores: the HSM connections of CloudHSM-type stores (one
+ * logged-in {@link Pkcs11Token} per connected store in this process), the XKS proxy clients of
+ * external key stores (kept-alive TLS connections, the secret unwrapped once), the
+ * asynchronous connect that ConnectCustomKeyStore starts (CONNECTING → CONNECTED, or FAILED
+ * with a ConnectionErrorCode), the periodic health poll of connected proxies, and the
+ * reconnection of stores that were connected when Keyward stopped. The AWS rules of each
+ * operation live in the operation files; the durable state lives in the KeyStore.
  *
  * @example
  *   const stores = new CustomKeyStoreService({ store, rootKey, clusters, logger })
@@ -33,6 +64,11 @@ export class CustomKeyStoreService {
   readonly #rootKey: RootKey
   readonly #clusters: ReadonlyMap<string, HsmClusterConfig>
   readonly #logger: Logger
+  readonly #random: Random
+  readonly #xksSettings: XksClientSettings
+  readonly #xksClients = new Map<string, { fingerprint: string; client: XksProxyClient }>()
+  readonly #xksHealth = new Map<string, XksHealthMetrics>()
+  #healthPoll: NodeJS.Timeout | undefined
   readonly #tokens = new Map<string, Pkcs11Token>()
   readonly #opening = new Map<string, Promise<Pkcs11Token>>()
   readonly #attempts = new Set<Promise<void>>()
@@ -49,11 +85,15 @@ export class CustomKeyStoreService {
     store: KeyStore
     rootKey: RootKey
     clusters?: ReadonlyMap<string, HsmClusterConfig>
+    xks?: XksClientSettings
+    random: Random
     logger: Logger
   }) {
     this.#store = deps.store
     this.#rootKey = deps.rootKey
     this.#clusters = deps.clusters ?? new Map()
+    this.#xksSettings = deps.xks ?? {}
+    this.#random = deps.random
     this.#logger = deps.logger
   }
 
@@ -129,6 +169,151 @@ export class CustomKeyStoreService {
     return wrapped.toString('base64')
   }
 
+  /** Wraps an XKS proxy's RawSecretAccessKey under the root key for the store's record (base64). */
+  async wrapXksSecret(
+    store: { region: string; customKeyStoreId: string },
+    secret: string,
+  ): Promise<string> {
+    const wrapped = await this.#rootKey.wrap(Buffer.from(secret, 'utf8'), xksSecretContext(store))
+    return wrapped.toString('base64')
+  }
+
+  /**
+   * One GetHealthStatus call to a proxy with settings that may not be stored yet
+   * (CreateCustomKeyStore and UpdateCustomKeyStore check new settings this way).
+   *
+   * @throws XksProxyError
+   */
+  async probeXksProxy(
+    target: XksProxyTarget,
+    kmsOperation: 'CreateCustomKeyStore' | 'UpdateCustomKeyStore',
+  ): Promise<void> {
+    const client = new XksProxyClient(target, this.#xksSettings)
+    try {
+      await client.health({ kmsRequestId: this.#random.uuid(), kmsOperation })
+    } catch (error) {
+      this.#logger.error('external key store proxy health check failed', {
+        kmsOperation,
+        uriEndpoint: target.uriEndpoint,
+        reason: error instanceof Error ? error.message : String(error),
+      })
+      throw error
+    } finally {
+      client.close()
+    }
+  }
+
+  /** The RawSecretAccessKey of a store, unwrapped (UpdateCustomKeyStore re-checks with it). */
+  async xksSecret(record: ExternalKeyStoreRecord): Promise<string> {
+    const secret = await this.#rootKey.unwrap(
+      Buffer.from(record.xksProxy.wrappedSecret, 'base64'),
+      xksSecretContext(record),
+    )
+    const text = secret.toString('utf8')
+    secret.fill(0)
+    return text
+  }
+
+  /**
+   * The proxy client of an external key store, made once per version of its settings: the
+   * secret is unwrapped when the client is made, not per request.
+   */
+  async xksClient(record: ExternalKeyStoreRecord): Promise<XksProxyClient> {
+    const key = storeKey(record)
+    const fingerprint = xksFingerprint(record.xksProxy)
+    const cached = this.#xksClients.get(key)
+    if (cached?.fingerprint === fingerprint) return cached.client
+    const client = new XksProxyClient(
+      {
+        uriEndpoint: record.xksProxy.uriEndpoint,
+        uriPath: record.xksProxy.uriPath,
+        accessKeyId: record.xksProxy.accessKeyId,
+        secretAccessKey: await this.xksSecret(record),
+        region: record.region,
+      },
+      this.#xksSettings,
+    )
+    const raced = this.#xksClients.get(key)
+    if (raced?.fingerprint === fingerprint) {
+      client.close()
+      return raced.client
+    }
+    raced?.client.close()
+    this.#xksClients.set(key, { fingerprint, client })
+    return client
+  }
+
+  /** What the health poll has seen of each connected external key store's proxy. */
+  xksHealthMetrics(): XksHealthMetrics[] {
+    return [...this.#xksHealth.values()]
+  }
+
+  /**
+   * Polls the proxy of every CONNECTED external key store every `intervalMs`, for metrics
+   * and logs. A failed poll never changes the store's state: AWS KMS does not fail a store
+   * on one bad health check, and a store's keys fail on their own while its proxy is down.
+   */
+  startHealthPolls(intervalMs = DEFAULT_XKS_HEALTH_INTERVAL_MS): void {
+    this.stopHealthPolls()
+    this.#healthPoll = setInterval(() => void this.pollXksHealth(), intervalMs)
+    this.#healthPoll.unref()
+  }
+
+  stopHealthPolls(): void {
+    clearInterval(this.#healthPoll)
+    this.#healthPoll = undefined
+  }
+
+  /** One round of the health poll (the timer's work; tests call it directly). */
+  async pollXksHealth(): Promise<void> {
+    const stores = await this.#store.listAllCustomKeyStores()
+    await Promise.all(
+      stores
+        .filter(
+          (s): s is ExternalKeyStoreRecord =>
+            s.customKeyStoreType === 'EXTERNAL_KEY_STORE' && s.connectionState === 'CONNECTED',
+        )
+        .map((store) => this.#pollOne(store)),
+    )
+  }
+
+  async #pollOne(store: ExternalKeyStoreRecord): Promise<void> {
+    const key = storeKey(store)
+    const before = this.#xksHealth.get(key)
+    const started = performance.now()
+    let status: string
+    let failed = false
+    try {
+      const client = await this.xksClient(store)
+      const health = await client.health({
+        kmsRequestId: this.#random.uuid(),
+        kmsOperation: 'KmsHealthCheck',
+      })
+      status = health.ekmFleetDetails.every((e) => e.healthStatus === 'ACTIVE')
+        ? 'ACTIVE'
+        : 'DEGRADED'
+    } catch (error) {
+      failed = true
+      status =
+        error instanceof XksProxyError ? xksConnectionErrorCode(error.failure) : 'INTERNAL_ERROR'
+      this.#logger.error('external key store health check failed', {
+        customKeyStoreId: store.customKeyStoreId,
+        status,
+        reason: error instanceof Error ? error.message : String(error),
+      })
+    }
+    this.#xksHealth.set(key, {
+      customKeyStoreId: store.customKeyStoreId,
+      region: store.region,
+      checks: (before?.checks ?? 0) + 1,
+      failures: (before?.failures ?? 0) + (failed ? 1 : 0),
+      consecutiveFailures: failed ? (before?.consecutiveFailures ?? 0) + 1 : 0,
+      lastCheckAt: Date.now(),
+      lastLatencyMs: performance.now() - started,
+      lastStatus: status,
+    })
+  }
+
   /**
    * Connects a store whose state was just set to CONNECTING, in the background: AWS's
    * ConnectCustomKeyStore returns at once and callers poll DescribeCustomKeyStores.
@@ -155,6 +340,9 @@ export class CustomKeyStoreService {
     const key = storeKey(record)
     const token = this.#tokens.get(key)
     this.#tokens.delete(key)
+    this.#xksClients.get(key)?.client.close()
+    this.#xksClients.delete(key)
+    this.#xksHealth.delete(key)
     await token?.close()
   }
 
@@ -164,7 +352,7 @@ export class CustomKeyStoreService {
    *
    * @throws HsmConnectionError when the token cannot be reached
    */
-  async tokenFor(record: CustomKeyStoreRecord): Promise<Pkcs11Token> {
+  async tokenFor(record: CloudHsmKeyStoreRecord): Promise<Pkcs11Token> {
     const key = storeKey(record)
     const live = this.#tokens.get(key)
     if (live) return live
@@ -192,6 +380,9 @@ export class CustomKeyStoreService {
       key.customKeyStoreId === undefined
         ? undefined
         : await this.record(key.region, key.customKeyStoreId)
+    // An external key store's keys have no material of Keyward's on the proxy's side: the
+    // external key belongs to its key manager, which AWS KMS never deletes either.
+    if (store?.customKeyStoreType === 'EXTERNAL_KEY_STORE') return
     try {
       if (store?.connectionState !== 'CONNECTED') throw new Error('the store is not connected')
       await (await this.tokenFor(store)).destroyKey(key.arn)
@@ -206,13 +397,17 @@ export class CustomKeyStoreService {
 
   /** Waits for pending connection attempts and closes every token. */
   async close(): Promise<void> {
+    this.stopHealthPolls()
     await this.settled()
+    for (const { client } of this.#xksClients.values()) client.close()
+    this.#xksClients.clear()
     const tokens = [...this.#tokens.values()]
     this.#tokens.clear()
     await Promise.all(tokens.map((t) => t.close()))
   }
 
   async #connect(record: CustomKeyStoreRecord): Promise<void> {
+    if (record.customKeyStoreType === 'EXTERNAL_KEY_STORE') return this.#connectXks(record)
     let token: Pkcs11Token
     try {
       token = await this.#open(record)
@@ -233,7 +428,29 @@ export class CustomKeyStoreService {
     await previous?.close()
   }
 
-  async #open(record: CustomKeyStoreRecord): Promise<Pkcs11Token> {
+  /**
+   * Connects an external key store: a GetHealthStatus call with kmsOperation
+   * ConnectCustomKeyStore must succeed (Developer Guide, "Connecting an external key store").
+   */
+  async #connectXks(record: ExternalKeyStoreRecord): Promise<void> {
+    try {
+      const client = await this.xksClient(record)
+      await client.health({
+        kmsRequestId: this.#random.uuid(),
+        kmsOperation: 'ConnectCustomKeyStore',
+      })
+    } catch (error) {
+      await this.#fail(record, error)
+      return
+    }
+    await this.#transition(record, (current) =>
+      WANTS_CONNECTION.has(current.connectionState)
+        ? { ...withoutErrorCode(current), connectionState: 'CONNECTED' }
+        : undefined,
+    )
+  }
+
+  async #open(record: CloudHsmKeyStoreRecord): Promise<Pkcs11Token> {
     const cluster = this.#clusters.get(record.cloudHsmClusterId)
     if (!cluster) {
       throw new HsmConnectionError(
@@ -259,12 +476,19 @@ export class CustomKeyStoreService {
 
   /** Records a failed connection (FAILED + code) unless the store was disconnected meanwhile. */
   async #fail(record: CustomKeyStoreRecord, error: unknown): Promise<void> {
-    const code = connectionErrorCodeOf(error)
+    const code =
+      error instanceof XksProxyError
+        ? xksConnectionErrorCode(error.failure)
+        : connectionErrorCodeOf(error)
     this.#logger.error('custom key store connection failed', {
       customKeyStoreId: record.customKeyStoreId,
       connectionErrorCode: code,
-      // HsmConnectionError messages name the module and token, never the PIN.
-      reason: error instanceof HsmConnectionError ? error.message : String(error),
+      // HsmConnectionError messages name the module and token, never the PIN; XksProxyError
+      // messages name the proxy and its answer, never the secret or any plaintext.
+      reason:
+        error instanceof HsmConnectionError || error instanceof XksProxyError
+          ? error.message
+          : String(error),
     })
     await this.#transition(record, (current) =>
       WANTS_CONNECTION.has(current.connectionState)
@@ -291,6 +515,10 @@ export class CustomKeyStoreService {
     }
   }
 }
+
+/** What identifies one version of a store's proxy settings (a change makes a new client). */
+const xksFingerprint = (xks: XksProxySettings) =>
+  [xks.uriEndpoint, xks.uriPath, xks.accessKeyId, xks.wrappedSecret].join('\n')
 
 /**
  * The record without a ConnectionErrorCode (it describes only a FAILED state).

@@ -186,9 +186,17 @@ export class KeyService {
   }
 
   /** Creates a key and, when given, its first material (wrapped here) in one transaction. */
-  async create(key: KeyRecord, material?: { keyMaterialId: string; bytes: Buffer }) {
+  async create(
+    key: KeyRecord,
+    material?: { keyMaterialId: string; bytes: Buffer },
+    options?: {
+      /** Runs first inside the inserting transaction; throw to refuse (a uniqueness rule). */
+      check?: (tx: KeyStoreTransaction) => Promise<void>
+    },
+  ) {
     const wrapped = material && (await this.#wrap(key, material))
     await this.#store.transaction(async (tx) => {
+      await options?.check?.(tx)
       await tx.insertKey(key)
       if (wrapped) await tx.insertKeyMaterial(wrapped)
     })

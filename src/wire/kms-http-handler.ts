@@ -17,6 +17,7 @@ import {
   UnsupportedOperationException,
 } from './generated/exceptions.js'
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
+import { renderMetrics } from './metrics.js'
 import { verifySigV4 } from './sigv4.js'
 import { validateInput } from './validate-input.js'
 
@@ -216,6 +217,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     if (!handler)
       throw new UnsupportedOperationException(`${op} is not supported by this Keyward version.`)
     const ctx: OperationContext = {
+      operation: op,
       requestId,
       caller: principal,
       region,
@@ -231,6 +233,12 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
   }
 
   return (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      const body = renderMetrics({ xksHealth: deps.customKeyStores.xksHealthMetrics() })
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+      res.end(body)
+      return
+    }
     const requestId = randomUUID()
     handle(req, requestId).then(
       ({ body }) => send(res, 200, ['x-amzn-requestid', requestId], body),

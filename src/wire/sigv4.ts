@@ -8,7 +8,8 @@ import {
 } from './generated/exceptions.js'
 
 /**
- * Verification of AWS Signature Version 4 on incoming requests (AWS General Reference,
+ * AWS Signature Version 4: verification of incoming requests, and signing of the calls Keyward
+ * makes to external key store proxies (AWS General Reference,
  * "Create a signed AWS API request"; IAM User Guide, "Signature Version 4"). The signed-headers
  * list is read from the request itself: the JS SDK v3 signs about nine headers, botocore four.
  */
@@ -313,4 +314,53 @@ export function verifySigV4<P>(
     )
   }
   return { accessKeyId: auth.accessKeyId, region: auth.region, principal: credential.principal }
+}
+
+/** What {@link signSigV4} needs besides the request. */
+export interface SigningOptions {
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+  readonly region: string
+  readonly service: string
+  readonly now: number
+}
+
+/**
+ * Signs an outgoing request the way AWS KMS signs its calls to an external key store proxy:
+ * SigV4 over `host;x-amz-date` only (XKS Proxy API spec, "Authentication"; xks.md §1.6).
+ * `request.headers.host` must be the Host header that will be sent. Returns the two headers
+ * to add.
+ *
+ * @example
+ *   const { authorization, 'x-amz-date': date } = signSigV4(
+ *     { method: 'POST', url: '/kms/xks/v1/health', headers: { host: 'xks.example.com' }, body },
+ *     { accessKeyId, secretAccessKey, region: 'us-east-1', service: 'kms-xks-proxy', now: Date.now() },
+ *   )
+ */
+export function signSigV4(
+  request: SignedRequest,
+  options: SigningOptions,
+): { authorization: string; 'x-amz-date': string } {
+  const dateHeader = amzDate(options.now)
+  const auth: ParsedAuthorization = {
+    accessKeyId: options.accessKeyId,
+    date: dateHeader.slice(0, 8),
+    region: options.region,
+    service: options.service,
+    terminator: 'aws4_request',
+    signedHeaders: ['host', 'x-amz-date'],
+    signature: '',
+  }
+  const headers = { ...request.headers, 'x-amz-date': dateHeader }
+  const toSign = stringToSign(
+    { ...request, headers },
+    { auth, dateHeader, bodyHash: sha256Hex(request.body) },
+  )
+  const key = signingKey(options.secretAccessKey, auth.date, auth.region, auth.service)
+  const signature = createHmac('sha256', key).update(toSign).digest('hex')
+  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`
+  return {
+    authorization: `${ALGORITHM} Credential=${options.accessKeyId}/${scope}, SignedHeaders=host;x-amz-date, Signature=${signature}`,
+    'x-amz-date': dateHeader,
+  }
 }

@@ -133,6 +133,65 @@ export function runKeyStoreContract(name: string, open: () => Promise<KeyStore>)
         assert.equal(await store.countCustomKeyStores(HOME), 0)
       })
 
+      it("stores external key stores (no cluster) beside CloudHSM ones, and lists an account's", async () => {
+        const store = await fresh()
+        const external = (id: string, name: string) =>
+          ({
+            schemaVersion: 1,
+            customKeyStoreId: id,
+            accountId: ACCOUNT,
+            region: 'us-east-1',
+            name,
+            customKeyStoreType: 'EXTERNAL_KEY_STORE',
+            xksProxy: {
+              connectivity: 'PUBLIC_ENDPOINT',
+              uriEndpoint: 'https://xks.example.com',
+              uriPath: `/${name}/kms/xks/v1`,
+              accessKeyId: 'ABCDEFGHIJKLMNOPQRST',
+              wrappedSecret: 'd3JhcHBlZA==',
+            },
+            creationDate: T0,
+            connectionState: 'DISCONNECTED',
+          }) as CustomKeyStoreRecord
+        const hsm = storeFixture()
+        await store.insertCustomKeyStore(hsm)
+        await store.insertCustomKeyStore(external('cks-00000000000000002', 'x2'))
+        await store.insertCustomKeyStore(external('cks-00000000000000001', 'x1'))
+        await store.insertCustomKeyStore({
+          ...external('cks-00000000000000003', 'x3'),
+          accountId: OTHER_ACCOUNT,
+        })
+        assert.deepEqual(
+          (await store.listCustomKeyStoresOf(HOME)).map((s) => s.customKeyStoreId),
+          ['cks-00000000000000001', 'cks-00000000000000002', hsm.customKeyStoreId],
+        )
+        assert.deepEqual(
+          await store.getCustomKeyStore('us-east-1', 'cks-00000000000000001'),
+          external('cks-00000000000000001', 'x1'),
+        )
+      })
+
+      it('lists the keys that live in a store', async () => {
+        const store = await fresh()
+        const inStore = (keyId: string) => ({
+          ...keyFixture({ keyId }),
+          customKeyStoreId: 'cks-1234567890abcdef0',
+        })
+        await store.insertKey(inStore('22222222-2222-4222-8222-222222222222'))
+        await store.insertKey(inStore('11111111-1111-4111-8111-111111111111'))
+        await store.insertKey(keyFixture({ keyId: '33333333-3333-4333-8333-333333333333' }))
+        assert.deepEqual(
+          (await store.listKeysInCustomKeyStore('us-east-1', 'cks-1234567890abcdef0')).map(
+            (k) => k.keyId,
+          ),
+          ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'],
+        )
+        assert.deepEqual(
+          await store.listKeysInCustomKeyStore('eu-west-1', 'cks-1234567890abcdef0'),
+          [],
+        )
+      })
+
       it('refuses a second store with the same name in an account and Region', async () => {
         const store = await fresh()
         await store.insertCustomKeyStore(storeFixture())

@@ -112,9 +112,64 @@ describe('SQLite key store', () => {
         '0002_rotation_and_expiry_dates',
         '0003_key_last_usage',
         '0004_custom_key_stores',
+        '0005_external_key_stores',
       ])
     } finally {
       db.close()
+    }
+  })
+
+  it('keeps the custom key stores of migration 0004 when 0005 rebuilds their table', async () => {
+    const path = join(tempDir(), 'keyward.db')
+    const old = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database: new BetterSqlite3(path) }),
+    })
+    const { error } = await new Migrator({ db: old, provider: migrationProvider }).migrateTo(
+      '0004_custom_key_stores',
+    )
+    assert.equal(error, undefined)
+    await old.destroy()
+    const record = {
+      schemaVersion: 1,
+      customKeyStoreId: 'cks-1234567890abcdef0',
+      accountId: '111122223333',
+      region: 'us-east-1',
+      name: 'hsm',
+      customKeyStoreType: 'AWS_CLOUDHSM',
+      cloudHsmClusterId: 'cluster-aaaaaaaaaaa',
+      trustAnchorCertificate: 'PEM',
+      wrappedPassword: 'd3JhcHBlZA==',
+      creationDate: 1,
+      connectionState: 'CONNECTED',
+    } as const
+    const raw = new BetterSqlite3(path)
+    raw
+      .prepare(
+        'INSERT INTO kms_custom_key_stores (region, custom_key_store_id, account_id, name, cloud_hsm_cluster_id, record) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        'us-east-1',
+        record.customKeyStoreId,
+        record.accountId,
+        'hsm',
+        record.cloudHsmClusterId,
+        JSON.stringify(record),
+      )
+    raw.close()
+    const store = await openSqliteKeyStore(path)
+    try {
+      assert.deepEqual(await store.getCustomKeyStore('us-east-1', record.customKeyStoreId), record)
+      assert.deepEqual(await store.findCustomKeyStoreByCluster('cluster-aaaaaaaaaaa'), record)
+      // The cluster stays unique after the rebuild.
+      await assert.rejects(
+        store.insertCustomKeyStore({
+          ...record,
+          customKeyStoreId: 'cks-2222222222222222a',
+          name: 'other',
+        }),
+      )
+    } finally {
+      await store.close()
     }
   })
 

@@ -4,7 +4,11 @@ import { describe, it } from 'node:test'
 import {
   FORMAT_V1,
   FORMAT_V2,
+  FORMAT_V3,
   openCiphertext,
+  openCiphertextTwice,
+  sealCiphertextTwice,
+  type ExternalSealer,
   openCiphertextWithGcmKey,
   sealCiphertextWithGcmKey,
   type GcmKey,
@@ -341,5 +345,99 @@ describe('ciphertext format version 2 (AES-GCM by an HSM)', () => {
       }),
       (e) => e === down,
     )
+  })
+})
+
+describe('format version 3 (double encryption, external key stores)', () => {
+  /** A stand-in for an XKS proxy: AES-256-GCM under its own key, the AAD as given. */
+  function externalKey(
+    key = Buffer.alloc(32, 9),
+    cm?: Buffer,
+  ): ExternalSealer & { aads: Buffer[] } {
+    const aads: Buffer[] = []
+    return {
+      aads,
+      seal: async ({ plaintext, aad }) => {
+        aads.push(aad)
+        const iv = Buffer.alloc(12, aads.length)
+        const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad)
+        const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
+        return {
+          ciphertext,
+          iv,
+          tag: cipher.getAuthTag(),
+          ...(cm ? { ciphertextMetadata: cm } : {}),
+        }
+      },
+      open: async ({ ciphertext, iv, tag, aad }) => {
+        const decipher = createDecipheriv('aes-256-gcm', key, iv).setAAD(aad).setAuthTag(tag)
+        return Buffer.concat([decipher.update(ciphertext), decipher.final()])
+      },
+    }
+  }
+  const random = deterministicRandom('v3')
+  const context = { purpose: 'xks' }
+
+  it('opens with the same key material and external key, and names its key in the header', async () => {
+    const external = externalKey(undefined, Buffer.from([1, 2, 3]))
+    const blob = await sealCiphertextTwice(
+      { key: KEY, plaintext: Buffer.from('secret'), context, external },
+      random,
+    )
+    assert.equal(blob[0], FORMAT_V3)
+    assert.deepEqual(readCiphertextHeader(blob), {
+      keyId: KEY.keyId,
+      keyMaterialId: KEY.keyMaterialId,
+      format: FORMAT_V3,
+    })
+    const opened = await openCiphertextTwice({ blob, key: KEY, context, external })
+    assert.equal(opened.toString(), 'secret')
+    // The proxy's AAD: version, key ID and material ID, then SHA-256 of the canonical context.
+    const reference = blob.subarray(0, 2 + KEY.keyId.length + 32)
+    const digest = createHash('sha256').update(encodeEncryptionContext(context)).digest()
+    assert.deepEqual(external.aads[0], Buffer.concat([reference, digest]))
+    // The caller's plaintext never reaches the external key manager.
+    assert.ok(!external.aads.some((a) => a.includes('secret')))
+  })
+
+  it('needs both layers: another external key or other key material fails', async () => {
+    const external = externalKey()
+    const blob = await sealCiphertextTwice(
+      { key: KEY, plaintext: Buffer.from('secret'), context, external },
+      random,
+    )
+    await assert.rejects(
+      openCiphertextTwice({ blob, key: KEY, context, external: externalKey(Buffer.alloc(32, 8)) }),
+    )
+    const otherMaterial = { ...KEY, material: Buffer.alloc(32, 5) }
+    await assert.rejects(
+      openCiphertextTwice({ blob, key: otherMaterial, context, external }),
+      InvalidCiphertextException,
+    )
+    await assert.rejects(
+      openCiphertextTwice({ blob, key: KEY, context: { purpose: 'other' }, external }),
+    )
+  })
+
+  it('refuses malformed blobs (IV length, CM length, truncation) as InvalidCiphertext', async () => {
+    const external = externalKey()
+    const blob = await sealCiphertextTwice(
+      { key: KEY, plaintext: Buffer.from('secret'), context, external },
+      random,
+    )
+    const ivAt = 2 + KEY.keyId.length + 32
+    const badIv = Buffer.from(blob)
+    badIv[ivAt] = 13
+    const badCm = Buffer.from(blob)
+    badCm[ivAt + 1 + 12] = 21
+    for (const broken of [badIv, badCm, blob.subarray(0, ivAt + 1 + 12 + 1 + 16 + 10)]) {
+      assert.equal(readCiphertextHeader(broken), undefined)
+      await assert.rejects(
+        openCiphertextTwice({ blob: broken, key: KEY, context, external }),
+        InvalidCiphertextException,
+      )
+    }
+    // A version-3 blob is not a version-1 one.
+    assert.throws(() => openCiphertext({ blob, key: KEY, context }), InvalidCiphertextException)
   })
 })

@@ -160,8 +160,21 @@ describe('CloudHSM custom key stores over SoftHSM', () => {
           CustomKeyStoreType: 'EXTERNAL_KEY_STORE',
         }),
       ),
-      'UnsupportedOperationException',
-      'External key stores (EXTERNAL_KEY_STORE) are not supported by this Keyward version.',
+      'ValidationException',
+      'XksProxyUriEndpoint is required for a custom key store of type EXTERNAL_KEY_STORE.',
+    )
+    await expectKmsError(
+      kms.send(
+        new CreateCustomKeyStoreCommand({
+          CustomKeyStoreName: 'mixed',
+          CloudHsmClusterId: CLUSTER.c,
+          TrustAnchorCertificate: TRUST_ANCHOR,
+          KeyStorePassword: PIN_A,
+          XksProxyUriPath: '/kms/xks/v1',
+        }),
+      ),
+      'ValidationException',
+      'XksProxyUriPath is valid only for custom key stores with a CustomKeyStoreType of EXTERNAL_KEY_STORE.',
     )
     const all = await kms.send(new DescribeCustomKeyStoresCommand({}))
     assert.deepEqual(

@@ -7,6 +7,7 @@ import { SoftwareRootKey } from '../../src/adapters/root-key/software-root-key.j
 import { openSqliteKeyStore } from '../../src/adapters/store-sql/open-sqlite.js'
 import type { CustomKeyStoreRecord } from '../../src/domain/custom-key-store.js'
 import { CustomKeyStoreService } from '../../src/services/custom-key-stores.js'
+import { systemRandom } from '../../src/ports/random.js'
 
 const RECORD: CustomKeyStoreRecord = {
   schemaVersion: 1,
@@ -35,6 +36,7 @@ describe('CustomKeyStoreService: cached store records', () => {
       const service = new CustomKeyStoreService({
         store: mine,
         rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)),
+        random: systemRandom,
         logger: silent,
       })
       await theirs.insertCustomKeyStore(RECORD)
@@ -56,6 +58,7 @@ describe('CustomKeyStoreService: cached store records', () => {
       const service = new CustomKeyStoreService({
         store,
         rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)),
+        random: systemRandom,
         logger: silent,
       })
       await service.write((tx) => tx.insertCustomKeyStore(RECORD))

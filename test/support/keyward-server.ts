@@ -5,6 +5,7 @@ import { KMSClient } from '@aws-sdk/client-kms'
 import { SoftwareRootKey } from '../../src/adapters/root-key/software-root-key.js'
 import { openSqliteKeyStore } from '../../src/adapters/store-sql/open-sqlite.js'
 import type { HsmClusterConfig } from '../../src/config/hsm-clusters.js'
+import type { XksClientConfig } from '../../src/config/xks-client.js'
 import { adminCaller, type Principals } from '../../src/config/principals.js'
 import type { Caller } from '../../src/domain/caller.js'
 import type { Clock } from '../../src/ports/clock.js'
@@ -68,6 +69,8 @@ export async function startKeyward(
     cloudHsmClusters?: ReadonlyMap<string, HsmClusterConfig>
     /** Reuse this data directory (a restart); it is then left in place on close. */
     dataDir?: string
+    /** How external key store proxies are reached (principals.json "xksClient"). */
+    xksClient?: XksClientConfig
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keyward-test-'))
@@ -75,6 +78,7 @@ export async function startKeyward(
   const principals: Principals = {
     ...(options.regions ? { regions: options.regions } : {}),
     ...(options.cloudHsmClusters ? { cloudHsmClusters: options.cloudHsmClusters } : {}),
+    ...(options.xksClient ? { xksClient: options.xksClient } : {}),
     credentials: new Map([
       credential(ADMIN, adminCaller()),
       credential(OTHER, adminCaller(OTHER_ACCOUNT)),

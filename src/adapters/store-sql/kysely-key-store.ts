@@ -53,7 +53,8 @@ const customKeyStoreRow = (store: CustomKeyStoreRecord) => ({
   custom_key_store_id: store.customKeyStoreId,
   account_id: store.accountId,
   name: store.name,
-  cloud_hsm_cluster_id: store.cloudHsmClusterId,
+  cloud_hsm_cluster_id:
+    store.customKeyStoreType === 'AWS_CLOUDHSM' ? store.cloudHsmClusterId : null,
   record: JSON.stringify(store),
 })
 
@@ -265,6 +266,17 @@ class Statements implements KeyStoreTransaction {
     return row ? readCustomKeyStore(row.record) : undefined
   }
 
+  async listCustomKeyStoresOf(scope: Scope) {
+    const rows = await this.db
+      .selectFrom('kms_custom_key_stores')
+      .select('record')
+      .where('account_id', '=', scope.accountId)
+      .where('region', '=', scope.region)
+      .orderBy('custom_key_store_id')
+      .execute()
+    return rows.map((row) => readCustomKeyStore(row.record))
+  }
+
   async countCustomKeyStores(scope: Scope) {
     const row = await this.db
       .selectFrom('kms_custom_key_stores')
@@ -295,6 +307,17 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('custom_key_store_id', '=', customKeyStoreId)
       .execute()
+  }
+
+  async listKeysInCustomKeyStore(region: string, customKeyStoreId: string) {
+    const rows = await this.db
+      .selectFrom('kms_keys')
+      .select('record')
+      .where('region', '=', region)
+      .where('custom_key_store_id', '=', customKeyStoreId)
+      .orderBy('key_id')
+      .execute()
+    return rows.map((row) => readKeyRecord(row.record))
   }
 
   async countKeysInCustomKeyStore(region: string, customKeyStoreId: string) {

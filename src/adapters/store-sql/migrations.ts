@@ -131,6 +131,44 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute()
     },
   },
+  // External key stores have no CloudHSM cluster: the column becomes nullable (a unique index
+  // allows many NULLs in SQLite and PostgreSQL). SQLite cannot drop a NOT NULL constraint, so
+  // the table is rebuilt, as its documentation prescribes ("ALTER TABLE", section 7).
+  '0005_external_key_stores': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('kms_custom_key_stores_0005')
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('custom_key_store_id', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('cloud_hsm_cluster_id', 'text')
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kms_custom_key_stores_0005_pk', ['region', 'custom_key_store_id'])
+        .execute()
+      await sql`INSERT INTO kms_custom_key_stores_0005
+        (region, custom_key_store_id, account_id, name, cloud_hsm_cluster_id, record)
+        SELECT region, custom_key_store_id, account_id, name, cloud_hsm_cluster_id, record
+        FROM kms_custom_key_stores`.execute(db)
+      await db.schema.dropTable('kms_custom_key_stores').execute()
+      await db.schema
+        .alterTable('kms_custom_key_stores_0005')
+        .renameTo('kms_custom_key_stores')
+        .execute()
+      await db.schema
+        .createIndex('kms_custom_key_stores_by_name')
+        .on('kms_custom_key_stores')
+        .columns(['account_id', 'region', 'name'])
+        .unique()
+        .execute()
+      await db.schema
+        .createIndex('kms_custom_key_stores_by_cluster')
+        .on('kms_custom_key_stores')
+        .column('cloud_hsm_cluster_id')
+        .unique()
+        .execute()
+    },
+  },
 }
 
 /** Hands the in-code migrations to Kysely's Migrator (no migration files to ship or find). */

@@ -44,8 +44,9 @@ export interface Database {
     custom_key_store_id: string
     account_id: string
     name: string
-    cloud_hsm_cluster_id: string
-    /** CustomKeyStoreRecord as JSON (password wrapped under the root key). */
+    /** Null for external key stores. */
+    cloud_hsm_cluster_id: string | null
+    /** CustomKeyStoreRecord as JSON (password or XKS secret wrapped under the root key). */
     record: string
   }
   keyward_settings: {

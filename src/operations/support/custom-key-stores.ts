@@ -66,18 +66,17 @@ export const nameInUse = () =>
   )
 
 /**
- * External key stores (XKS) are not built yet: refused as an unsupported feature.
+ * A key's Origin must match its store's type: AWS_CLOUDHSM keys live in CloudHSM key stores,
+ * EXTERNAL_KEY_STORE keys in external key stores (API Reference, CreateKey, Origin). AWS
+ * answers a mismatch with UnsupportedOperationException.
  *
  * @example
- *   refuseExternalKeyStore(input.CustomKeyStoreType)
+ *   if (store.customKeyStoreType !== 'AWS_CLOUDHSM') throw wrongStoreType(store, 'AWS_CLOUDHSM')
  */
-export function refuseExternalKeyStore(type: string | undefined): void {
-  if (type === 'EXTERNAL_KEY_STORE') {
-    throw new UnsupportedOperationException(
-      'External key stores (EXTERNAL_KEY_STORE) are not supported by this Keyward version.',
-    )
-  }
-}
+export const wrongStoreType = (store: CustomKeyStoreRecord, origin: string) =>
+  new UnsupportedOperationException(
+    `Custom key store ${store.customKeyStoreId} is of type ${store.customKeyStoreType}; keys with Origin ${origin} need a custom key store of type ${origin === 'AWS_CLOUDHSM' ? 'AWS_CLOUDHSM' : 'EXTERNAL_KEY_STORE'}.`,
+  )
 
 /**
  * The store other than `except` that already uses this cluster's token, through this cluster

@@ -7,7 +7,11 @@ import {
 } from '../../wire/generated/exceptions.js'
 import type { CreateKeyInput } from '../../wire/generated/model.js'
 import type { OperationContext } from '../context.js'
-import { customKeyStoreInvalidState, requireCustomKeyStore } from './custom-key-stores.js'
+import {
+  customKeyStoreInvalidState,
+  requireCustomKeyStore,
+  wrongStoreType,
+} from './custom-key-stores.js'
 
 /**
  * CreateKey's rules for Origin AWS_CLOUDHSM (API Reference, CreateKey: "To create a KMS key in
@@ -53,6 +57,7 @@ export async function createKeyInHsm(
   customKeyStoreId: string,
 ): Promise<KeyRecord> {
   const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, customKeyStoreId)
+  if (store.customKeyStoreType !== 'AWS_CLOUDHSM') throw wrongStoreType(store, 'AWS_CLOUDHSM')
   if (store.connectionState !== 'CONNECTED') {
     throw customKeyStoreInvalidState(store, 'Keys can be created only in a connected store.')
   }

@@ -40,7 +40,9 @@ export async function storeOfKey(
 /** The logged-in token of a key's store, or KMSInvalidStateException "is unavailable". */
 async function tokenOfKey(ctx: OperationContext, key: KeyRecord): Promise<Pkcs11Token> {
   const store = await storeOfKey(ctx, key)
-  if (store?.connectionState !== 'CONNECTED') throw keyUnavailable(key)
+  if (store?.connectionState !== 'CONNECTED' || store.customKeyStoreType !== 'AWS_CLOUDHSM') {
+    throw keyUnavailable(key)
+  }
   try {
     return await ctx.customKeyStores.tokenFor(store)
   } catch (cause) {

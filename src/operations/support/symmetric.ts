@@ -7,9 +7,11 @@ import {
 } from '../../wire/generated/exceptions.js'
 import {
   openCiphertext,
+  openCiphertextTwice,
   openCiphertextWithGcmKey,
   readCiphertextHeader,
   sealCiphertext,
+  sealCiphertextTwice,
   sealCiphertextWithGcmKey,
 } from '../../domain/ciphertext.js'
 import type { EncryptionContext } from '../../domain/encryption-context.js'
@@ -19,6 +21,7 @@ import { KEY_SPECS } from '../../domain/key-specs.js'
 import { assertKeyState } from '../../domain/key-state.js'
 import type { OperationContext } from '../context.js'
 import { hsmKeyOf } from './hsm-keys.js'
+import { externalSealerOf } from './xks-keys.js'
 
 /**
  * The checks every operation that seals data under a symmetric KMS key makes, in AWS's order:
@@ -70,6 +73,7 @@ export async function sealUnderKey(
   ctx: OperationContext,
   req: { key: KeyRecord; plaintext: Buffer; context?: EncryptionContext | undefined },
 ): Promise<{ blob: Buffer; keyMaterialId: string }> {
+  if (req.key.origin === 'EXTERNAL_KEY_STORE') return sealTwice(ctx, req)
   if (req.key.customKeyStoreId !== undefined) return sealInHsm(ctx, req)
   const sealing = await ctx.keys.sealingKey(req.key)
   if (!sealing) throw new UnsupportedOperationException(`${req.key.arn} has no key material.`)
@@ -164,6 +168,7 @@ export async function openUnderKey(
   ctx: OperationContext,
   req: { key: KeyRecord; blob: Buffer; context?: EncryptionContext | undefined },
 ): Promise<{ plaintext: Buffer; keyMaterialId: string }> {
+  if (req.key.origin === 'EXTERNAL_KEY_STORE') return openTwice(ctx, req)
   if (req.key.customKeyStoreId !== undefined) return openInHsm(ctx, req)
   const header = readCiphertextHeader(req.blob)
   const sealing = header && (await ctx.keys.sealingKey(req.key, header.keyMaterialId))
@@ -209,6 +214,37 @@ async function openInHsm(
     ...(req.context ? { context: req.context } : {}),
   })
   return { plaintext, keyMaterialId }
+}
+
+/**
+ * {@link sealUnderKey} for a key in an external key store: double encryption (format version
+ * 3), the key's own material first, then the external key through the store's proxy.
+ */
+async function sealTwice(
+  ctx: OperationContext,
+  req: { key: KeyRecord; plaintext: Buffer; context?: EncryptionContext | undefined },
+): Promise<{ blob: Buffer; keyMaterialId: string }> {
+  const { sealing, external } = await externalSealerOf(ctx, req.key)
+  const blob = await sealCiphertextTwice(
+    { key: sealing, plaintext: req.plaintext, context: req.context, external },
+    ctx.random,
+  )
+  return { blob, keyMaterialId: sealing.keyMaterialId }
+}
+
+/** {@link openUnderKey} for a key in an external key store: the proxy first, then Keyward. */
+async function openTwice(
+  ctx: OperationContext,
+  req: { key: KeyRecord; blob: Buffer; context?: EncryptionContext | undefined },
+): Promise<{ plaintext: Buffer; keyMaterialId: string }> {
+  const { sealing, external } = await externalSealerOf(ctx, req.key)
+  const plaintext = await openCiphertextTwice({
+    blob: req.blob,
+    key: sealing,
+    context: req.context,
+    external,
+  })
+  return { plaintext, keyMaterialId: sealing.keyMaterialId }
 }
 
 /** Nitro Enclaves attestation (the Recipient member) needs AWS's attestation PKI. */

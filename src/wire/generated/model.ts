@@ -785,7 +785,7 @@ export const INPUT_SCHEMAS: Record<KmsOperationName, object> = {
         "minLength": 10,
         "maxLength": 128,
         "kmsPattern": {
-          "source": "^(?:^https://[a-zA-Z0-9.-]+$)$",
+          "source": "^(?:^https://[a-zA-Z0-9.-]+(?::[0-9]{1,5})?$)$",
           "shown": "^https://[a-zA-Z0-9.-]+$"
         }
       },
@@ -2770,7 +2770,7 @@ export const INPUT_SCHEMAS: Record<KmsOperationName, object> = {
         "minLength": 10,
         "maxLength": 128,
         "kmsPattern": {
-          "source": "^(?:^https://[a-zA-Z0-9.-]+$)$",
+          "source": "^(?:^https://[a-zA-Z0-9.-]+(?::[0-9]{1,5})?$)$",
           "shown": "^https://[a-zA-Z0-9.-]+$"
         }
       },
