@@ -92,24 +92,23 @@ describe('HealthChecker', () => {
       clock,
       cacheMs: 1000,
       waitMs: 10,
-      degradedAfterMs: 50,
+      degradedAfterMs: 150,
     })
     assert.equal((await health.current()).healthStatus, 'ACTIVE')
-    state.delayMs = 100
+    state.delayMs = 300
     clock.advance(30_000)
     const cached = await health.current()
     assert.deepEqual([cached.healthStatus, cached.checkedAt], ['ACTIVE', 0], 'the 30 s old result')
     // The slow check goes on in the background and is remembered.
-    await new Promise((r) => setTimeout(r, 150))
+    await new Promise((r) => setTimeout(r, 400))
     clock.advance(500)
     const slow = await health.current()
     assert.deepEqual([slow.healthStatus, slow.checkedAt], ['DEGRADED', 30_000])
-    state.delayMs = 200
     clock.advance(70_000)
     const none = await health.current()
     assert.equal(none.healthStatus, 'DEGRADED')
     assert.equal(none.checkedAt, 100_500)
     assert.match(String(none.problem), /slower than KMS waits/)
-    await new Promise((r) => setTimeout(r, 250))
+    await new Promise((r) => setTimeout(r, 350))
   })
 })

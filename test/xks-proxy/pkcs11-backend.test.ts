@@ -56,7 +56,8 @@ describe('XKS proxy on a PKCS#11 token (SoftHSMv2)', () => {
     const [ekm] = r.json!.ekmFleetDetails as Array<Record<string, string>>
     assert.equal(ekm!.id, serial)
     assert.match(ekm!.model!, /^SoftHSM v2 \(label xks, hardware \d+\.\d+, firmware \d+\.\d+\)$/)
-    assert.equal(ekm!.healthStatus, 'ACTIVE')
+    // ACTIVE, or DEGRADED when this busy machine made the round trip slower than 100 ms.
+    assert.match(ekm!.healthStatus!, /^(ACTIVE|DEGRADED)$/)
   })
 
   it('reads key spec and usages from the token object', async () => {
