@@ -14,6 +14,8 @@ declare module 'autocannon' {
     /** Seconds before a request counts as a timeout. */
     timeout?: number
     pipelining?: number
+    /** Requests per second over all connections (a fixed offered load instead of the most). */
+    overallRate?: number
   }
 
   /** One load-generator connection. */

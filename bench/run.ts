@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { benchAsymmetric } from './asymmetric.js'
 import { benchHsm, softHsmAvailable } from './hsm.js'
 import { benchXks } from './xks.js'
+import { benchXksProxy } from './xks-proxy.js'
 import { runLoad, type LoadResult } from './load.js'
 import { cpuSeconds, startServer, type ServerProcess } from './processes.js'
 import { summarizeCpuProfile, type HotSpot } from './profile-summary.js'
@@ -32,8 +33,10 @@ import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
  * better, since a second worker competes with the load generator), BENCH_ASYMMETRIC=0 (leave out the Sign/Verify/
  * GenerateMac part, e.g. to profile the symmetric path alone), BENCH_HSM=1 (add Encrypt on a
  * key of a CloudHSM-type custom key store over SoftHSMv2 beside raw AES-GCM on the same token;
- * needs softhsm2, see bench/hsm.ts), BENCH_XKS=1 (add Encrypt on a key of an external key store
- * through Keyward's XKS proxy beside Encrypt on a software key; see bench/xks.ts).
+ * needs softhsm2, see bench/hsm.ts), BENCH_XKS=1 (add Keyward's XKS proxy alone, Encrypt over TLS
+ * at AWS's 1,800 requests/s quota and as fast as it goes, see bench/xks-proxy.ts, which also runs
+ * alone as `node dist/bench/xks-proxy.js`; then Encrypt on a key of an external key store
+ * through Keyward's XKS proxy beside Encrypt on a software key, see bench/xks.ts).
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -360,6 +363,18 @@ async function main(): Promise<number> {
         connections: TARGET_CONNECTIONS,
       })
       if (!hsmOk) failed = true
+    }
+    // Keyward's XKS proxy alone (issue 6): bench/xks-proxy.ts, with its own proxy processes.
+    if (settings.xks) {
+      const proxyOk = await benchXksProxy({
+        keywardBin: join(ROOT, 'bin/keyward.js'),
+        env: keywardEnv(),
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+        connections: TARGET_CONNECTIONS,
+        enforce: settings.enforce,
+      })
+      if (!proxyOk) failed = true
     }
     // Keys of an external key store (issue 6): bench/xks.ts, with its own Keyward and proxy.
     if (settings.xks) {

@@ -44,6 +44,7 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/keyward-xks-compliance.XXXXXX")
 proxy_pid=""
 cleanup() {
+  [ -n "${KEEP_WORK:-}" ] && { echo "kept $work"; return; }
   if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }

@@ -63,7 +63,6 @@ export class XksError extends Error {
  *   printableAscii('a\nb') // 'a?b'
  */
 export function printableAscii(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[^\x20-\x7e]/g, '?')
   return clean.length > MAX_MESSAGE_CHARS ? clean.slice(0, MAX_MESSAGE_CHARS - 3) + '...' : clean
 }

@@ -216,6 +216,12 @@ export async function createXksProxy(
     clock,
     cacheMs: settings.healthCacheSeconds * 1000,
   })
+  // A first check before serving: the first GetHealthStatus (KMS's CreateCustomKeyStore or
+  // ConnectCustomKeyStore) then never waits for a cold one.
+  const warm = await health.refresh()
+  if (warm.healthStatus === 'UNAVAILABLE') {
+    logger.warn('the key manager failed its first health check', { cause: warm.problem })
+  }
   let current = settings
   let runtime = runtimeOf(settings, clock.now())
   const listener = createXksRequestListener({

@@ -29,8 +29,15 @@ export interface RunningXksProxy {
 /** The key store path every proxy of this helper serves. */
 const URI_PATH = '/tenant-a/kms/xks/v1'
 
-/** Log lines are dropped: a test that wants them builds the proxy itself. */
+/** Log lines are dropped: a test that wants them passes its own logger. */
 const quiet: XksLogger = { info: () => {}, warn: () => {}, error: () => {} }
+
+/** What {@link startConfiguredXksProxy} returns: the proxy itself too, for white-box checks. */
+export interface ConfiguredXksProxy extends RunningXksProxy {
+  readonly proxy: XksProxy
+  readonly settings: XksProxySettings
+  readonly dataDir: string
+}
 
 /**
  * Starts Keyward's XKS proxy in this process over TLS (a certificate for localhost from
@@ -44,19 +51,39 @@ const quiet: XksLogger = { info: () => {}, warn: () => {}, error: () => {} }
  *   // CreateCustomKeyStore with XksProxyUriEndpoint: xks.endpoint, XksProxyUriPath: xks.uriPath, …
  *   await xks.stop()
  */
-export async function startXksProxy(
+export function startXksProxy(
   options: {
     pki?: TestPki
     region?: string
     backend?: 'local' | { modulePath: string; tokenLabel: string; pin: string }
   } = {},
 ): Promise<RunningXksProxy> {
+  return startConfiguredXksProxy(options)
+}
+
+/**
+ * {@link startXksProxy} with more control, for the proxy's own tests: `configure` edits the
+ * settings (key stores with rules, quotas, limits, mutual TLS…) before the proxy is built, and
+ * `logger` receives its log lines.
+ *
+ * @example
+ *   const xks = await startConfiguredXksProxy({ configure: (s) => ({ ...s, fleetSize: 3 }) })
+ */
+export async function startConfiguredXksProxy(
+  options: {
+    pki?: TestPki
+    region?: string
+    backend?: 'local' | { modulePath: string; tokenLabel: string; pin: string }
+    logger?: XksLogger
+    configure?: (settings: XksProxySettings) => XksProxySettings
+  } = {},
+): Promise<ConfiguredXksProxy> {
   const ownPki = options.pki === undefined
   const pki = options.pki ?? createTestPki()
   const dataDir = mkdtempSync(join(tmpdir(), 'keyward-xks-proxy-'))
   const credential = generateCredential()
   const backend = options.backend ?? 'local'
-  const settings: XksProxySettings = {
+  const base: XksProxySettings = {
     host: '127.0.0.1',
     port: 0,
     tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem },
@@ -74,9 +101,10 @@ export async function startXksProxy(
     limits: DEFAULT_LIMITS,
     keyStores: [{ uriPath: URI_PATH, credentials: [credential] }],
   }
+  const settings = options.configure ? options.configure(base) : base
   let proxy: XksProxy
   try {
-    proxy = await createXksProxy(settings, { logger: quiet, env: {} })
+    proxy = await createXksProxy(settings, { logger: options.logger ?? quiet, env: {} })
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true })
     if (ownPki) pki.remove()
@@ -84,13 +112,15 @@ export async function startXksProxy(
   }
   const { port } = await proxy.listen()
   let stopped = false
+  const uriPath = settings.keyStores[0]!.uriPath
+  const first = settings.keyStores[0]!.credentials[0]!
   return {
-    endpoint: `https://localhost:${port}`,
-    uriPath: URI_PATH,
-    credential: {
-      AccessKeyId: credential.accessKeyId,
-      RawSecretAccessKey: credential.secretAccessKey,
-    },
+    proxy,
+    settings,
+    dataDir,
+    endpoint: `${settings.tls ? 'https' : 'http'}://localhost:${port}`,
+    uriPath,
+    credential: { AccessKeyId: first.accessKeyId, RawSecretAccessKey: first.secretAccessKey },
     caCertPem: pki.ca.certPem,
     createKey: (id, opts) =>
       proxy.keyManager.createKey(id, { usage: opts?.usage ?? ['ENCRYPT', 'DECRYPT'] }),

@@ -47,6 +47,15 @@ const BAD_CIPHERTEXT = new Set([
   'CKR_FUNCTION_FAILED',
 ])
 const WRONG_USAGE = new Set(['CKR_KEY_FUNCTION_NOT_PERMITTED', 'CKR_KEY_TYPE_INCONSISTENT'])
+/** A cached handle that no longer names an object (the key was destroyed meanwhile). */
+const STALE_HANDLE = new Set(['CKR_KEY_HANDLE_INVALID', 'CKR_OBJECT_HANDLE_INVALID'])
+/**
+ * How long a key's object handle is reused before the label is looked up again. Handles are
+ * valid for every session of the application (PKCS#11 §2.4); a key another process destroyed
+ * answers CKR_KEY_HANDLE_INVALID and is looked up at once, one it added under a taken label
+ * is noticed within this time. Finding the object was a sixth of the proxy's CPU per request.
+ */
+const HANDLE_TTL_MS = 1000
 
 /**
  * External keys in a PKCS#11 token (SoftHSMv2 in tests): the key of externalKeyId `id` is the
@@ -62,6 +71,7 @@ const WRONG_USAGE = new Set(['CKR_KEY_FUNCTION_NOT_PERMITTED', 'CKR_KEY_TYPE_INC
 export class Pkcs11KeyManager implements XksKeyManager {
   readonly kind = 'pkcs11'
   readonly #token: Pkcs11Token
+  readonly #handles = new Map<string, { handle: Buffer; at: number }>()
 
   private constructor(token: Pkcs11Token) {
     this.#token = token
@@ -83,10 +93,8 @@ export class Pkcs11KeyManager implements XksKeyManager {
   async encrypt(id: string, input: { plaintext: Buffer; aad: Buffer }): Promise<SealedGcm> {
     const iv = randomBytes(IV_BYTES)
     const sealed = await this.#token.withSession(async (session, api) => {
-      const key = findOnly(api, session, id)
-      if (!key) throw keyNotFound(id)
       try {
-        api.C_EncryptInit(session, gcm(iv, input.aad), key)
+        this.#init(api, session, id, (key) => api.C_EncryptInit(session, gcm(iv, input.aad), key))
       } catch (error) {
         if (WRONG_USAGE.has(ckrOf(error) ?? '')) throw keyUsageDenied(id, 'ENCRYPT')
         throw error
@@ -101,10 +109,10 @@ export class Pkcs11KeyManager implements XksKeyManager {
 
   async decrypt(id: string, input: SealedGcm & { aad: Buffer }): Promise<Buffer> {
     return this.#token.withSession(async (session, api) => {
-      const key = findOnly(api, session, id)
-      if (!key) throw keyNotFound(id)
       try {
-        api.C_DecryptInit(session, gcm(input.iv, input.aad), key)
+        this.#init(api, session, id, (key) =>
+          api.C_DecryptInit(session, gcm(input.iv, input.aad), key),
+        )
       } catch (error) {
         if (WRONG_USAGE.has(ckrOf(error) ?? '')) throw keyUsageDenied(id, 'DECRYPT')
         throw error
@@ -117,6 +125,27 @@ export class Pkcs11KeyManager implements XksKeyManager {
         throw error
       }
     })
+  }
+
+  /**
+   * Runs `init` (C_EncryptInit, C_DecryptInit) on the key labelled `id`, from the handle cache
+   * when fresh; a stale handle is dropped and the label looked up once more.
+   */
+  #init(api: pkcs11js.PKCS11, session: Buffer, id: string, init: (key: Buffer) => void): void {
+    const cached = this.#handles.get(id)
+    if (cached && performance.now() - cached.at < HANDLE_TTL_MS) {
+      try {
+        init(cached.handle)
+        return
+      } catch (error) {
+        if (!STALE_HANDLE.has(ckrOf(error) ?? '')) throw error
+      }
+    }
+    this.#handles.delete(id)
+    const key = findOnly(api, session, id)
+    if (!key) throw keyNotFound(id)
+    this.#handles.set(id, { handle: key, at: performance.now() })
+    init(key)
   }
 
   async ekm(): Promise<EkmInfo> {
@@ -163,6 +192,7 @@ export class Pkcs11KeyManager implements XksKeyManager {
   }
 
   async deleteKey(id: string): Promise<boolean> {
+    this.#handles.delete(id)
     return this.#token.withSession((session, api) => {
       const keys = findAll(api, session, id)
       for (const key of keys) api.C_DestroyObject(session, key)
@@ -189,6 +219,7 @@ export class Pkcs11KeyManager implements XksKeyManager {
   }
 
   async close(): Promise<void> {
+    this.#handles.clear()
     await this.#token.close()
   }
 }
