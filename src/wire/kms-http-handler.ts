@@ -18,6 +18,7 @@ import {
 } from './generated/exceptions.js'
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
 import { renderMetrics } from './metrics.js'
+import { BodyTooLarge, readBody } from './read-body.js'
 import { verifySigV4 } from './sigv4.js'
 import { validateInput } from './validate-input.js'
 
@@ -52,8 +53,6 @@ export interface KmsHttpDeps {
   readonly devCaller?: Caller
   readonly logger: Logger
 }
-
-class BodyTooLarge extends Error {}
 
 /** The operations GetKeyLastUsage reports (the model's KeyLastUsageTrackingOperation enum). */
 const TRACKED_USES = new Set<string>([
@@ -100,25 +99,6 @@ function parseTarget(req: IncomingMessage): KmsOperationName {
       : undefined
   if (req.method !== 'POST' || !op || !KNOWN.has(op)) throw new UnknownOperationException()
   return op as KmsOperationName
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > MAX_BODY_BYTES) return Promise.reject(new BodyTooLarge())
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_BODY_BYTES) {
-        req.removeAllListeners('data')
-        req.resume()
-        reject(new BodyTooLarge())
-      } else chunks.push(chunk)
-    })
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }
 
 /** AWS's front end finds no operation for a body it cannot read as AWS JSON. */
@@ -199,7 +179,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     requestId: string,
   ): Promise<{ op: KmsOperationName; body: string }> {
     const op = parseTarget(req)
-    const body = await readBody(req)
+    const body = await readBody(req, MAX_BODY_BYTES)
     checkContentType(req)
     const { principal, region } = verifySigV4(
       { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },

@@ -16,6 +16,7 @@ import { invalidUriPath, parseApiUri, type XksRoute } from './routes.js'
 import type { TokenBucket } from './throttle.js'
 import { validateRequest, type XksInput } from './validate-request.js'
 import { PROXY_MODEL } from './version.js'
+import { BodyTooLarge, readBody } from '../wire/read-body.js'
 
 /**
  * The XKS Proxy API over HTTP, as an ordered list of named steps (docs/xks-proxy.md draws it
@@ -59,33 +60,12 @@ export interface XksHandlerDeps {
   readonly operationTimeoutMs?: number
 }
 
-class BodyTooLarge extends Error {}
-
 /** What one request carried through the steps, for its log line. */
 interface RequestState {
   route?: XksRoute
   accessKeyId?: string
   input?: XksInput
   rule?: string
-}
-
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  if (Number(req.headers['content-length'] ?? 0) > maxBytes)
-    return Promise.reject(new BodyTooLarge())
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > maxBytes) {
-        req.removeAllListeners('data')
-        req.resume()
-        reject(new BodyTooLarge())
-      } else chunks.push(chunk)
-    })
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }
 
 /** The spec: requests are JSON with Content-Type application/json. */
