@@ -1,3 +1,5 @@
+import type { CallMode } from '../adapters/pkcs11/pkcs11-token.js'
+
 /**
  * An HSM connection a CloudHSM-type custom key store can use: the PKCS#11 equivalent of a
  * CloudHSM cluster (../shared/reference/xks.md §5.2). Declared in the principals file under
@@ -12,8 +14,10 @@
  *
  * The token is named by `tokenLabel` or `tokenSerial` (SoftHSM moves tokens between slot ids).
  * `trustAnchorCertificate` is optional: when set, CreateCustomKeyStore accepts only that PEM
- * (IncorrectTrustAnchorException otherwise). The PIN is not here: it is the store's
- * KeyStorePassword, given through the API and kept wrapped under the root key.
+ * (IncorrectTrustAnchorException otherwise). `callMode` is optional: "async" (the default)
+ * or "sync", see {@link CallMode}; "sync" only for a module that answers from this machine's
+ * memory (SoftHSM, a PCIe card), never for a network HSM. The PIN is not here: it is the
+ * store's KeyStorePassword, given through the API and kept wrapped under the root key.
  */
 export interface HsmClusterConfig {
   readonly id: string
@@ -21,7 +25,10 @@ export interface HsmClusterConfig {
   readonly tokenLabel?: string
   readonly tokenSerial?: string
   readonly trustAnchorCertificate?: string
+  readonly callMode?: CallMode
 }
+
+const CALL_MODES: ReadonlySet<unknown> = new Set<CallMode>(['async', 'sync'])
 
 /**
  * CloudHsmClusterId's pattern in the service model (19–24 characters). The documentation's own
@@ -55,6 +62,9 @@ export function readHsmClusters(
     if ((entry.tokenLabel === undefined) === (entry.tokenSerial === undefined)) {
       throw bad(`cluster ${id} needs exactly one of "tokenLabel" and "tokenSerial"`)
     }
+    if (entry.callMode !== undefined && !CALL_MODES.has(entry.callMode)) {
+      throw bad(`cluster ${id} has "callMode" ${String(entry.callMode)}; use "async" or "sync"`)
+    }
     clusters.set(id, {
       id,
       modulePath: entry.modulePath,
@@ -63,6 +73,7 @@ export function readHsmClusters(
       ...(typeof entry.trustAnchorCertificate === 'string'
         ? { trustAnchorCertificate: entry.trustAnchorCertificate }
         : {}),
+      ...(entry.callMode !== undefined ? { callMode: entry.callMode } : {}),
     })
   }
   return clusters

@@ -467,6 +467,7 @@ export class CustomKeyStoreService {
         modulePath: cluster.modulePath,
         ...(cluster.tokenLabel !== undefined ? { tokenLabel: cluster.tokenLabel } : {}),
         ...(cluster.tokenSerial !== undefined ? { tokenSerial: cluster.tokenSerial } : {}),
+        ...(cluster.callMode !== undefined ? { callMode: cluster.callMode } : {}),
         pin: pin.toString('utf8'),
       })
     } finally {

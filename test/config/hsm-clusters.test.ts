@@ -27,6 +27,7 @@ describe('principals file: cloudHsmClusters', () => {
         modulePath: '/opt/hsm.so',
         tokenSerial: '1234',
         trustAnchorCertificate: 'PEM',
+        callMode: 'sync',
       },
     ])
     assert.deepEqual(p.cloudHsmClusters?.get('cluster-kaxbycdefgh'), {
@@ -35,6 +36,7 @@ describe('principals file: cloudHsmClusters', () => {
       tokenLabel: 'kms',
     })
     assert.equal(p.cloudHsmClusters?.get('cluster-abcdefghijk')?.tokenSerial, '1234')
+    assert.equal(p.cloudHsmClusters?.get('cluster-abcdefghijk')?.callMode, 'sync')
     assert.equal(read(undefined).cloudHsmClusters, undefined)
   })
 
@@ -63,6 +65,10 @@ describe('principals file: cloudHsmClusters', () => {
           { id: 'cluster-abcdefghijk', modulePath: '/m', tokenLabel: 'u' },
         ],
         /cluster cluster-abcdefghijk is listed twice$/,
+      ],
+      [
+        [{ id: 'cluster-abcdefghijk', modulePath: '/m', tokenLabel: 't', callMode: 'blocking' }],
+        /cluster cluster-abcdefghijk has "callMode" blocking; use "async" or "sync"$/,
       ],
     ]
     for (const [list, message] of cases) {

@@ -29,6 +29,7 @@ import { NO_MESSAGE } from './crypto-fixtures.js'
 import {
   CLUSTER,
   PIN_A,
+  PIN_B,
   startTestHsm,
   TRUST_ANCHOR,
   type TestHsm,
@@ -283,6 +284,85 @@ describe('keys in a CloudHSM key store (SoftHSM)', () => {
       `${key.Arn} is unavailable: its key material (the object labelled with the key ARN) is missing from CloudHSM cluster ${CLUSTER.a}.`,
     )
   })
+
+  it('says so when the key object vanishes after the key was used', async () => {
+    const key = await createHsmKey()
+    // Encrypt first, so that Keyward holds the object's handle when the object goes.
+    const { CiphertextBlob } = await kms.send(
+      new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') }),
+    )
+    assert.equal(await inspector.destroyKey(key.Arn!), true)
+    const missing = `${key.Arn} is unavailable: its key material (the object labelled with the key ARN) is missing from CloudHSM cluster ${CLUSTER.a}.`
+    await expectKmsError(
+      kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })),
+      'KMSInvalidStateException',
+      missing,
+    )
+    await expectKmsError(
+      kms.send(new DecryptCommand({ CiphertextBlob })),
+      'KMSInvalidStateException',
+      missing,
+    )
+  })
+
+  it('makes the crypto calls on the event loop for a cluster with callMode sync', async () => {
+    const { CustomKeyStoreId } = await kms.send(
+      new CreateCustomKeyStoreCommand({
+        CustomKeyStoreName: 'hsm-sync',
+        CloudHsmClusterId: CLUSTER.sync,
+        TrustAnchorCertificate: TRUST_ANCHOR,
+        KeyStorePassword: PIN_B,
+      }),
+    )
+    await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId }))
+    await kw.keyward.customKeyStores.settled()
+    const syncKey = (
+      await kms.send(new CreateKeyCommand({ Origin: 'AWS_CLOUDHSM', CustomKeyStoreId }))
+    ).KeyMetadata!
+    const asyncKey = await createHsmKey()
+    const roundTrip = async (keyId: string) => {
+      const plaintext = Buffer.from(`sealed under ${keyId}`)
+      const { CiphertextBlob } = await kms.send(
+        new EncryptCommand({ KeyId: keyId, Plaintext: plaintext, EncryptionContext: CONTEXT }),
+      )
+      const out = await kms.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: CONTEXT }))
+      assert.deepEqual(Buffer.from(out.Plaintext!), plaintext)
+    }
+    assert.equal(await countSyncCrypto(() => roundTrip(syncKey.KeyId!)), 2)
+    assert.equal(await countSyncCrypto(() => roundTrip(asyncKey.KeyId!)), 0)
+    try {
+      await kms.send(new DisconnectCustomKeyStoreCommand({ CustomKeyStoreId }))
+      await expectKmsError(
+        kms.send(new EncryptCommand({ KeyId: syncKey.KeyId, Plaintext: Buffer.from('x') })),
+        'KMSInvalidStateException',
+        `${syncKey.Arn} is unavailable.`,
+      )
+    } finally {
+      await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId }))
+      await kw.keyward.customKeyStores.settled()
+    }
+  })
+
+  /** How many synchronous C_Encrypt and C_Decrypt calls `fn` makes through the module. */
+  async function countSyncCrypto(fn: () => Promise<void>): Promise<number> {
+    const api = loadModule(testHsm.hsm.modulePath).api
+    const { C_Encrypt: encrypt, C_Decrypt: decrypt } = api
+    let count = 0
+    const counted = <F extends typeof encrypt>(original: F) =>
+      ((...args: unknown[]) => {
+        count++
+        return (original as (...a: unknown[]) => unknown).apply(api, args)
+      }) as unknown as F
+    api.C_Encrypt = counted(encrypt)
+    api.C_Decrypt = counted(decrypt)
+    try {
+      await fn()
+    } finally {
+      api.C_Encrypt = encrypt
+      api.C_Decrypt = decrypt
+    }
+    return count
+  }
 
   it('keeps working when the PKCS#11 module restarts under it', async () => {
     const key = await createHsmKey()

@@ -18,6 +18,8 @@ export const CLUSTER = {
   b: 'cluster-bbbbbbbbbbb',
   /** Token kms-c: for stores that get a wrong PIN. */
   c: 'cluster-ccccccccccc',
+  /** Token kms-d, with callMode sync (PIN_B). */
+  sync: 'cluster-syncdddddddd',
   /** A module that never existed. */
   noModule: 'cluster-nomodulexxx',
   /** The SoftHSM module, with no token of that label. */
@@ -30,7 +32,7 @@ export interface TestHsm {
 }
 
 /**
- * SoftHSM tokens kms-a, kms-b and kms-c in a temporary directory, and the "cloudHsmClusters"
+ * SoftHSM tokens kms-a, kms-b, kms-c and kms-d in a temporary directory, and the "cloudHsmClusters"
  * configuration of the tests over them.
  */
 export function startTestHsm(): TestHsm {
@@ -38,6 +40,7 @@ export function startTestHsm(): TestHsm {
   const serialA = hsm.initToken({ label: 'kms-a', pin: PIN_A })
   hsm.initToken({ label: 'kms-b', pin: PIN_B })
   hsm.initToken({ label: 'kms-c', pin: PIN_B })
+  hsm.initToken({ label: 'kms-d', pin: PIN_B })
   const entries: HsmClusterConfig[] = [
     { id: CLUSTER.a, modulePath: hsm.modulePath, tokenLabel: 'kms-a' },
     { id: CLUSTER.aBySerial, modulePath: hsm.modulePath, tokenSerial: serialA },
@@ -48,6 +51,7 @@ export function startTestHsm(): TestHsm {
       trustAnchorCertificate: TRUST_ANCHOR,
     },
     { id: CLUSTER.c, modulePath: hsm.modulePath, tokenLabel: 'kms-c' },
+    { id: CLUSTER.sync, modulePath: hsm.modulePath, tokenLabel: 'kms-d', callMode: 'sync' },
     { id: CLUSTER.noModule, modulePath: join(hsm.dir, 'missing.so'), tokenLabel: 'kms-a' },
     { id: CLUSTER.noToken, modulePath: hsm.modulePath, tokenLabel: 'no-such-token' },
   ]

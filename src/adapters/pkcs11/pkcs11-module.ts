@@ -15,6 +15,12 @@ export interface Pkcs11Module {
    */
   ensureInitialized(): void
   /**
+   * How many times this process has C_Initialize'd the library. After a restart (C_Finalize,
+   * then C_Initialize) the library hands out session and object handles from scratch, so a
+   * connection made under an earlier count must not use its handles any more.
+   */
+  readonly initializations: number
+  /**
    * SHA-256 of the PIN each token (by serial) was logged in with by this process. PKCS#11
    * shares one login among all sessions of an application, so a second C_Login answers
    * CKR_USER_ALREADY_LOGGED_IN whatever the PIN: this is what a later login is checked against.
@@ -51,16 +57,21 @@ export function loadModule(path: string): Pkcs11Module {
       { cause },
     )
   }
+  let initializations = 0
   const module: Pkcs11Module = {
     path,
     api,
     logins: new Map(),
+    get initializations() {
+      return initializations
+    },
     ensureInitialized() {
       try {
         // The async calls run on libuv's threads while the event loop makes synchronous calls:
         // the library must lock (PKCS#11 §5.4, CKF_OS_LOCKING_OK). Without it SoftHSM assumes
         // a single thread and its heap is corrupted under concurrent load.
         api.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK })
+        initializations++
       } catch (cause) {
         if (ckrOf(cause) === 'CKR_CRYPTOKI_ALREADY_INITIALIZED') return
         throw new HsmConnectionError(

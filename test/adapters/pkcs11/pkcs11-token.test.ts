@@ -1,10 +1,12 @@
+import { execFileSync } from 'node:child_process'
+import { createRequire } from 'node:module'
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import pkcs11js from 'pkcs11js'
 import { HsmConnectionError } from '../../../src/adapters/pkcs11/hsm-errors.js'
 import { loadModule } from '../../../src/adapters/pkcs11/pkcs11-module.js'
 import { HsmKeyNotFoundError, Pkcs11Token } from '../../../src/adapters/pkcs11/pkcs11-token.js'
-import { startSoftHsm, type SoftHsm } from '../../support/softhsm.js'
+import { SOFTHSM_MODULE, startSoftHsm, type SoftHsm } from '../../support/softhsm.js'
 
 const PIN = '1234567'
 
@@ -16,6 +18,50 @@ async function expectConnectionError(promise: Promise<unknown>, code: string, pa
     assert.ok(!error.message.includes(PIN), 'the PIN must not appear in messages')
     return true
   })
+}
+
+/** How many key lookups (C_FindObjectsInit) `fn` makes through the module at `modulePath`. */
+async function countLookups(modulePath: string, fn: () => Promise<unknown>): Promise<number> {
+  const api = loadModule(modulePath).api
+  const original = api.C_FindObjectsInit
+  let count = 0
+  api.C_FindObjectsInit = (...args: Parameters<typeof original>) => {
+    count++
+    return original.apply(api, args)
+  }
+  try {
+    await fn()
+  } finally {
+    api.C_FindObjectsInit = original
+  }
+  return count
+}
+
+/**
+ * Destroys the key labelled `label` from another process (another PKCS#11 application), as an
+ * operator's tool would, behind the back of this process's sessions and handles.
+ */
+function destroyFromAnotherProcess(options: { tokenLabel: string; label: string }): void {
+  const script = `
+    const pkcs11js = require(${JSON.stringify(createRequire(import.meta.url).resolve('pkcs11js'))})
+    const [modulePath, tokenLabel, pin, label] = process.argv.slice(1)
+    const api = new pkcs11js.PKCS11()
+    api.load(modulePath)
+    api.C_Initialize()
+    const slot = api.C_GetSlotList(true).find((s) => api.C_GetTokenInfo(s).label.trim() === tokenLabel)
+    const session = api.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION)
+    api.C_Login(session, pkcs11js.CKU_USER, pin)
+    api.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: label }])
+    const key = api.C_FindObjects(session)
+    api.C_FindObjectsFinal(session)
+    if (!key) throw new Error('no key ' + label)
+    api.C_DestroyObject(session, key)
+    api.C_Finalize()`
+  execFileSync(
+    process.execPath,
+    ['-e', script, loadModule(SOFTHSM_MODULE).path, options.tokenLabel, PIN, options.label],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
 }
 
 describe('Pkcs11Token (SoftHSMv2)', () => {
@@ -159,5 +205,105 @@ describe('Pkcs11Token (SoftHSMv2)', () => {
     )
     assert.deepEqual(results, Array(count).fill(true))
     await small.close()
+  })
+  it('opens in one call mode what it sealed in the other', async () => {
+    const sync = await Pkcs11Token.open({
+      modulePath: hsm.modulePath,
+      tokenLabel: 'adapter-test',
+      pin: PIN,
+      callMode: 'sync',
+    })
+    try {
+      await sync.generateAesKey({ label: 'key-modes', id: 'key-modes' })
+      const iv = await sync.random(12)
+      const aad = Buffer.from('modes')
+      const data = Buffer.alloc(1024, 'both ways')
+      const bySync = await sync.encryptGcm({ label: 'key-modes', iv, aad, data })
+      assert.deepEqual(await token.decryptGcm({ label: 'key-modes', iv, aad, data: bySync }), data)
+      const byAsync = await token.encryptGcm({ label: 'key-modes', iv, aad, data })
+      assert.deepEqual(byAsync, bySync)
+      assert.deepEqual(await sync.decryptGcm({ label: 'key-modes', iv, aad, data: byAsync }), data)
+      await assert.rejects(
+        sync.decryptGcm({ label: 'key-modes', iv, aad: Buffer.from('other'), data: byAsync }),
+        /CKR_/,
+      )
+    } finally {
+      await sync.close()
+    }
+  })
+
+  describe('object handle cache', () => {
+    const iv = Buffer.alloc(12, 7)
+    const aad = Buffer.from('aad')
+    const data = Buffer.from('cached')
+
+    it('looks a key up once, not once per operation', async () => {
+      await token.generateAesKey({ label: 'key-once', id: 'key-once' })
+      const first = await countLookups(hsm.modulePath, () =>
+        token.encryptGcm({ label: 'key-once', iv, aad, data }),
+      )
+      assert.equal(first, 1)
+      const sealed = await token.encryptGcm({ label: 'key-once', iv, aad, data })
+      const later = await countLookups(hsm.modulePath, async () => {
+        for (let i = 0; i < 20; i++) await token.encryptGcm({ label: 'key-once', iv, aad, data })
+        assert.deepEqual(await token.decryptGcm({ label: 'key-once', iv, aad, data: sealed }), data)
+      })
+      assert.equal(later, 0)
+    })
+
+    it('notices a key destroyed behind its back by another login of this process', async () => {
+      await token.generateAesKey({ label: 'key-gone', id: 'key-gone' })
+      const sealed = await token.encryptGcm({ label: 'key-gone', iv, aad, data })
+      const other = await Pkcs11Token.open({
+        modulePath: hsm.modulePath,
+        tokenLabel: 'adapter-test',
+        pin: PIN,
+      })
+      try {
+        assert.equal(await other.destroyKey('key-gone'), true)
+      } finally {
+        await other.close()
+      }
+      await assert.rejects(
+        token.encryptGcm({ label: 'key-gone', iv, aad, data }),
+        HsmKeyNotFoundError,
+      )
+      await assert.rejects(
+        token.decryptGcm({ label: 'key-gone', iv, aad, data: sealed }),
+        HsmKeyNotFoundError,
+      )
+    })
+
+    it('notices a key destroyed by another process, and uses a new key of the same label', async () => {
+      await token.generateAesKey({ label: 'key-swapped', id: 'key-swapped' })
+      const sealed = await token.encryptGcm({ label: 'key-swapped', iv, aad, data })
+      destroyFromAnotherProcess({ tokenLabel: 'adapter-test', label: 'key-swapped' })
+      await assert.rejects(
+        token.decryptGcm({ label: 'key-swapped', iv, aad, data: sealed }),
+        HsmKeyNotFoundError,
+      )
+      // A new key under the old label is found, and it is not the old key.
+      await token.generateAesKey({ label: 'key-swapped', id: 'key-swapped' })
+      await assert.rejects(
+        token.decryptGcm({ label: 'key-swapped', iv, aad, data: sealed }),
+        /CKR_GENERAL_ERROR/,
+      )
+      const resealed = await token.encryptGcm({ label: 'key-swapped', iv, aad, data })
+      assert.notDeepEqual(resealed, sealed)
+    })
+
+    it('finds a key again once after a module restart, then keeps the new handle', async () => {
+      await token.generateAesKey({ label: 'key-reset', id: 'key-reset' })
+      const sealed = await token.encryptGcm({ label: 'key-reset', iv, aad, data })
+      loadModule(hsm.modulePath).api.C_Finalize()
+      const lookups = await countLookups(hsm.modulePath, async () => {
+        assert.deepEqual(
+          await token.decryptGcm({ label: 'key-reset', iv, aad, data: sealed }),
+          data,
+        )
+        await token.encryptGcm({ label: 'key-reset', iv, aad, data })
+      })
+      assert.equal(lookups, 1)
+    })
   })
 })
