@@ -300,6 +300,12 @@ function bodyOffset(format: number, keyIdLength: number): number {
  * Seals `plaintext` with a key held in an HSM (format version 2): Keyward builds the header
  * and the AAD, the HSM does AES-256-GCM under a fresh random IV.
  *
+ * The IV is 96 bits from Keyward's CSPRNG, not from the token's C_GenerateRandom: NIST SP
+ * 800-38D §8.2.2 (RBG-based construction) asks for a random field from an approved RBG, and
+ * what GCM needs is that IVs never repeat under the key, which does not depend on where the
+ * bits are drawn; a draw from the token would cost a round trip per operation. Under that
+ * construction §8.3 caps one key at 2^32 encryptions.
+ *
  * @example
  *   const blob = await sealCiphertextWithGcmKey({ header, plaintext, context, gcm }, random)
  */
