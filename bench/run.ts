@@ -36,7 +36,9 @@ import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
  * needs softhsm2, see bench/hsm.ts), BENCH_XKS=1 (add Keyward's XKS proxy alone, Encrypt over TLS
  * at AWS's 1,800 requests/s quota and as fast as it goes, see bench/xks-proxy.ts, which also runs
  * alone as `node dist/bench/xks-proxy.js`; then Encrypt on a key of an external key store
- * through Keyward's XKS proxy beside Encrypt on a software key, see bench/xks.ts).
+ * through Keyward's XKS proxy beside Encrypt on a software key, see bench/xks.ts),
+ * BENCH_ONLY=hsm, xks or hsm,xks (those parts alone, without the software-key scenarios and the
+ * asymmetric part).
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -60,6 +62,8 @@ interface Settings {
   readonly asymmetric: boolean
   readonly hsm: boolean
   readonly xks: boolean
+  /** BENCH_ONLY set: skip the software-key scenarios and the asymmetric part. */
+  readonly onlyParts: boolean
 }
 
 function intFromEnv(name: string, fallback: number, range: { min: number; max: number }): number {
@@ -76,6 +80,10 @@ function readSettings(): Settings {
   if (connections.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) {
     throw new Error(`BENCH_CONNECTIONS must list integers from 1 to 1024, got '${connections}'`)
   }
+  const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
+  if (only.some((part) => part !== 'hsm' && part !== 'xks')) {
+    throw new Error(`BENCH_ONLY must list parts among hsm and xks, got '${only}'`)
+  }
   return {
     // Bounded, so a typo cannot keep the machine busy for hours.
     seconds: intFromEnv('BENCH_DURATION', 10, { min: 1, max: 3600 }),
@@ -85,8 +93,9 @@ function readSettings(): Settings {
     enforce: process.env.BENCH_ENFORCE === '1',
     workers: intFromEnv('BENCH_WORKERS', Math.min(availableParallelism(), 8), { min: 1, max: 64 }),
     asymmetric: process.env.BENCH_ASYMMETRIC !== '0',
-    hsm: process.env.BENCH_HSM === '1',
-    xks: process.env.BENCH_XKS === '1',
+    hsm: process.env.BENCH_HSM === '1' || only.includes('hsm'),
+    xks: process.env.BENCH_XKS === '1' || only.includes('xks'),
+    onlyParts: only.length > 0,
   }
 }
 
@@ -260,6 +269,89 @@ function printProfile(dir: string): void {
   }
 }
 
+/**
+ * The software-key part: Keyward against the bare baseline (Encrypt, Decrypt, GenerateDataKey),
+ * then Sign/Verify/GenerateMac. Servers started here are pushed on `servers` for the caller to
+ * stop.
+ */
+async function benchSoftware(
+  settings: Settings,
+  run: { dataDir: string; profileDir: string; servers: ServerProcess[] },
+): Promise<{ failed: boolean; targetsMet: boolean | undefined }> {
+  const { dataDir, profileDir, servers } = run
+  let failed = false
+  const baseline = await startServer(
+    [fileURLToPath(new URL('./baseline-server.js', import.meta.url))],
+    {
+      ready: /listening on (http:\/\/\S+)/,
+    },
+  )
+  servers.push(baseline)
+  const keyward = await startServer(
+    [
+      join(ROOT, 'bin/keyward.js'),
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--workers',
+      String(settings.workers),
+    ],
+    {
+      ready: /listening on (http:\/\/\S+)/,
+      env: keywardEnv(),
+      ...(settings.profile ? { nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    },
+  )
+  servers.push(keyward)
+  console.log(
+    `baseline pid ${baseline.child.pid} at ${baseline.url}; keyward pid ${keyward.child.pid} at ${keyward.url}\n`,
+  )
+  const scenarios = await buildScenarios(keyward.url, baseline.url, settings.connections)
+  const rows: Measured[] = []
+  for (const s of scenarios) {
+    if (!s.check(await callKms(s.call))) {
+      throw new Error(`${s.server} ${s.operation} gave an unexpected answer before the run`)
+    }
+    if (settings.warmupSeconds > 0) {
+      await runLoad(s.call, { connections: s.connections, seconds: settings.warmupSeconds })
+    }
+    const pid = (s.server === 'keyward' ? keyward : baseline).child.pid!
+    const cpuBefore = cpuSeconds(pid)
+    const result = await runLoad(s.call, {
+      connections: s.connections,
+      seconds: settings.seconds,
+    })
+    const cpuAfter = cpuSeconds(pid)
+    const cpuUsPerRequest =
+      cpuBefore === undefined || cpuAfter === undefined
+        ? Number.NaN
+        : ((cpuAfter - cpuBefore) * 1e6) / (result.ok + result.failed)
+    if (result.failed > 0) failed = true
+    rows.push({ ...s, result, cpuUsPerRequest })
+    process.stderr.write(`  done: ${s.server} ${s.operation} x${s.connections}\n`)
+  }
+  console.log('')
+  printTable(rows)
+  const targetsMet = printTargets(rows)
+  // Asymmetric and HMAC keys (issue 3): Sign/Verify and GenerateMac beside the same
+  // primitive called directly; see bench/asymmetric.ts.
+  if (settings.asymmetric) {
+    const asymmetricOk = await benchAsymmetric({
+      keyward: keyward.url,
+      credentials: CREDENTIALS,
+      seconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+      connections: TARGET_CONNECTIONS,
+    })
+    if (!asymmetricOk) failed = true
+  }
+  return { failed, targetsMet }
+}
+
 async function main(): Promise<number> {
   const settings = readSettings()
   const cpu = cpus()
@@ -279,76 +371,10 @@ async function main(): Promise<number> {
   let failed = false
   let targetsMet: boolean | undefined
   try {
-    const baseline = await startServer(
-      [fileURLToPath(new URL('./baseline-server.js', import.meta.url))],
-      {
-        ready: /listening on (http:\/\/\S+)/,
-      },
-    )
-    servers.push(baseline)
-    const keyward = await startServer(
-      [
-        join(ROOT, 'bin/keyward.js'),
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--data-dir',
-        dataDir,
-        '--workers',
-        String(settings.workers),
-      ],
-      {
-        ready: /listening on (http:\/\/\S+)/,
-        env: keywardEnv(),
-        ...(settings.profile
-          ? { nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }
-          : {}),
-      },
-    )
-    servers.push(keyward)
-    console.log(
-      `baseline pid ${baseline.child.pid} at ${baseline.url}; keyward pid ${keyward.child.pid} at ${keyward.url}\n`,
-    )
-    const scenarios = await buildScenarios(keyward.url, baseline.url, settings.connections)
-    const rows: Measured[] = []
-    for (const s of scenarios) {
-      if (!s.check(await callKms(s.call))) {
-        throw new Error(`${s.server} ${s.operation} gave an unexpected answer before the run`)
-      }
-      if (settings.warmupSeconds > 0) {
-        await runLoad(s.call, { connections: s.connections, seconds: settings.warmupSeconds })
-      }
-      const pid = (s.server === 'keyward' ? keyward : baseline).child.pid!
-      const cpuBefore = cpuSeconds(pid)
-      const result = await runLoad(s.call, {
-        connections: s.connections,
-        seconds: settings.seconds,
-      })
-      const cpuAfter = cpuSeconds(pid)
-      const cpuUsPerRequest =
-        cpuBefore === undefined || cpuAfter === undefined
-          ? Number.NaN
-          : ((cpuAfter - cpuBefore) * 1e6) / (result.ok + result.failed)
-      if (result.failed > 0) failed = true
-      rows.push({ ...s, result, cpuUsPerRequest })
-      process.stderr.write(`  done: ${s.server} ${s.operation} x${s.connections}\n`)
-    }
-    console.log('')
-    printTable(rows)
-    targetsMet = printTargets(rows)
-    // Asymmetric and HMAC keys (issue 3): Sign/Verify and GenerateMac beside the same
-    // primitive called directly; see bench/asymmetric.ts.
-    if (settings.asymmetric) {
-      const asymmetricOk = await benchAsymmetric({
-        keyward: keyward.url,
-        credentials: CREDENTIALS,
-        seconds: settings.seconds,
-        warmupSeconds: settings.warmupSeconds,
-        connections: TARGET_CONNECTIONS,
-      })
-      if (!asymmetricOk) failed = true
+    if (!settings.onlyParts) {
+      const software = await benchSoftware(settings, { dataDir, profileDir, servers })
+      failed = software.failed
+      targetsMet = software.targetsMet
     }
     // Keys in a PKCS#11 token (issue 5): bench/hsm.ts, with its own Keyward and SoftHSM.
     if (settings.hsm && !softHsmAvailable()) {
@@ -361,6 +387,10 @@ async function main(): Promise<number> {
         seconds: settings.seconds,
         warmupSeconds: settings.warmupSeconds,
         connections: TARGET_CONNECTIONS,
+        workers: settings.workers,
+        ...(settings.profile
+          ? { nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }
+          : {}),
       })
       if (!hsmOk) failed = true
     }
