@@ -59,7 +59,7 @@ function destroyFromAnotherProcess(options: { tokenLabel: string; label: string 
     api.C_Finalize()`
   execFileSync(
     process.execPath,
-    ['-e', script, loadModule(SOFTHSM_MODULE).path, options.tokenLabel, PIN, options.label],
+    ['-e', script, SOFTHSM_MODULE, options.tokenLabel, PIN, options.label],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   )
 }
