@@ -174,24 +174,7 @@ export class Pkcs11Token {
    */
   generateAesKey(input: { label: string; id: string }): Promise<void> {
     const mechanism = { mechanism: pkcs11js.CKM_AES_KEY_GEN }
-    const template: pkcs11js.Template = [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_PRIVATE, value: true },
-      { type: pkcs11js.CKA_SENSITIVE, value: true },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-      { type: pkcs11js.CKA_ENCRYPT, value: true },
-      { type: pkcs11js.CKA_DECRYPT, value: true },
-      { type: pkcs11js.CKA_WRAP, value: false },
-      { type: pkcs11js.CKA_UNWRAP, value: false },
-      { type: pkcs11js.CKA_SIGN, value: false },
-      { type: pkcs11js.CKA_VERIFY, value: false },
-      { type: pkcs11js.CKA_DERIVE, value: false },
-      { type: pkcs11js.CKA_LABEL, value: input.label },
-      { type: pkcs11js.CKA_ID, value: Buffer.from(input.id, 'utf8') },
-    ]
+    const template = aesKeyTemplate({ ...input, encrypt: true, decrypt: true })
     return this.withSession(async (session, api) => {
       this.#handles.delete(input.label)
       if (this.#sync) api.C_GenerateKey(session, mechanism, template)
@@ -498,6 +481,40 @@ function gcmMechanism(input: GcmInput): pkcs11js.Mechanism {
       tagBits: GCM_TAG_BYTES * 8,
     } as pkcs11js.GcmParams,
   }
+}
+
+/**
+ * The template of a token-resident AES-256 key: private, sensitive, never extractable, for
+ * encryption and/or decryption only (xks.md §5.2). Custom key store keys take both usages;
+ * the XKS proxy's PKCS#11 backend also makes encrypt-only and decrypt-only keys.
+ *
+ * @example
+ *   api.C_GenerateKey(session, { mechanism: CKM_AES_KEY_GEN }, aesKeyTemplate({ label, id, encrypt: true, decrypt: true }))
+ */
+export function aesKeyTemplate(key: {
+  label: string
+  id: string
+  encrypt: boolean
+  decrypt: boolean
+}): pkcs11js.Template {
+  return [
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+    { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+    { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+    { type: pkcs11js.CKA_TOKEN, value: true },
+    { type: pkcs11js.CKA_PRIVATE, value: true },
+    { type: pkcs11js.CKA_SENSITIVE, value: true },
+    { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+    { type: pkcs11js.CKA_ENCRYPT, value: key.encrypt },
+    { type: pkcs11js.CKA_DECRYPT, value: key.decrypt },
+    { type: pkcs11js.CKA_WRAP, value: false },
+    { type: pkcs11js.CKA_UNWRAP, value: false },
+    { type: pkcs11js.CKA_SIGN, value: false },
+    { type: pkcs11js.CKA_VERIFY, value: false },
+    { type: pkcs11js.CKA_DERIVE, value: false },
+    { type: pkcs11js.CKA_LABEL, value: key.label },
+    { type: pkcs11js.CKA_ID, value: Buffer.from(key.id, 'utf8') },
+  ]
 }
 
 function findKey(api: pkcs11js.PKCS11, session: Buffer, label: string): Buffer | undefined {

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import pkcs11js from 'pkcs11js'
 import { ckrOf } from '../../adapters/pkcs11/hsm-errors.js'
-import { Pkcs11Token, type TokenConnection } from '../../adapters/pkcs11/pkcs11-token.js'
+import {
+  aesKeyTemplate,
+  Pkcs11Token,
+  type TokenConnection,
+} from '../../adapters/pkcs11/pkcs11-token.js'
 import { invalidCiphertext } from '../ciphertext-format.js'
 import {
   KeyExistsError,
@@ -170,24 +174,16 @@ export class Pkcs11KeyManager implements XksKeyManager {
       if (findAll(api, session, id).length > 0) {
         throw new KeyExistsError(`A key labelled ${id} already exists on the token.`)
       }
-      await api.C_GenerateKeyAsync(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-        { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-        { type: pkcs11js.CKA_TOKEN, value: true },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_ENCRYPT, value: options.usage.includes('ENCRYPT') },
-        { type: pkcs11js.CKA_DECRYPT, value: options.usage.includes('DECRYPT') },
-        { type: pkcs11js.CKA_WRAP, value: false },
-        { type: pkcs11js.CKA_UNWRAP, value: false },
-        { type: pkcs11js.CKA_SIGN, value: false },
-        { type: pkcs11js.CKA_VERIFY, value: false },
-        { type: pkcs11js.CKA_DERIVE, value: false },
-        { type: pkcs11js.CKA_LABEL, value: id },
-        { type: pkcs11js.CKA_ID, value: Buffer.from(id, 'utf8') },
-      ])
+      await api.C_GenerateKeyAsync(
+        session,
+        { mechanism: pkcs11js.CKM_AES_KEY_GEN },
+        aesKeyTemplate({
+          label: id,
+          id,
+          encrypt: options.usage.includes('ENCRYPT'),
+          decrypt: options.usage.includes('DECRYPT'),
+        }),
+      )
     })
   }
 
