@@ -424,6 +424,38 @@ describe('external key stores through Keyward and its XKS proxy', () => {
     await disconnect(id!)
   })
 
+  it('ends FAILED when the real proxy refuses the credential or does not know the path', async () => {
+    // VPC_ENDPOINT_SERVICE connectivity: no health check at creation (as AWS), so the settings
+    // are first tried by ConnectCustomKeyStore.
+    const vpc = (n: number) => ({
+      XksProxyConnectivity: 'VPC_ENDPOINT_SERVICE',
+      XksProxyUriEndpoint: xks.endpoint,
+      XksProxyVpcEndpointServiceName: `com.amazonaws.vpce.us-east-1.vpce-svc-00000000000000${n}`,
+    })
+    const mitm = await route()
+    const { CustomKeyStoreId: badSecret } = await createStore(mitm, {
+      ...vpc(1),
+      XksProxyAuthenticationCredential: {
+        ...xks.credential,
+        RawSecretAccessKey: 'B'.repeat(43) + '=',
+      },
+    })
+    const { CustomKeyStoreId: badPath } = await createStore(mitm, {
+      ...vpc(2),
+      XksProxyUriEndpoint: mitm.endpoint,
+      XksProxyUriPath: '/nowhere/kms/xks/v1',
+    })
+    const failedSecret = await connect(badSecret!)
+    assert.equal(failedSecret.ConnectionState, 'FAILED')
+    assert.equal(failedSecret.ConnectionErrorCode, 'INVALID_CREDENTIALS')
+    assert.equal((await connect(badPath!)).ConnectionErrorCode, 'XKS_PROXY_INVALID_CONFIGURATION')
+    // At most 10 stores per account and Region: these two go again.
+    for (const id of [badSecret!, badPath!]) {
+      await disconnect(id)
+      await kms.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: id }))
+    }
+  })
+
   it('tells a stopped proxy and an untrusted certificate apart when connecting', async () => {
     const other = createTestPki()
     const impostor = await startXksInterposer({
