@@ -23,15 +23,39 @@ export interface LoadResult {
  * @example
  *   const r = await runLoad(call, { connections: 32, seconds: 10 })
  */
-export async function runLoad(
+export function runLoad(
   call: KmsCall,
   options: { connections: number; seconds: number },
 ): Promise<LoadResult> {
-  let headers = await signKmsCall(call)
+  return runSignedLoad(
+    { url: call.endpoint, body: call.body, sign: () => signKmsCall(call) },
+    options,
+  )
+}
+
+/** A POST the load generator replays: where, what body, and how to sign it (again). */
+export interface LoadRequest {
+  readonly url: string
+  readonly body: string
+  sign(): Promise<Record<string, string>>
+}
+
+/**
+ * {@link runLoad} for any SigV4-signed POST (the XKS proxy bench signs for kms-xks-proxy),
+ * optionally at a fixed offered `rate` (requests/s over all connections) instead of flat out.
+ *
+ * @example
+ *   await runSignedLoad({ url, body, sign: () => signXks(body) }, { connections: 32, seconds: 10, rate: 1800 })
+ */
+export async function runSignedLoad(
+  request: LoadRequest,
+  options: { connections: number; seconds: number; rate?: number },
+): Promise<LoadResult> {
+  let headers = await request.sign()
   let generation = 0
   const seenGeneration = new WeakMap<Client, number>()
   const refresher = setInterval(() => {
-    signKmsCall(call).then(
+    request.sign().then(
       (fresh) => {
         headers = fresh
         generation++
@@ -44,13 +68,14 @@ export async function runLoad(
   let non2xx = 0
   try {
     const instance = autocannon({
-      url: call.endpoint,
+      url: request.url,
       method: 'POST',
       connections: options.connections,
       duration: options.seconds,
       headers,
-      body: call.body,
+      body: request.body,
       timeout: 10,
+      ...(options.rate ? { overallRate: options.rate } : {}),
     })
     instance.on('response', (client, statusCode, _bytes, responseTimeMs) => {
       if (statusCode >= 200 && statusCode < 300) {

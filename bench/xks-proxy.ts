@@ -6,12 +6,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Sha256 } from '@aws-crypto/sha256-js'
 import { SignatureV4 } from '@smithy/signature-v4'
-import autocannon from 'autocannon'
 import { generateCredential } from '../src/xks-proxy/credentials.js'
 import { SOFTHSM_MODULE } from '../test/support/softhsm.js'
-import { createTestPki } from '../test/support/test-pki.js'
-import { LatencyHistogram } from './latency-histogram.js'
-import { cpuSeconds, startServer } from './processes.js'
+import { createTestPki, type TestPki } from '../test/support/test-pki.js'
+import { runSignedLoad, type LoadRequest } from './load.js'
+import { cpuSeconds, startServer, type ServerProcess } from './processes.js'
 
 /**
  * The XKS proxy part of `npm run bench` (BENCH_XKS=1; or alone: `node dist/bench/xks-proxy.js`
@@ -30,7 +29,6 @@ const TARGET_RPS = 1800
 const TARGET_P99_MS = 50
 const URI_PATH = '/bench/kms/xks/v1'
 const PIN = 'bench-1234'
-const RESIGN_EVERY_MS = 2 * 60 * 1000
 
 export interface XksBenchOptions {
   /** Path of bin/keyward.js. */
@@ -82,62 +80,31 @@ async function signedHeaders(
   return signed.headers as Record<string, string>
 }
 
-async function load(
-  endpoint: string,
-  request: { body: string; credential: { accessKeyId: string; secretAccessKey: string } },
-  options: { connections: number; seconds: number; rate?: number },
-) {
-  let headers = await signedHeaders(endpoint, request.body, request.credential)
-  let generation = 0
-  const seen = new WeakMap<object, number>()
-  const refresher = setInterval(() => {
-    void signedHeaders(endpoint, request.body, request.credential).then((fresh) => {
-      headers = fresh
-      generation++
-    })
-  }, RESIGN_EVERY_MS)
-  const latencies = new LatencyHistogram()
-  let ok = 0
-  let non2xx = 0
-  try {
-    const instance = autocannon({
-      url: `${endpoint}${URI_PATH}/keys/bench/encrypt`,
-      method: 'POST',
-      connections: options.connections,
-      duration: options.seconds,
-      headers,
-      body: request.body,
-      timeout: 10,
-      ...(options.rate ? { overallRate: options.rate } : {}),
-    })
-    instance.on('response', (client, statusCode, _bytes, responseTimeMs) => {
-      if (statusCode === 200) {
-        ok++
-        latencies.record(responseTimeMs)
-      } else non2xx++
-      if ((seen.get(client) ?? 0) !== generation) {
-        seen.set(client, generation)
-        client.setHeaders(headers)
-      }
-    })
-    const result = await instance
-    return {
-      requestsPerSecond: ok / result.duration,
-      p50Ms: latencies.percentile(50),
-      p99Ms: latencies.percentile(99),
-      ok,
-      failed: non2xx + result.errors,
-    }
-  } finally {
-    clearInterval(refresher)
-  }
+/** Runs one backend: its own data directory, proxy process and key. */
+/** Keyward's XKS proxy as a child process, with one key `bench`, for a bench to drive. */
+export interface BenchXksProxy {
+  readonly proxy: ServerProcess
+  /** `https://localhost:<port>` (the certificate names localhost). */
+  readonly endpoint: string
+  readonly uriPath: string
+  readonly pki: TestPki
+  readonly credential: { accessKeyId: string; secretAccessKey: string }
+  stop(): Promise<void>
 }
 
-/** Runs one backend: its own data directory, proxy process and key. */
-async function benchBackend(
-  options: XksBenchOptions,
-  backend: { name: string; json: object; env: NodeJS.ProcessEnv },
-): Promise<XksBenchRow[]> {
+/**
+ * Starts `keyward xks-proxy serve` over a fresh data directory and test PKI, after creating
+ * the external key `bench` with `keyward xks-proxy keys create`.
+ *
+ * @example
+ *   const xks = await startBenchXksProxy({ keywardBin, backend: { json: { type: 'local' }, env: {} } })
+ */
+export async function startBenchXksProxy(options: {
+  keywardBin: string
+  backend: { json: object; env: NodeJS.ProcessEnv }
+  env?: NodeJS.ProcessEnv
+  nodeOptions?: readonly string[]
+}): Promise<BenchXksProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-xks-'))
   const pki = createTestPki()
   const credential = generateCredential()
@@ -149,23 +116,60 @@ async function benchBackend(
       port: 0,
       tls: { certFile: pki.server.certPath, keyFile: pki.server.keyPath },
       dataDir: join(dir, 'data'),
-      backend: backend.json,
+      backend: options.backend.json,
       keyStores: [{ uriPath: URI_PATH, credentials: [credential] }],
     }),
+    { mode: 0o600 },
   )
-  const env = { ...(options.env ?? process.env), ...backend.env }
-  execFileSync(
-    process.execPath,
-    [options.keywardBin, 'xks-proxy', 'keys', 'create', 'bench', '--config', config],
-    { env, stdio: 'ignore' },
-  )
-  const proxy = await startServer([options.keywardBin, 'xks-proxy', 'serve', '--config', config], {
-    ready: /listening on (https:\/\/\S+)/,
-    env,
+  const env = { ...(options.env ?? process.env), ...options.backend.env }
+  const cleanUp = () => {
+    pki.remove()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    execFileSync(
+      process.execPath,
+      [options.keywardBin, 'xks-proxy', 'keys', 'create', 'bench', '--config', config],
+      { env, stdio: 'ignore' },
+    )
+    const proxy = await startServer(
+      [options.keywardBin, 'xks-proxy', 'serve', '--config', config],
+      {
+        ready: /listening on (https:\/\/\S+)/,
+        env,
+        ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}),
+      },
+    )
+    return {
+      proxy,
+      endpoint: proxy.url.replace('127.0.0.1', 'localhost'),
+      uriPath: URI_PATH,
+      pki,
+      credential,
+      stop: async () => {
+        await proxy.stop()
+        cleanUp()
+      },
+    }
+  } catch (error) {
+    cleanUp()
+    throw error
+  }
+}
+
+async function benchBackend(
+  options: XksBenchOptions,
+  backend: { name: string; json: object; env: NodeJS.ProcessEnv },
+): Promise<XksBenchRow[]> {
+  const started = await startBenchXksProxy({
+    keywardBin: options.keywardBin,
+    backend,
+    ...(options.env ? { env: options.env } : {}),
     ...(options.nodeOptions ? { nodeOptions: options.nodeOptions } : {}),
   })
+  const { proxy, pki, credential } = started
   try {
-    const endpoint = proxy.url.replace('127.0.0.1', 'localhost')
+    const endpoint = started.endpoint
     const body = JSON.stringify({
       requestMetadata: {
         awsPrincipalArn: 'arn:aws:iam::111122223333:role/bench',
@@ -180,9 +184,13 @@ async function benchBackend(
     // One real answer first: the load must measure success, not a fast error.
     const check = await fetchWithCa(endpoint, body, credential, pki.ca.certPem)
     if (check.status !== 200) throw new Error(`XKS Encrypt answered ${check.status}: ${check.text}`)
-    const run = { body, credential }
+    const run: LoadRequest = {
+      url: `${endpoint}${URI_PATH}/keys/bench/encrypt`,
+      body,
+      sign: () => signedHeaders(endpoint, body, credential),
+    }
     if (options.warmupSeconds > 0) {
-      await load(endpoint, run, {
+      await runSignedLoad(run, {
         connections: options.connections,
         seconds: options.warmupSeconds,
       })
@@ -192,7 +200,7 @@ async function benchBackend(
     // may send, not at saturation, where latency is queueing by definition.
     for (const rate of [undefined, TARGET_RPS]) {
       const cpuBefore = cpuSeconds(proxy.child.pid!)
-      const result = await load(endpoint, run, {
+      const result = await runSignedLoad(run, {
         connections: options.connections,
         seconds: options.seconds,
         ...(rate ? { rate } : {}),
@@ -216,9 +224,7 @@ async function benchBackend(
     console.error(`--- keyward xks-proxy (${backend.name}) last output:\n${proxy.tail()}`)
     throw error
   } finally {
-    await proxy.stop()
-    pki.remove()
-    rmSync(dir, { recursive: true, force: true })
+    await started.stop()
   }
 }
 

@@ -1,12 +1,10 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateCredential } from '../src/xks-proxy/credentials.js'
-import { createTestPki } from '../test/support/test-pki.js'
 import { runLoad, type LoadResult } from './load.js'
 import { startServer, type ServerProcess } from './processes.js'
 import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
+import { startBenchXksProxy } from './xks-proxy.js'
 
 /**
  * The external key store part of `npm run bench` (BENCH_XKS=1): Encrypt of 1 KB on a key of
@@ -18,35 +16,6 @@ import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
  */
 
 const PLAINTEXT = Buffer.alloc(1024, 'keyward-xks-bench-').toString('base64')
-const URI_PATH = '/bench/kms/xks/v1'
-
-/** Writes the proxy's configuration and makes its external key; returns the config path. */
-function prepareProxy(dir: string, keywardBin: string) {
-  const pki = createTestPki()
-  const credential = generateCredential()
-  const config = join(dir, 'xks-proxy.json')
-  writeFileSync(
-    config,
-    JSON.stringify({
-      host: '127.0.0.1',
-      port: 0,
-      region: 'us-east-1',
-      dataDir: join(dir, 'proxy-data'),
-      tls: { certFile: pki.server.certPath, keyFile: pki.server.keyPath },
-      backend: { type: 'local' },
-      keyStores: [{ uriPath: URI_PATH, credentials: [credential] }],
-    }),
-    { mode: 0o600 },
-  )
-  execFileSync(
-    process.execPath,
-    [keywardBin, 'xks-proxy', 'keys', 'create', 'bench', '--config', config],
-    {
-      stdio: 'ignore',
-    },
-  )
-  return { pki, credential, config }
-}
 
 /**
  * Runs the comparison and prints it; returns false when a request failed.
@@ -63,19 +32,16 @@ export async function benchXks(options: {
   connections: number
 }): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-xks-'))
-  const { pki, credential, config } = prepareProxy(dir, options.keywardBin)
-  const servers: ServerProcess[] = []
+  const xks = await startBenchXksProxy({
+    keywardBin: options.keywardBin,
+    backend: { json: { type: 'local' }, env: {} },
+    env: options.env(),
+  })
+  const { pki, credential } = xks
+  const servers: ServerProcess[] = [xks.proxy]
   try {
-    const proxy = await startServer(
-      [options.keywardBin, 'xks-proxy', 'serve', '--config', config],
-      {
-        ready: /listening on (https:\/\/\S+?)[\s(]/,
-        env: options.env(),
-      },
-    )
-    servers.push(proxy)
     const dataDir = join(dir, 'keyward')
-    execFileSync('mkdir', ['-p', dataDir])
+    mkdirSync(dataDir)
     writeFileSync(
       join(dataDir, 'principals.json'),
       JSON.stringify({ accounts: [], xksClient: { caCertificatesFile: pki.ca.certPath } }),
@@ -92,14 +58,14 @@ export async function benchXks(options: {
       body: JSON.stringify(body),
       credentials: options.credentials,
     })
-    const endpoint = proxy.url.replace('127.0.0.1', 'localhost')
+    const endpoint = xks.endpoint
     const { CustomKeyStoreId } = await callKms(
       call('CreateCustomKeyStore', {
         CustomKeyStoreName: 'bench-xks',
         CustomKeyStoreType: 'EXTERNAL_KEY_STORE',
         XksProxyConnectivity: 'PUBLIC_ENDPOINT',
         XksProxyUriEndpoint: endpoint,
-        XksProxyUriPath: URI_PATH,
+        XksProxyUriPath: xks.uriPath,
         XksProxyAuthenticationCredential: {
           AccessKeyId: credential.accessKeyId,
           RawSecretAccessKey: credential.secretAccessKey,
@@ -144,9 +110,9 @@ export async function benchXks(options: {
         `  ${label.padEnd(24)} ${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  failed ${r.failed}`,
       )
     }
-    const [software, xks] = [results[0]![1], results[1]![1]]
+    const [software, viaProxy] = [results[0]![1], results[1]![1]]
     console.log(
-      `  through the XKS proxy: ${((100 * xks.requestsPerSecond) / software.requestsPerSecond).toFixed(1)} % of the software key's rate`,
+      `  through the XKS proxy: ${((100 * viaProxy.requestsPerSecond) / software.requestsPerSecond).toFixed(1)} % of the software key's rate`,
     )
     return results.every(([, r]) => r.failed === 0)
   } catch (error) {
@@ -155,7 +121,7 @@ export async function benchXks(options: {
     throw error
   } finally {
     await Promise.all(servers.map((s) => s.stop()))
-    pki.remove()
+    await xks.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 }
