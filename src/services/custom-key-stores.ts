@@ -255,7 +255,12 @@ export class CustomKeyStoreService {
    */
   startHealthPolls(intervalMs = DEFAULT_XKS_HEALTH_INTERVAL_MS): void {
     this.stopHealthPolls()
-    this.#healthPoll = setInterval(() => void this.pollXksHealth(), intervalMs)
+    const poll = () =>
+      this.pollXksHealth().catch((error: unknown) =>
+        // A failing database must not end the process through an unhandled rejection.
+        this.#logger.error('external key store health poll failed', { reason: String(error) }),
+      )
+    this.#healthPoll = setInterval(() => void poll(), intervalMs)
     this.#healthPoll.unref()
   }
 

@@ -73,3 +73,31 @@ describe('CustomKeyStoreService: cached store records', () => {
     }
   })
 })
+
+describe('CustomKeyStoreService: the health poll of external key stores', () => {
+  it('logs a poll that cannot read the stores, and the process goes on', async () => {
+    const store = await openSqliteKeyStore(':memory:')
+    const failing = Object.create(store) as typeof store
+    failing.listAllCustomKeyStores = () => Promise.reject(new Error('the database is gone'))
+    const lines: string[] = []
+    const service = new CustomKeyStoreService({
+      store: failing,
+      rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)),
+      random: systemRandom,
+      logger: {
+        info() {},
+        error: (message, fields) => lines.push(`${message} ${String(fields?.reason)}`),
+      },
+    })
+    try {
+      service.startHealthPolls(5)
+      await new Promise((resolve) => setTimeout(resolve, 40))
+      service.stopHealthPolls()
+      assert.ok(lines.length >= 1)
+      assert.equal(lines[0], 'external key store health poll failed Error: the database is gone')
+    } finally {
+      await service.close()
+      await store.close()
+    }
+  })
+})
