@@ -191,9 +191,13 @@ async function updateExternal(
       : await ctx.customKeyStores.wrapXksSecret(store, credential.RawSecretAccessKey)
   await ctx.customKeyStores.write(async (tx) => {
     const latest = await requireCustomKeyStore(tx, ctx.scope, store.customKeyStoreId)
-    // Connected meanwhile: the checks above no longer hold; the caller retries.
-    if (latest.connectionState !== store.connectionState) {
-      throw customKeyStoreInvalidState(latest, 'Its state changed during the update; try again.')
+    // Connected, or changed by another update, meanwhile: the checks above no longer hold.
+    if (
+      latest.customKeyStoreType !== 'EXTERNAL_KEY_STORE' ||
+      latest.connectionState !== store.connectionState ||
+      JSON.stringify(latest.xksProxy) !== JSON.stringify(store.xksProxy)
+    ) {
+      throw customKeyStoreInvalidState(latest, 'It changed during the update; try again.')
     }
     const name = input.NewCustomKeyStoreName
     if (name !== undefined && name !== latest.name) {
@@ -206,7 +210,7 @@ async function updateExternal(
       })
     }
     await tx.updateCustomKeyStore({
-      ...store,
+      ...latest,
       ...(name !== undefined ? { name } : {}),
       xksProxy: { ...next, wrappedSecret },
     })
