@@ -14,6 +14,8 @@ import {
   DisconnectCustomKeyStoreCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
+  GenerateDataKeyPairWithoutPlaintextCommand,
   GenerateDataKeyWithoutPlaintextCommand,
   GenerateRandomCommand,
   ReEncryptCommand,
@@ -118,6 +120,19 @@ async function connectedKey(mitm: XksInterposer, externalKeyId: string) {
     }),
   )
   return { storeId: storeId!, keyId: KeyMetadata!.KeyId!, metadata: KeyMetadata! }
+}
+
+/** A key over a fresh external key in an existing connected store. */
+async function connectedKeyIn(storeId: string, externalKeyId: string) {
+  await xks.createKey(externalKeyId)
+  const { KeyMetadata } = await kms.send(
+    new CreateKeyCommand({
+      Origin: 'EXTERNAL_KEY_STORE',
+      CustomKeyStoreId: storeId,
+      XksKeyId: externalKeyId,
+    }),
+  )
+  return { keyId: KeyMetadata!.KeyId!, metadata: KeyMetadata! }
 }
 
 const encrypt = (keyId: string, text = 'hello external key store') =>
@@ -303,6 +318,17 @@ describe('external key stores through Keyward and its XKS proxy', () => {
       'UnsupportedOperationException',
       /is of type EXTERNAL_KEY_STORE; keys with Origin AWS_CLOUDHSM need a custom key store of type AWS_CLOUDHSM/,
     )
+    const { keyId: inStore, metadata } = await connectedKeyIn(storeId, 'pair-refused')
+    for (const Command of [
+      GenerateDataKeyPairCommand,
+      GenerateDataKeyPairWithoutPlaintextCommand,
+    ]) {
+      await expectKmsError(
+        kms.send(new Command({ KeyId: inStore, KeyPairSpec: 'ECC_NIST_P256' })),
+        'UnsupportedOperationException',
+        `${metadata.Arn} origin is EXTERNAL_KEY_STORE which is not valid for this operation.`,
+      )
+    }
     await expectKmsError(
       kms.send(new GenerateRandomCommand({ NumberOfBytes: 8, CustomKeyStoreId: storeId })),
       'UnsupportedOperationException',

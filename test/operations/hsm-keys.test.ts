@@ -11,6 +11,7 @@ import {
   EnableKeyRotationCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
   GenerateDataKeyWithoutPlaintextCommand,
   GenerateRandomCommand,
   GetKeyLastUsageCommand,
@@ -173,6 +174,12 @@ describe('keys in a CloudHSM key store (SoftHSM)', () => {
     )
     const final = await kms.send(new DecryptCommand({ CiphertextBlob: backToHsm.CiphertextBlob }))
     assert.equal(final.Plaintext?.length, 16)
+    // Data key pairs are not made under keys of a custom key store (Developer Guide).
+    await expectKmsError(
+      kms.send(new GenerateDataKeyPairCommand({ KeyId: hsmKey.KeyId, KeyPairSpec: 'RSA_2048' })),
+      'UnsupportedOperationException',
+      `${hsmKey.Arn} origin is AWS_CLOUDHSM which is not valid for this operation.`,
+    )
   })
 
   it('draws GenerateRandom bytes from the store’s HSM', async () => {

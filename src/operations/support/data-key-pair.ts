@@ -2,6 +2,7 @@ import { generateKeyMaterial } from '../../crypto/index.js'
 import type { EncryptionContext } from '../../domain/encryption-context.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { KEY_SPECS, type KeySpec } from '../../domain/key-specs.js'
+import { UnsupportedOperationException } from '../../wire/generated/exceptions.js'
 import { stopIfDryRun, type OperationContext } from '../context.js'
 import { keyForDataKey, sealUnderKey } from './symmetric.js'
 
@@ -40,6 +41,14 @@ export async function sealNewKeyPair(
 ): Promise<SealedKeyPair> {
   const { input, operation } = req
   const key = await keyForDataKey(ctx, { keyId: input.KeyId, operation })
+  // "GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext are not supported in custom
+  // key stores" (Developer Guide, "KMS keys in external key stores" and "… in AWS CloudHSM key
+  // stores"); the message is the one AWS gives other operations a key's origin rules out.
+  if (key.customKeyStoreId !== undefined) {
+    throw new UnsupportedOperationException(
+      `${key.arn} origin is ${key.origin} which is not valid for this operation.`,
+    )
+  }
   const spec = KEY_SPECS[input.KeyPairSpec]
   // The model's DataKeyPairSpec enum is the table's dataKeyPair rows; this guards the table.
   if (!spec.dataKeyPair) throw new Error(`${input.KeyPairSpec} is not a data key pair spec`)
