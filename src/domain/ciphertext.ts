@@ -262,14 +262,20 @@ export async function sealCiphertextTwice(
  * Opens a blob of {@link sealCiphertextTwice}: the proxy first, then the KMS key's material.
  *
  * @throws InvalidCiphertextException (no message) for a blob of another format, key or
- *   material, or whose inner layer does not open. Errors of the proxy pass through for the
- *   caller to report as AWS does (KMSInvalidStateException).
+ *   material; `innerFailure()` when the inner layer does not open. Errors of the proxy pass
+ *   through for the caller to report as AWS does (KMSInvalidStateException).
  */
 export async function openCiphertextTwice(input: {
   blob: Buffer
   key: SealingKey
   context?: EncryptionContext | undefined
   external: ExternalSealer
+  /**
+   * What to throw when the proxy's answer does not open under the key's material (the proxy
+   * decrypted, so the blob was well formed: AWS reports this as the proxy's fault, xks.md
+   * §2.3); InvalidCiphertextException when absent.
+   */
+  innerFailure?: () => Error
 }): Promise<Buffer> {
   const parsed = input.blob[0] === FORMAT_V3 ? parseExternal(input.blob) : undefined
   if (
@@ -283,11 +289,15 @@ export async function openCiphertextTwice(input: {
     ...parsed.sealed,
     aad: externalAad(parsed.reference, input.context),
   })
-  return openCiphertext({
-    blob: inner,
-    key: input.key,
-    ...(input.context ? { context: input.context } : {}),
-  })
+  try {
+    return openCiphertext({
+      blob: inner,
+      key: input.key,
+      ...(input.context ? { context: input.context } : {}),
+    })
+  } catch (error) {
+    throw input.innerFailure?.() ?? error
+  }
 }
 
 /** Where the ciphertext starts: after the header of `format`. */

@@ -183,6 +183,18 @@ export function xksCryptoError(failure: XksFailure, keyArn: string): Error {
   return new KMSInvalidStateException(`${keyArn}: ${cryptoMessage(failure)}`)
 }
 
+/**
+ * Decrypt and ReEncrypt: the proxy decrypted, but what it returned does not open under the
+ * key's own material (xks.md §2.3, "proxy returns a ciphertext that is invalid").
+ *
+ * @example
+ *   openCiphertextTwice({ ..., innerFailure: () => xksInnerLayerCorrupt(key.arn) })
+ */
+export const xksInnerLayerCorrupt = (keyArn: string) =>
+  new KMSInvalidStateException(
+    `${keyArn}: The ciphertext that the external key store proxy submitted for decryption, or the encryption context, is corrupted, missing, or otherwise invalid.`,
+  )
+
 function cryptoMessage(failure: XksFailure): string {
   switch (proxyName(failure) ?? failure.kind) {
     case 'InvalidCiphertextException':

@@ -417,6 +417,18 @@ describe('format version 3 (double encryption, external key stores)', () => {
     await assert.rejects(
       openCiphertextTwice({ blob, key: KEY, context: { purpose: 'other' }, external }),
     )
+    // The outer layer opened, the inner did not: the caller chooses whom to blame.
+    const blamed = new Error('the proxy returned something else')
+    await assert.rejects(
+      openCiphertextTwice({
+        blob,
+        key: otherMaterial,
+        context,
+        external,
+        innerFailure: () => blamed,
+      }),
+      (error) => error === blamed,
+    )
   })
 
   it('refuses malformed blobs (IV length, CM length, truncation) as InvalidCiphertext', async () => {

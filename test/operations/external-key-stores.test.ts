@@ -389,6 +389,23 @@ describe('external key stores through Keyward and its XKS proxy', () => {
       mitm.behaviour = behaviour
       await expectKmsError(encrypt(keyId), UNAVAILABLE_STATE, message)
     }
+    // A proxy that decrypts to something else than it was given: AWS blames the proxy.
+    mitm.behaviour = 'pass'
+    const sealed = await encrypt(keyId)
+    mitm.behaviour = {
+      rewrite: (a) => {
+        const inner = Buffer.from(a.plaintext as string, 'base64')
+        inner[inner.length - 1]! ^= 1
+        return { plaintext: inner.toString('base64') }
+      },
+    }
+    await expectKmsError(
+      kms.send(
+        new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob, EncryptionContext: CONTEXT }),
+      ),
+      UNAVAILABLE_STATE,
+      /The ciphertext that the external key store proxy submitted for decryption, or the encryption context, is corrupted/,
+    )
     // One bad health poll does not fail the store; the poll is counted in the metrics.
     mitm.behaviour = { delayMs: SLOW_MS }
     await kw.keyward.customKeyStores.pollXksHealth()

@@ -22,6 +22,7 @@ import { assertKeyState } from '../../domain/key-state.js'
 import type { OperationContext } from '../context.js'
 import { hsmKeyOf } from './hsm-keys.js'
 import { externalSealerOf } from './xks-keys.js'
+import { xksInnerLayerCorrupt } from '../../domain/xks-failures.js'
 
 /**
  * The checks every operation that seals data under a symmetric KMS key makes, in AWS's order:
@@ -243,6 +244,7 @@ async function openTwice(
     key: sealing,
     context: req.context,
     external,
+    innerFailure: () => xksInnerLayerCorrupt(req.key.arn),
   })
   return { plaintext, keyMaterialId: sealing.keyMaterialId }
 }
