@@ -21,6 +21,7 @@ import { renderMetrics } from './metrics.js'
 import { BodyTooLarge, readBody } from './read-body.js'
 import { verifySigV4 } from './sigv4.js'
 import { validateInput } from './validate-input.js'
+import { toWire } from './to-wire.js'
 
 /**
  * The AWS JSON 1.1 protocol (awsJson1_1) on `POST /`, as an ordered list of named steps; the
@@ -114,20 +115,6 @@ function parseJson(body: Buffer): unknown {
   } catch {
     throw new SerializationException('Unexpected token: the request body is not valid JSON.')
   }
-}
-
-/** Blobs become base64, Dates epoch seconds; undefined members are left out. */
-function toWire(value: unknown): unknown {
-  if (value instanceof Uint8Array)
-    return Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64')
-  if (value instanceof Date) return value.getTime() / 1000
-  if (Array.isArray(value)) return value.map(toWire)
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v)
-    return out
-  }
-  return value
 }
 
 /** Only the members the model declares for `op` leave the server ("declared fields only"). */

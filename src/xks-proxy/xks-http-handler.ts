@@ -17,6 +17,7 @@ import type { TokenBucket } from './throttle.js'
 import { validateRequest, type XksInput } from './validate-request.js'
 import { PROXY_MODEL } from './version.js'
 import { BodyTooLarge, readBody } from '../wire/read-body.js'
+import { toWire } from '../wire/to-wire.js'
 
 /**
  * The XKS Proxy API over HTTP, as an ordered list of named steps (docs/xks-proxy.md draws it
@@ -121,18 +122,6 @@ async function execute(
     case 'Decrypt':
       return decrypt(ctx, { keyId: keyId!, input })
   }
-}
-
-/** Buffers become standard Base64 (Buffer.toJSON would give an array of numbers). */
-function toWire(value: unknown): unknown {
-  if (Buffer.isBuffer(value)) return value.toString('base64')
-  if (Array.isArray(value)) return value.map(toWire)
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v)
-    return out
-  }
-  return value
 }
 
 function serialize(output: object): string {

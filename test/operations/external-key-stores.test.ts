@@ -111,15 +111,7 @@ const disconnect = (id: string) =>
 async function connectedKey(mitm: XksInterposer, externalKeyId: string) {
   const { CustomKeyStoreId: storeId } = await createStore(mitm)
   assert.equal((await connect(storeId!)).ConnectionState, 'CONNECTED')
-  await xks.createKey(externalKeyId)
-  const { KeyMetadata } = await kms.send(
-    new CreateKeyCommand({
-      Origin: 'EXTERNAL_KEY_STORE',
-      CustomKeyStoreId: storeId,
-      XksKeyId: externalKeyId,
-    }),
-  )
-  return { storeId: storeId!, keyId: KeyMetadata!.KeyId!, metadata: KeyMetadata! }
+  return { storeId: storeId!, ...(await connectedKeyIn(storeId!, externalKeyId)) }
 }
 
 /** A key over a fresh external key in an existing connected store. */
