@@ -370,12 +370,33 @@ async function openRootKey(
   },
 ): Promise<{ rootKey: RootKey; source: string; close?: () => Promise<void> }> {
   const recorded = await context.store.getSetting(ROOT_KEY_SETTING)
-  if (options.rootKeyUri) return openPkcs11RootKey(options.rootKeyUri, context.env)
+  const root: { rootKey: RootKey; source: string; close?: () => Promise<void> } = options.rootKeyUri
+    ? await openPkcs11RootKey(options.rootKeyUri, context.env)
+    : openSoftwareRootKey(options, { ...context, recorded })
+  if (recorded !== undefined && recorded !== root.rootKey.fingerprint) {
+    await root.close?.()
+    throw new Error(
+      `The root key (${root.source}) does not match the one the database ${context.databasePath} was created with; refusing to start (the keys would be unreadable).`,
+    )
+  }
+  return root
+}
+
+/** KEYWARD_ROOT_KEY or root.key (created only for a database that records no root key yet). */
+function openSoftwareRootKey(
+  options: EmbeddedOptions,
+  context: {
+    env: NodeJS.ProcessEnv
+    databasePath: string
+    recorded: string | undefined
+    warn: (message: string) => void
+  },
+): { rootKey: RootKey; source: string } {
   const path = join(options.dataDir, 'root.key')
   const root = loadSoftwareRootKey({
     path,
     env: context.env.KEYWARD_ROOT_KEY,
-    ...(recorded !== undefined ? { recordedIn: context.databasePath } : {}),
+    ...(context.recorded !== undefined ? { recordedIn: context.databasePath } : {}),
   })
   if (root.source === path) {
     assertPrivateFile(path, {
@@ -383,11 +404,6 @@ async function openRootKey(
       allowInsecure: options.allowInsecurePermissions === true,
       warn: context.warn,
     })
-  }
-  if (recorded !== undefined && recorded !== root.rootKey.fingerprint) {
-    throw new Error(
-      `The root key (${root.source}) does not match the one the database ${context.databasePath} was created with; refusing to start (the keys would be unreadable).`,
-    )
   }
   return root
 }
