@@ -8,9 +8,8 @@ import cluster, { type Worker } from 'node:cluster'
  * forking, so workers never race to create them; it then only supervises: a worker that dies is
  * replaced, SIGTERM/SIGINT are passed on so in-flight requests finish, and SIGHUP is passed on so
  * each worker rereads the principals file. The primary holds the data directory's lock
- * (keyward.lock) for them all. Worker 0 alone runs
- * the scheduler. Caches stay coherent through the store's commitsByOthers() marker (SQLite's
- * data_version), checked before every cache hit.
+ * (keyward.lock) for them all. Worker 0 alone runs the scheduler. Caches stay coherent through
+ * the store's commitsByOthers() marker (SQLite's data_version), checked before every cache hit.
  */
 
 /** The environment variable that tells a worker its index. */
