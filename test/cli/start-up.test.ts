@@ -37,10 +37,10 @@ const run = (args: string[], env: Record<string, string> = {}) =>
 const lastLine = (text: string) => text.trim().split('\n').at(-1)
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
-/** Resolves once `pattern` has been printed on stderr `count` times (or rejects after 15 s). */
+/** Resolves once `pattern` has been printed on stderr `count` times (or rejects after 30 s). */
 async function waitForStderr(kw: ServeProcess, pattern: RegExp, count = 1): Promise<void> {
   const global = new RegExp(pattern.source, 'g')
-  for (let waited = 0; waited < 15_000; waited += 50) {
+  for (let waited = 0; waited < 30_000; waited += 50) {
     if ((kw.stderr().match(global) ?? []).length >= count) return
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
