@@ -1,13 +1,16 @@
 import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { openSqliteKeyStore } from './adapters/store-sql/open-sqlite.js'
 import { Pkcs11RootKey, parsePkcs11Uri } from './adapters/root-key/pkcs11-root-key.js'
 import { loadSoftwareRootKey } from './adapters/root-key/software-root-key.js'
+import { assertPrivateFile } from './config/file-permissions.js'
 import {
+  adminAccessKey,
   adminCaller,
   createPrincipalsFileIfMissing,
+  PrincipalsHolder,
   readPrincipals,
   type Principals,
 } from './config/principals.js'
@@ -57,6 +60,8 @@ export interface Keyward {
   readonly keys: KeyService
   readonly customKeyStores: CustomKeyStoreService
   readonly scheduler: Scheduler
+  /** The principals requests are checked against; `replace` swaps them (SIGHUP). */
+  readonly principals: PrincipalsHolder
   /** Starts listening; resolves with the bound address. */
   listen(port: number, host: string): Promise<AddressInfo>
   /** Stops accepting connections, lets in-flight requests finish, stops jobs, closes the store. */
@@ -83,6 +88,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const random = options.random ?? systemRandom
   const logger = options.logger ?? consoleLogger
   await assertSameRootKey(options.store, options.rootKey)
+  const principals = new PrincipalsHolder(options.principals)
   const keys = new KeyService({ store: options.store, rootKey: options.rootKey, clock, random })
   const customKeyStores = new CustomKeyStoreService({
     store: options.store,
@@ -117,7 +123,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     customKeyStores,
     clock,
     random,
-    principals: options.principals,
+    principals,
     logger,
     ...(options.dev ? { devCaller: adminCaller() } : {}),
   })
@@ -132,6 +138,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     keys,
     customKeyStores,
     scheduler,
+    principals,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject)
@@ -190,6 +197,10 @@ async function assertSameRootKey(store: KeyStore, rootKey: RootKey): Promise<voi
 export interface EmbeddedOptions {
   readonly dataDir: string
   readonly dev?: boolean
+  /**
+   * The principals file (`--config`). It must exist; only the default,
+   * `<dataDir>/principals.json`, is created on first start.
+   */
   readonly configPath?: string
   readonly env?: NodeJS.ProcessEnv
   readonly clock?: Clock
@@ -203,43 +214,101 @@ export interface EmbeddedOptions {
    * `env.KEYWARD_ROOT_KEY_PIN` is the token's user PIN. Without it, the software root key.
    */
   readonly rootKeyUri?: string
+  /**
+   * `--allow-insecure-permissions`: start, with a warning, when root.key or the principals
+   * file can be read by other users (refused otherwise).
+   */
+  readonly allowInsecurePermissions?: boolean
 }
 
-/**
- * The embedded preset: everything in `dataDir` (keyward.db, root.key, principals.json),
- * created on first start.
- */
-export async function createEmbeddedKeyward(options: EmbeddedOptions) {
-  const env = options.env ?? process.env
-  const rootAccess = {
-    accessKeyId: env.KEYWARD_ROOT_ACCESS_KEY_ID || undefined,
-    secretAccessKey: env.KEYWARD_ROOT_SECRET_ACCESS_KEY || undefined,
-  }
+/** The admin credential from KEYWARD_ROOT_ACCESS_KEY_ID / KEYWARD_ROOT_SECRET_ACCESS_KEY. */
+function rootAccessFrom(env: NodeJS.ProcessEnv) {
+  const accessKeyId = env.KEYWARD_ROOT_ACCESS_KEY_ID || undefined
+  const secretAccessKey = env.KEYWARD_ROOT_SECRET_ACCESS_KEY || undefined
   // Half a credential would silently become a generated secret nobody knows: refuse it.
-  if ((rootAccess.accessKeyId === undefined) !== (rootAccess.secretAccessKey === undefined)) {
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
     throw new Error(
       'KEYWARD_ROOT_ACCESS_KEY_ID and KEYWARD_ROOT_SECRET_ACCESS_KEY must be set together.',
     )
   }
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
+  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined
+}
+
+/** Where the principals come from, and how to read them again (SIGHUP). */
+export interface PrincipalsSource {
+  readonly configPath: string
+  /** Reads and checks the file (permissions included); throws, naming the file, when it is bad. */
+  read(): Principals
+  /** The admin's access key, when the file or the environment has one. */
+  adminAccessKeyId(principals: Principals): string | undefined
+}
+
+/**
+ * The principals file of a data directory, as `serve` and `credentials` read it: `--config`
+ * must name an existing file (never a new admin key written to a mistyped path); the default
+ * `<dataDir>/principals.json` is created on first start. Returns the created access key ID.
+ *
+ * @example
+ *   const { source } = openPrincipals({ dataDir: '/root/.keyward' })
+ *   const principals = source.read()
+ */
+export function openPrincipals(
+  options: Pick<EmbeddedOptions, 'dataDir' | 'configPath' | 'env' | 'allowInsecurePermissions'> & {
+    readonly create?: boolean
+    readonly warn?: (message: string) => void
+  },
+): { source: PrincipalsSource; createdAccessKeyId: string | undefined } {
+  const rootAccess = rootAccessFrom(options.env ?? process.env)
   const configPath = options.configPath ?? join(options.dataDir, 'principals.json')
-  const createdAccessKeyId = createPrincipalsFileIfMissing(configPath, rootAccess)
-  const principals = readPrincipals(
+  if (options.configPath !== undefined && !existsSync(configPath)) {
+    throw new Error(
+      `The principals file ${configPath} (--config / KEYWARD_CONFIG) does not exist. Create it (see the README, "Principals"), or leave --config out to use ${join(options.dataDir, 'principals.json')}, created on first start.`,
+    )
+  }
+  let createdAccessKeyId: string | undefined
+  if (options.create !== false) {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
+    createdAccessKeyId = createPrincipalsFileIfMissing(configPath, rootAccess ?? {})
+  }
+  const source: PrincipalsSource = {
     configPath,
-    rootAccess.accessKeyId && rootAccess.secretAccessKey
-      ? { accessKeyId: rootAccess.accessKeyId, secretAccessKey: rootAccess.secretAccessKey }
-      : undefined,
-  )
-  const root: { rootKey: RootKey; source: string; close?: () => Promise<void> } = options.rootKeyUri
-    ? await openPkcs11RootKey(options.rootKeyUri, env)
-    : loadSoftwareRootKey({ path: join(options.dataDir, 'root.key'), env: env.KEYWARD_ROOT_KEY })
-  let store: KeyStore
+    read: () => {
+      assertPrivateFile(configPath, {
+        what: 'principals',
+        allowInsecure: options.allowInsecurePermissions === true,
+        ...(options.warn ? { warn: options.warn } : {}),
+      })
+      return readPrincipals(configPath, rootAccess)
+    },
+    adminAccessKeyId: (principals) =>
+      adminAccessKey(principals, rootAccess?.accessKeyId)?.accessKeyId,
+  }
+  return { source, createdAccessKeyId }
+}
+
+/**
+ * The embedded preset: everything in `dataDir` (keyward.db, root.key, principals.json),
+ * created on first start. Every refusal names the file or setting it is about.
+ *
+ * @example
+ *   const { keyward } = await createEmbeddedKeyward({ dataDir: '/root/.keyward' })
+ *   await keyward.listen(7878, '127.0.0.1')
+ */
+export async function createEmbeddedKeyward(options: EmbeddedOptions) {
+  const env = options.env ?? process.env
+  const logger = options.logger ?? consoleLogger
+  const warn = (message: string) => logger.error(message)
+  const { source, createdAccessKeyId } = openPrincipals({ ...options, env, warn })
+  const principals = source.read()
+  const databasePath = join(options.dataDir, 'keyward.db')
+  const store = await openSqliteKeyStore(databasePath, {
+    sharedWithOtherProcesses: options.sharedWithOtherProcesses === true,
+  })
+  let root: { rootKey: RootKey; source: string; close?: () => Promise<void> }
   try {
-    store = await openSqliteKeyStore(join(options.dataDir, 'keyward.db'), {
-      sharedWithOtherProcesses: options.sharedWithOtherProcesses === true,
-    })
+    root = await openRootKey(options, { env, store, databasePath, warn })
   } catch (error) {
-    await root.close?.()
+    await store.close()
     throw error
   }
   let keyward: Keyward
@@ -265,5 +334,76 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
     const closeKeyward = keyward.close
     keyward = { ...keyward, close: () => closeKeyward().finally(closeRootKey) }
   }
-  return { keyward, configPath, createdAccessKeyId, principals, rootKeySource: root.source }
+  const started = keyward
+  return {
+    keyward,
+    configPath: source.configPath,
+    createdAccessKeyId,
+    /** The admin access key in force at start (printed on every start). */
+    adminAccessKeyId: source.adminAccessKeyId(principals),
+    principals,
+    rootKeySource: root.source,
+    /**
+     * Rereads the principals file and puts it in force (SIGHUP). A bad file throws, naming
+     * itself, and the principals in force stay. Accounts, users, access keys and `regions`
+     * change; `cloudHsmClusters` and `xksClient` are read at start only.
+     */
+    reloadPrincipals: (): Principals => {
+      const next = source.read()
+      started.principals.replace(next)
+      return next
+    },
+  }
+}
+
+/**
+ * The root key: PKCS#11, KEYWARD_ROOT_KEY or root.key, never a new root.key when the database
+ * already records one; a root key that is not the database's is refused, naming both.
+ */
+async function openRootKey(
+  options: EmbeddedOptions,
+  context: {
+    env: NodeJS.ProcessEnv
+    store: KeyStore
+    databasePath: string
+    warn: (message: string) => void
+  },
+): Promise<{ rootKey: RootKey; source: string; close?: () => Promise<void> }> {
+  const recorded = await context.store.getSetting(ROOT_KEY_SETTING)
+  const root: { rootKey: RootKey; source: string; close?: () => Promise<void> } = options.rootKeyUri
+    ? await openPkcs11RootKey(options.rootKeyUri, context.env)
+    : openSoftwareRootKey(options, { ...context, recorded })
+  if (recorded !== undefined && recorded !== root.rootKey.fingerprint) {
+    await root.close?.()
+    throw new Error(
+      `The root key (${root.source}) does not match the one the database ${context.databasePath} was created with; refusing to start (the keys would be unreadable).`,
+    )
+  }
+  return root
+}
+
+/** KEYWARD_ROOT_KEY or root.key (created only for a database that records no root key yet). */
+function openSoftwareRootKey(
+  options: EmbeddedOptions,
+  context: {
+    env: NodeJS.ProcessEnv
+    databasePath: string
+    recorded: string | undefined
+    warn: (message: string) => void
+  },
+): { rootKey: RootKey; source: string } {
+  const path = join(options.dataDir, 'root.key')
+  const root = loadSoftwareRootKey({
+    path,
+    env: context.env.KEYWARD_ROOT_KEY,
+    ...(context.recorded !== undefined ? { recordedIn: context.databasePath } : {}),
+  })
+  if (root.source === path) {
+    assertPrivateFile(path, {
+      what: 'root key',
+      allowInsecure: options.allowInsecurePermissions === true,
+      warn: context.warn,
+    })
+  }
+  return root
 }

@@ -1,7 +1,9 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import type { EmbeddedOptions } from '../server.js'
 
 /** Port Keyward listens on unless told otherwise. */
 export const DEFAULT_PORT = 7878
@@ -12,7 +14,12 @@ A self-hosted key management service that speaks the AWS KMS API.
 
 Commands:
   serve        Start the KMS server (AWS JSON 1.1 over HTTP, SigV4-authenticated)
+  credentials  Print the admin credentials as shell exports: eval "$(keyward credentials)"
   xks-proxy    Keyward's XKS proxy (External Key Store Proxy API) and its keys
+
+Options:
+  --version    Print Keyward's version
+  -h, --help   Show this help
 
 Run 'keyward <command> --help' for the options of a command.
 `
@@ -27,19 +34,28 @@ Options:
   --port <n>         Port to listen on (KEYWARD_PORT; default ${DEFAULT_PORT})
   --data-dir <dir>   Where keyward.db, root.key and principals.json live
                      (KEYWARD_DATA_DIR; default ~/.keyward)
-  --config <file>    Principals file: accounts, users and their access keys
-                     (KEYWARD_CONFIG; default <data-dir>/principals.json, created on first start)
+  --config <file>    Principals file: accounts, users and their access keys (KEYWARD_CONFIG;
+                     default <data-dir>/principals.json, created on first start; a --config
+                     file must exist). SIGHUP rereads it; a broken file is reported and the
+                     previous one kept.
   --dev              Development mode: any well-formed SigV4 request is accepted as the admin
                      of account 111122223333, whatever its secret (KEYWARD_DEV=1).
                      Refused on a non-loopback host unless --force-dev is given too.
   --force-dev        Allow --dev on a non-loopback host (KEYWARD_FORCE_DEV=1). Never in production.
   --workers <n>      Server processes sharing the port and the database (KEYWARD_WORKERS;
                      default 1). On a machine with several cores, one per core.
+  --allow-insecure-permissions
+                     Start even when root.key or the principals file can be read by other
+                     users, with a warning (KEYWARD_ALLOW_INSECURE_PERMISSIONS=1); refused
+                     otherwise, as ssh refuses a private key that is too open.
   --root-key <uri>   Keep the root key in a PKCS#11 token instead of <data-dir>/root.key
                      (KEYWARD_ROOT_KEY_URI), e.g. pkcs11:token=keyward;object=root
                      ?module-path=/usr/lib/softhsm/libsofthsm2.so; the user PIN comes from
                      KEYWARD_ROOT_KEY_PIN. The key is generated in the token on first start.
   -h, --help         Show this help
+
+One server per data directory: a second one is refused (<data-dir>/keyward.lock names the
+holder's pid); --workers is the way to run several processes over one database.
 
 Other environment variables:
   KEYWARD_ROOT_KEY                 Root key (base64 of 32 bytes) instead of <data-dir>/root.key
@@ -47,6 +63,27 @@ Other environment variables:
   KEYWARD_ROOT_ACCESS_KEY_ID       Admin access key ID for the first start (with the secret below)
   KEYWARD_ROOT_SECRET_ACCESS_KEY   Its secret access key
 `
+
+const CREDENTIALS_USAGE = `Usage: keyward credentials [options]
+
+Prints the admin access key of the principals file as shell exports, so that the aws CLI and
+the SDKs use it: eval "$(keyward credentials)". The secret is printed: mind where it goes.
+
+Options (as for serve, with the same environment variables):
+  --data-dir <dir>   Data directory (KEYWARD_DATA_DIR; default ~/.keyward)
+  --config <file>    Principals file (KEYWARD_CONFIG; default <data-dir>/principals.json)
+  --host <addr>      Host the server listens on, for AWS_ENDPOINT_URL_KMS (KEYWARD_HOST)
+  --port <n>         Its port (KEYWARD_PORT; default ${DEFAULT_PORT})
+  --allow-insecure-permissions
+                     Read a principals file other users can read (KEYWARD_ALLOW_INSECURE_PERMISSIONS=1)
+  -h, --help         Show this help
+`
+
+/** The version in package.json (dist/src/cli/main.js → ../../../package.json). */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(text) as { version: string }).version
+}
 
 const isLoopback = (host: string) =>
   host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
@@ -76,6 +113,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       'force-dev': { type: 'boolean' },
       workers: { type: 'string' },
       'root-key': { type: 'string' },
+      'allow-insecure-permissions': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -84,6 +122,8 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     process.stdout.write(SERVE_USAGE)
     return 0
   }
+  const allowInsecurePermissions =
+    values['allow-insecure-permissions'] === true || truthy(env.KEYWARD_ALLOW_INSECURE_PERMISSIONS)
   const host = setting(values.host, env.KEYWARD_HOST) ?? '127.0.0.1'
   const port = parsePort(setting(values.port, env.KEYWARD_PORT) ?? String(DEFAULT_PORT))
   const dataDir = setting(values['data-dir'], env.KEYWARD_DATA_DIR) ?? join(homedir(), '.keyward')
@@ -97,8 +137,9 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   }
   const workers = parseWorkers(setting(values.workers, env.KEYWARD_WORKERS) ?? '1')
   // Loaded only to serve: `keyward --help` and refusals answer without loading the server.
-  const { createEmbeddedKeyward } = await import('../server.js')
-  const { isWorker, reportListening, superviseWorkers, workerIndex } = await import('./workers.js')
+  const { consoleLogger, createEmbeddedKeyward, openPrincipals } = await import('../server.js')
+  const { lockDataDir } = await import('../adapters/store-sql/data-dir-lock.js')
+  const { isWorker, reportListening, workerIndex } = await import('./workers.js')
   const rootKeyUri = setting(values['root-key'], env.KEYWARD_ROOT_KEY_URI)
   // Files Keyward creates (the database, its WAL, the root key) are for its own user only.
   process.umask(0o077)
@@ -107,6 +148,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     dev,
     ...(configPath ? { configPath } : {}),
     ...(rootKeyUri ? { rootKeyUri } : {}),
+    ...(allowInsecurePermissions ? { allowInsecurePermissions } : {}),
     env,
   }
   if (isWorker()) {
@@ -115,14 +157,40 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       runScheduler: workerIndex(env) === 0,
       sharedWithOtherProcesses: true,
     })
+    const stopReloading = reloadOnHangup(worker, consoleLogger)
     const address = await worker.keyward.listen(port, host)
     reportListening(urlOf(address))
     await signalled()
+    stopReloading()
     await worker.keyward.close()
     // The IPC channel to the primary would keep this process alive.
     process.disconnect?.()
     return 0
   }
+  // Refusals that concern the settings come before anything is created: a --config that does
+  // not exist, half a root credential.
+  openPrincipals({ ...embedded, create: false })
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  // The primary holds the data directory for as long as it runs; its workers share it.
+  const lock = lockDataDir(dataDir)
+  try {
+    return await serveLocked({ embedded, workers, port, host })
+  } finally {
+    lock.release()
+  }
+}
+
+/** `serve` in the process that holds the data directory: one server, or the workers' primary. */
+async function serveLocked(settings: {
+  embedded: EmbeddedOptions
+  workers: number
+  port: number
+  host: string
+}): Promise<number> {
+  const { embedded, workers, port, host } = settings
+  const { dataDir, dev } = embedded
+  const { consoleLogger, createEmbeddedKeyward } = await import('../server.js')
+  const { superviseWorkers } = await import('./workers.js')
   const started = await createEmbeddedKeyward(embedded)
   let url: string
   let done: Promise<void>
@@ -132,20 +200,130 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     ;({ url, done } = await superviseWorkers(workers))
   } else {
     url = urlOf(await started.keyward.listen(port, host))
-    done = signalled().then(() => started.keyward.close())
+    const stopReloading = reloadOnHangup(started, consoleLogger)
+    done = signalled().then(() => {
+      stopReloading()
+      return started.keyward.close()
+    })
   }
   if (started.createdAccessKeyId) {
     console.log(
       `Created admin access key ${started.createdAccessKeyId} for account 111122223333; its secret is in ${started.configPath} (mode 0600).`,
     )
+  } else if (started.adminAccessKeyId) {
+    // Printed on every start: the operator who lost track of the key finds it here.
+    const where =
+      started.adminAccessKeyId === embedded.env?.KEYWARD_ROOT_ACCESS_KEY_ID
+        ? 'KEYWARD_ROOT_SECRET_ACCESS_KEY'
+        : started.configPath
+    console.log(
+      `Admin access key ${started.adminAccessKeyId} for account 111122223333; its secret is in ${where} ('keyward credentials' prints both for a shell).`,
+    )
   }
   const regions =
-    started.principals.regions?.join(', ') ?? 'any (taken from the SigV4 credential scope)'
+    started.principals.regions?.join(', ') ??
+    "AWS's Regions (taken from the SigV4 credential scope)"
   console.log(
     `Keyward listening on ${url} (${dev ? 'DEV MODE: any secret accepted, ' : ''}${workers > 1 ? `${workers} workers, ` : ''}data ${dataDir}, root key ${started.rootKeySource}); Regions: ${regions}; point the AWS CLI at it with --endpoint-url ${url} or AWS_ENDPOINT_URL_KMS=${url}`,
   )
   await done
   return 0
+}
+
+/**
+ * SIGHUP rereads the principals file (the habit of nginx and sshd): a bad file is logged and
+ * the principals in force stay. Returns the function that stops listening for it.
+ */
+function reloadOnHangup(
+  started: { configPath: string; reloadPrincipals: () => unknown },
+  logger: NonNullable<EmbeddedOptions['logger']>,
+): () => void {
+  const reload = () => {
+    try {
+      started.reloadPrincipals()
+      logger.info('principals reloaded', { path: started.configPath })
+    } catch (error) {
+      logger.error('principals not reloaded; the previous ones stay in force', {
+        path: started.configPath,
+        cause: error instanceof Error ? error.message : String(error),
+      })
+    }
+  }
+  process.on('SIGHUP', reload)
+  return () => process.off('SIGHUP', reload)
+}
+
+/** `keyward credentials`: the admin access key as shell exports. */
+async function credentials(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      'allow-insecure-permissions': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    process.stdout.write(CREDENTIALS_USAGE)
+    return 0
+  }
+  const dataDir = setting(values['data-dir'], env.KEYWARD_DATA_DIR) ?? join(homedir(), '.keyward')
+  const configPath = setting(values.config, env.KEYWARD_CONFIG)
+  const { openPrincipals } = await import('../server.js')
+  const { adminAccessKey } = await import('../config/principals.js')
+  const { source } = openPrincipals({
+    dataDir,
+    ...(configPath ? { configPath } : {}),
+    env,
+    create: false,
+    allowInsecurePermissions:
+      values['allow-insecure-permissions'] === true ||
+      truthy(env.KEYWARD_ALLOW_INSECURE_PERMISSIONS),
+    warn: (message) => process.stderr.write(`${message}\n`),
+  })
+  if (!existsSync(source.configPath)) {
+    throw new Error(
+      `There is no principals file at ${source.configPath} yet: 'keyward serve' creates it on first start.`,
+    )
+  }
+  const principals = source.read()
+  const admin = adminAccessKey(principals, env.KEYWARD_ROOT_ACCESS_KEY_ID || undefined)
+  if (!admin) {
+    throw new Error(
+      `${source.configPath} has no access key of arn:aws:iam::111122223333:user/admin (without a session token).`,
+    )
+  }
+  const lines = [
+    `export AWS_ACCESS_KEY_ID=${shellWord(admin.accessKeyId)}`,
+    `export AWS_SECRET_ACCESS_KEY=${shellWord(admin.secretAccessKey)}`,
+    // Any AWS Region works without a `regions` setting; with one, only those.
+    `export AWS_DEFAULT_REGION=${shellWord(principals.regions?.[0] ?? 'us-east-1')}`,
+  ]
+  const endpoint = endpointOf(
+    setting(values.host, env.KEYWARD_HOST) ?? '127.0.0.1',
+    parsePort(setting(values.port, env.KEYWARD_PORT) ?? String(DEFAULT_PORT)),
+  )
+  if (endpoint) lines.push(`export AWS_ENDPOINT_URL_KMS=${shellWord(endpoint)}`)
+  process.stdout.write(lines.join('\n') + '\n')
+  return 0
+}
+
+/** A value as one word for a POSIX shell: bare when safe, else single-quoted. */
+const shellWord = (value: string) =>
+  /^[A-Za-z0-9_.:/@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
+
+/**
+ * The URL a client on this machine reaches `serve --host host --port port` at: a wildcard
+ * address is reached through loopback; port 0 (chosen at start) is unknown here.
+ */
+function endpointOf(host: string, port: number): string | undefined {
+  if (port === 0) return undefined
+  const reach = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host
+  return `http://${reach.includes(':') ? `[${reach}]` : reach}:${port}`
 }
 
 /** Number of worker processes: 1 to 64. */
@@ -182,6 +360,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   switch (command) {
     case 'serve':
       return serve(rest, env)
+    case 'credentials':
+      return credentials(rest, env)
+    case '--version':
+      process.stdout.write(`keyward ${packageVersion()}\n`)
+      return 0
     case 'xks-proxy': {
       const { xksProxy } = await import('./xks-proxy.js')
       return xksProxy(rest, env)

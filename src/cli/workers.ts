@@ -6,9 +6,10 @@ import cluster, { type Worker } from 'node:cluster'
  *
  * The primary does the first-start work once (principals file, root key file, migrations) before
  * forking, so workers never race to create them; it then only supervises: a worker that dies is
- * replaced, and SIGTERM/SIGINT are passed on so in-flight requests finish. Worker 0 alone runs
- * the scheduler. Caches stay coherent through the store's commitsByOthers() marker (SQLite's
- * data_version), checked before every cache hit.
+ * replaced, SIGTERM/SIGINT are passed on so in-flight requests finish, and SIGHUP is passed on so
+ * each worker rereads the principals file. The primary holds the data directory's lock
+ * (keyward.lock) for them all. Worker 0 alone runs the scheduler. Caches stay coherent through
+ * the store's commitsByOthers() marker (SQLite's data_version), checked before every cache hit.
  */
 
 /** The environment variable that tells a worker its index. */
@@ -50,11 +51,16 @@ export function superviseWorkers(count: number): Promise<{ url: string; done: Pr
   const done = new Promise<void>((resolve) => (resolveDone = resolve))
   let started: { resolve: (url: string) => void; reject: (e: Error) => void }
 
+  // Each worker rereads the principals file itself: the primary serves nothing.
+  const hangup = () => {
+    for (const worker of workers.values()) worker.process.kill('SIGHUP')
+  }
   const stop = () => {
     if (stopping) return
     stopping = true
     process.off('SIGTERM', stop)
     process.off('SIGINT', stop)
+    process.off('SIGHUP', hangup)
     if (workers.size === 0) resolveDone()
     for (const worker of workers.values()) worker.process.kill('SIGTERM')
   }
@@ -92,6 +98,7 @@ export function superviseWorkers(count: number): Promise<{ url: string; done: Pr
 
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  process.on('SIGHUP', hangup)
   return new Promise((resolve, reject) => {
     started = { resolve: (url) => resolve({ url, done }), reject }
     for (let index = 0; index < count; index++) fork(index)

@@ -51,6 +51,58 @@ export interface Principals {
   readonly credentials: ReadonlyMap<string, Credential<Caller>>
 }
 
+/**
+ * The principals the request listener reads, swappable while serving: SIGHUP rereads the file
+ * and {@link PrincipalsHolder.replace}s them, so each request sees either the old set or the
+ * new one, never a mix.
+ *
+ * @example
+ *   const holder = new PrincipalsHolder(readPrincipals(path))
+ *   holder.replace(readPrincipals(path)) // on SIGHUP
+ *   holder.current().credentials.get('AKIA…')
+ */
+export class PrincipalsHolder {
+  #current: Principals
+
+  constructor(initial: Principals) {
+    this.#current = initial
+  }
+
+  /** The principals in force now. */
+  current(): Principals {
+    return this.#current
+  }
+
+  /** Puts `next` in force for every request from now on. */
+  replace(next: Principals): void {
+    this.#current = next
+  }
+}
+
+/**
+ * The admin's access key: `preferred` (KEYWARD_ROOT_ACCESS_KEY_ID) when set, else the first
+ * access key of `arn:aws:iam::111122223333:user/admin` in the file; undefined without one.
+ *
+ * @example
+ *   const admin = adminAccessKey(readPrincipals(path))
+ *   if (admin) console.log(admin.accessKeyId)
+ */
+export function adminAccessKey(
+  principals: Principals,
+  preferred?: string,
+): { accessKeyId: string; secretAccessKey: string } | undefined {
+  const admin = adminCaller().arn
+  let found: { accessKeyId: string; secretAccessKey: string } | undefined
+  for (const [accessKeyId, credential] of principals.credentials) {
+    if (credential.principal.arn !== admin || credential.sessionToken) continue
+    if (accessKeyId === preferred) return { accessKeyId, ...pickSecret(credential) }
+    found ??= { accessKeyId, ...pickSecret(credential) }
+  }
+  return found
+}
+
+const pickSecret = (c: Credential<Caller>) => ({ secretAccessKey: c.secretAccessKey })
+
 /** The admin user of `accountId`. */
 export const adminCaller = (accountId = DEFAULT_ACCOUNT_ID): Caller => ({
   accountId,

@@ -19,6 +19,7 @@ import {
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
 import { renderMetrics } from './metrics.js'
 import { BodyTooLarge, readBody } from './read-body.js'
+import { AWS_REGION_NAMES } from './aws-regions.js'
 import { verifySigV4 } from './sigv4.js'
 import { validateInput } from './validate-input.js'
 import { toWire } from './to-wire.js'
@@ -37,6 +38,9 @@ export const MAX_BODY_BYTES = 1024 * 1024
 const TARGET_PREFIX = 'TrentService.'
 const CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/x-amz-json-1.0'])
 const KNOWN = new Set<string>(OPERATION_NAMES)
+/** The answer to `GET /`. */
+const ROOT_PAGE =
+  'Keyward: a self-hosted key management service speaking the AWS KMS API (POST / with SigV4, from an AWS SDK or the aws CLI); documentation: README.md in the Keyward distribution, and `keyward serve --help`.\n'
 
 /** Where log lines go. `fields` never holds request or response bodies. */
 export interface Logger {
@@ -49,7 +53,8 @@ export interface KmsHttpDeps {
   readonly customKeyStores: CustomKeyStoreService
   readonly clock: Clock
   readonly random: Random
-  readonly principals: Principals
+  /** Read once per request: SIGHUP can swap them (see PrincipalsHolder). */
+  readonly principals: { current(): Principals }
   /** Development mode: any well-formed SigV4 request is the admin of this caller. */
   readonly devCaller?: Caller
   readonly logger: Logger
@@ -159,8 +164,6 @@ function sendError(
  *   http.createServer(createKmsRequestListener(deps)).listen(4566)
  */
 export function createKmsRequestListener(deps: KmsHttpDeps) {
-  const lookup = (id: string) => deps.principals.credentials.get(id)
-
   async function handle(
     req: IncomingMessage,
     requestId: string,
@@ -168,13 +171,16 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     const op = parseTarget(req)
     const body = await readBody(req, MAX_BODY_BYTES)
     checkContentType(req)
+    const principals = deps.principals.current()
     const { principal, region } = verifySigV4(
       { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
       {
         service: 'kms',
         now: deps.clock.now(),
-        lookup,
-        ...(deps.principals.regions ? { regions: deps.principals.regions } : {}),
+        lookup: (id) => principals.credentials.get(id),
+        // AWS's front end answers a Region it does not have as a bad credential scope; the
+        // `regions` setting replaces AWS's list (and may name a Region of one's own).
+        regions: principals.regions ?? AWS_REGION_NAMES,
         ...(deps.devCaller ? { devPrincipal: deps.devCaller } : {}),
       },
     )
@@ -200,6 +206,12 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
   }
 
   return (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method === 'GET' && req.url === '/') {
+      // Someone opened the endpoint in a browser: say what this is, with no data and no auth.
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+      res.end(ROOT_PAGE)
+      return
+    }
     if (req.method === 'GET' && req.url === '/metrics') {
       const body = renderMetrics({ xksHealth: deps.customKeyStores.xksHealthMetrics() })
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })

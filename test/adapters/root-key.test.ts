@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -118,7 +126,7 @@ describe('loadSoftwareRootKey', () => {
     const path = join(dir, 'short.key')
     writeFileSync(path, randomBytes(16).toString('base64'), { mode: 0o600 })
     assert.throws(() => loadSoftwareRootKey({ path }), {
-      message: 'the root key must be exactly 32 bytes',
+      message: `${path}: the root key must be exactly 32 bytes (base64 of 32 random bytes); it holds 16.`,
     })
     assert.equal(readFileSync(path, 'utf8').length, 24, 'left as it was')
   })
@@ -134,9 +142,12 @@ describe('loadSoftwareRootKey', () => {
   })
 
   it('refuses a KEYWARD_ROOT_KEY that is not base64 of 32 bytes', () => {
-    for (const env of [randomBytes(16).toString('base64'), randomBytes(32).toString('hex')]) {
+    for (const [env, bytes] of [
+      [randomBytes(16).toString('base64'), 16],
+      [randomBytes(32).toString('hex'), 48],
+    ] as const) {
       assert.throws(() => loadSoftwareRootKey({ path: join(dir, 'x.key'), env }), {
-        message: 'the root key must be exactly 32 bytes',
+        message: `KEYWARD_ROOT_KEY: the root key must be exactly 32 bytes (base64 of 32 random bytes); it holds ${bytes}.`,
       })
     }
   })
@@ -190,11 +201,84 @@ describe('start-up with another root key', () => {
         env: { KEYWARD_ROOT_KEY: randomBytes(32).toString('base64') },
         logger,
       }),
-      { message: REFUSED },
+      {
+        message: `The root key (KEYWARD_ROOT_KEY) does not match the one the database ${join(dataDir, 'keyward.db')} was created with; refusing to start (the keys would be unreadable).`,
+      },
     )
     // A refused start leaves the directory as it was: it opens again with its own key.
     const again = await createEmbeddedKeyward({ dataDir, env: {}, logger })
     assert.equal(again.rootKeySource, join(dataDir, 'root.key'))
     await again.keyward.close()
+  })
+})
+
+describe('start-up without the root key the database records (issue 10)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-rootmissing-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('refuses, naming the path, and creates no root.key', async () => {
+    const dataDir = join(dir, 'data')
+    const logger = new CapturingLogger()
+    const first = await createEmbeddedKeyward({ dataDir, env: {}, logger })
+    await first.keyward.close()
+    const path = join(dataDir, 'root.key')
+    rmSync(path)
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await assert.rejects(createEmbeddedKeyward({ dataDir, env: {}, logger }), {
+        message: `The root key file ${path} is missing, but the database ${join(dataDir, 'keyward.db')} was created with a root key: every key in it is wrapped under that key and unreadable without it. Refusing to start, and not creating a new root key. Restore root.key from your backup to ${path} (mode 0600), or set KEYWARD_ROOT_KEY to its content; a new root key would not open these keys.`,
+      })
+      assert.equal(existsSync(path), false, 'no new root key where the real one belongs')
+    }
+  })
+
+  it('still creates root.key for a new database, and when the database records none', () => {
+    const path = join(dir, 'fresh.key')
+    assert.equal(loadSoftwareRootKey({ path }).created, true)
+  })
+})
+
+describe('root key file permissions (issue 10)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-rootmode-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('refuses a root.key that others can read, naming the file and the fix', async () => {
+    const dataDir = join(dir, 'refused')
+    const logger = new CapturingLogger()
+    const first = await createEmbeddedKeyward({ dataDir, env: {}, logger })
+    await first.keyward.close()
+    const path = join(dataDir, 'root.key')
+    for (const mode of [0o640, 0o604, 0o660]) {
+      chmodSync(path, mode)
+      await assert.rejects(createEmbeddedKeyward({ dataDir, env: {}, logger }), {
+        message: `The root key file ${path} can be read or written by other users (mode 0${mode.toString(8)}); run: chmod 600 ${path}. Refusing to start; --allow-insecure-permissions (KEYWARD_ALLOW_INSECURE_PERMISSIONS=1) starts anyway.`,
+      })
+    }
+    chmodSync(path, 0o400)
+    const owner = await createEmbeddedKeyward({ dataDir, env: {}, logger })
+    await owner.keyward.close()
+  })
+
+  it('starts with a warning when insecure permissions are allowed', async () => {
+    const dataDir = join(dir, 'allowed')
+    const logger = new CapturingLogger()
+    const first = await createEmbeddedKeyward({ dataDir, env: {}, logger })
+    await first.keyward.close()
+    const path = join(dataDir, 'root.key')
+    chmodSync(path, 0o644)
+    const again = await createEmbeddedKeyward({
+      dataDir,
+      env: {},
+      logger,
+      allowInsecurePermissions: true,
+    })
+    await again.keyward.close()
+    assert.ok(
+      logger.lines.some(
+        (l) =>
+          (JSON.parse(l) as { message: string }).message ===
+          `The root key file ${path} can be read or written by other users (mode 0644); run: chmod 600 ${path} (started anyway: --allow-insecure-permissions).`,
+      ),
+      JSON.stringify(logger.lines),
+    )
   })
 })

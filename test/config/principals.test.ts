@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import {
+  adminAccessKey,
   createPrincipalsFileIfMissing,
+  PrincipalsHolder,
   newAccessKeyId,
   newSecretAccessKey,
   readPrincipals,
@@ -130,5 +132,43 @@ describe('principals file', () => {
     const secret = newSecretAccessKey()
     assert.match(secret, /^[A-Za-z0-9]{40}$/)
     assert.notEqual(secret, newSecretAccessKey())
+  })
+
+  it('adminAccessKey: the first long-term key of the admin of 111122223333, or the preferred one', () => {
+    const path = write({
+      accounts: [
+        account('444455556666', [{ accessKeyId: 'AKIAOTHER', secretAccessKey: 'o' }], 'admin'),
+        {
+          id: '111122223333',
+          users: [
+            { name: 'alice', accessKeys: [{ accessKeyId: 'AKIAALICE', secretAccessKey: 'a' }] },
+            {
+              name: 'admin',
+              accessKeys: [
+                { accessKeyId: 'ASIATEMP', secretAccessKey: 't', sessionToken: 'x' },
+                { accessKeyId: 'AKIAADMIN1', secretAccessKey: 's1' },
+                { accessKeyId: 'AKIAADMIN2', secretAccessKey: 's2' },
+              ],
+            },
+          ],
+        },
+      ],
+    })
+    const p = readPrincipals(path, { accessKeyId: 'AKIAENV', secretAccessKey: 'env' })
+    assert.deepEqual(adminAccessKey(p), { accessKeyId: 'AKIAADMIN1', secretAccessKey: 's1' })
+    assert.deepEqual(adminAccessKey(p, 'AKIAENV'), {
+      accessKeyId: 'AKIAENV',
+      secretAccessKey: 'env',
+    })
+    assert.equal(adminAccessKey(readPrincipals(write({ accounts: [] }))), undefined)
+  })
+
+  it('PrincipalsHolder swaps the principals in force', () => {
+    const one = readPrincipals(write({ accounts: [] }))
+    const two = readPrincipals(write({ regions: ['us-east-1'], accounts: [] }))
+    const holder = new PrincipalsHolder(one)
+    assert.equal(holder.current(), one)
+    holder.replace(two)
+    assert.equal(holder.current(), two)
   })
 })

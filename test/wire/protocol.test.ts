@@ -20,6 +20,8 @@ function send(
   endpoint: string,
   req: {
     method?: string
+    /** Path and query; '/' by default. */
+    path?: string
     headers?: Record<string, string>
     body?: Buffer | string
     agent?: Agent
@@ -28,7 +30,7 @@ function send(
   return new Promise((resolve, reject) => {
     let answered = false
     const r = httpRequest(
-      endpoint + '/',
+      endpoint + (req.path ?? '/'),
       { method: req.method ?? 'POST', headers: req.headers ?? {}, agent: req.agent ?? false },
       (res) => {
         answered = true
@@ -88,8 +90,10 @@ describe('AWS JSON 1.1 protocol', () => {
       expectWireError(r, 'UnknownOperationException', undefined)
     })
 
-    it('answers GET / with UnknownOperationException', async () => {
-      const r = await send(kw.endpoint, { method: 'GET' })
+    // GET / alone answers a line of text (test/wire/aws-regions.test.ts); any other GET is no
+    // KMS request.
+    it('answers a GET other than / and /metrics with UnknownOperationException', async () => {
+      const r = await send(kw.endpoint, { method: 'GET', path: '/?Action=ListKeys' })
       bodies.push(r.text)
       expectWireError(r, 'UnknownOperationException', undefined)
     })

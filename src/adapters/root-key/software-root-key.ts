@@ -58,22 +58,52 @@ function syncDirectory(dir: string): void {
   }
 }
 
+/** A root key from its base64 text, or an error that names where the text came from. */
+function rootKeyFrom(text: string, source: string): SoftwareRootKey {
+  const key = Buffer.from(text.trim(), 'base64')
+  if (key.length !== 32) {
+    throw new Error(
+      `${source}: the root key must be exactly 32 bytes (base64 of 32 random bytes); it holds ${key.length}.`,
+    )
+  }
+  return new SoftwareRootKey(key)
+}
+
+/** What {@link loadSoftwareRootKey} reads, and whether it may create the file. */
+export interface SoftwareRootKeyOptions {
+  readonly path: string
+  /** KEYWARD_ROOT_KEY: used instead of the file when set. */
+  readonly env?: string | undefined
+  /**
+   * The database at this path already records a root key's fingerprint: the file must exist.
+   * A new random key there would be the wrong one, left where the operator will look for (and
+   * restore) the real one.
+   */
+  readonly recordedIn?: string | undefined
+}
+
 /**
  * The root key from `KEYWARD_ROOT_KEY` (base64 of 32 bytes) or from `path`, which is created
- * with 32 random bytes and mode 0600 on first start. Losing this file loses every key.
+ * with 32 random bytes and mode 0600 on first start (never when `recordedIn` says a database
+ * already depends on one). Losing this file loses every key.
+ *
+ * @throws Error naming the file or variable: missing when it must exist, not 32 bytes
+ * @example
+ *   const { rootKey, created } = loadSoftwareRootKey({ path: '/root/.keyward/root.key' })
  */
-export function loadSoftwareRootKey(options: { path: string; env?: string | undefined }): {
+export function loadSoftwareRootKey(options: SoftwareRootKeyOptions): {
   rootKey: SoftwareRootKey
   source: string
   created: boolean
 } {
   if (options.env) {
     return {
-      rootKey: new SoftwareRootKey(Buffer.from(options.env.trim(), 'base64')),
+      rootKey: rootKeyFrom(options.env, 'KEYWARD_ROOT_KEY'),
       source: 'KEYWARD_ROOT_KEY',
       created: false,
     }
   }
+  if (options.recordedIn !== undefined) return { ...readExisting(options), created: false }
   let created = false
   try {
     // O_EXCL: never overwrite an existing root key, even when two processes start at once.
@@ -91,6 +121,23 @@ export function loadSoftwareRootKey(options: { path: string; env?: string | unde
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
   }
-  const key = Buffer.from(readFileSync(options.path, 'utf8').trim(), 'base64')
-  return { rootKey: new SoftwareRootKey(key), source: options.path, created }
+  return { ...readExisting(options), created }
+}
+
+/** The root key file that must already exist; a clear refusal when it does not. */
+function readExisting(options: SoftwareRootKeyOptions): {
+  rootKey: SoftwareRootKey
+  source: string
+} {
+  let text: string
+  try {
+    text = readFileSync(options.path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || options.recordedIn === undefined)
+      throw error
+    throw new Error(
+      `The root key file ${options.path} is missing, but the database ${options.recordedIn} was created with a root key: every key in it is wrapped under that key and unreadable without it. Refusing to start, and not creating a new root key. Restore root.key from your backup to ${options.path} (mode 0600), or set KEYWARD_ROOT_KEY to its content; a new root key would not open these keys.`,
+    )
+  }
+  return { rootKey: rootKeyFrom(text, options.path), source: options.path }
 }

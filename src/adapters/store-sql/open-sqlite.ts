@@ -4,6 +4,26 @@ import { KyselyKeyStore, type StoreOptions } from './kysely-key-store.js'
 import type { Database } from './schema.js'
 
 /**
+ * Opens the file and sets it up; SQLite's own errors ("file is not a database", "unable to open
+ * database file") do not say which file, so the path is put in front of them.
+ */
+function openDatabase(path: string): BetterSqlite3.Database {
+  let database: BetterSqlite3.Database | undefined
+  try {
+    database = new BetterSqlite3(path)
+    database.pragma('journal_mode = WAL')
+    database.pragma('synchronous = FULL')
+    database.pragma('busy_timeout = 5000')
+    return database
+  } catch (error) {
+    database?.close()
+    throw new Error(`${path}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    })
+  }
+}
+
+/**
  * Opens (creating if needed) the embedded SQLite database at `path` (':memory:' for tests).
  *
  * Durability: WAL with synchronous=FULL fsyncs the WAL on every commit, so a write the client
@@ -16,20 +36,26 @@ export async function openSqliteKeyStore(
     readonly sharedWithOtherProcesses?: boolean
   } = {},
 ): Promise<KyselyKeyStore> {
-  const database = new BetterSqlite3(path)
-  database.pragma('journal_mode = WAL')
-  database.pragma('synchronous = FULL')
-  database.pragma('busy_timeout = 5000')
+  const database = openDatabase(path)
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
   // PRAGMA data_version changes when another connection (another worker process) commits,
   // never for this connection's own commits; it reads shared memory, about a microsecond
   // (SQLite docs, "PRAGMA data_version").
   const dataVersion = database.prepare('PRAGMA data_version').pluck()
-  return KyselyKeyStore.open(db, {
-    ...(options.guardTransactions ? { guardTransactions: true } : {}),
-    // Only where another process can write: the check costs a statement per request.
-    ...(options.sharedWithOtherProcesses
-      ? { commitsByOthers: () => dataVersion.get() as number }
-      : {}),
-  })
+  try {
+    return await KyselyKeyStore.open(db, {
+      ...(options.guardTransactions ? { guardTransactions: true } : {}),
+      // Only where another process can write: the check costs a statement per request.
+      ...(options.sharedWithOtherProcesses
+        ? { commitsByOthers: () => dataVersion.get() as number }
+        : {}),
+    })
+  } catch (error) {
+    await db.destroy()
+    const cause =
+      error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : ''
+    throw new Error(`${path}: ${error instanceof Error ? error.message : String(error)}${cause}`, {
+      cause: error,
+    })
+  }
 }

@@ -104,10 +104,9 @@ describe('root key in a PKCS#11 token (SoftHSM)', () => {
       kms2.destroy()
       await second.keyward.close()
 
-      await assert.rejects(
-        start(uri.replace('object=keyward-root', 'object=another-root')),
-        /The root key does not match the one this database was created with/,
-      )
+      await assert.rejects(start(uri.replace('object=keyward-root', 'object=another-root')), {
+        message: `The root key (PKCS#11 object another-root in ${hsm.modulePath}) does not match the one the database ${join(dataDir, 'keyward.db')} was created with; refusing to start (the keys would be unreadable).`,
+      })
       await assert.rejects(
         createEmbeddedKeyward({ dataDir, env: {}, rootKeyUri: uri }),
         /needs the token user PIN in KEYWARD_ROOT_KEY_PIN/,
