@@ -149,6 +149,27 @@ export function conditionValues(request: AuthorizationRequest): ConditionValues 
   return out
 }
 
+/**
+ * The condition keys an encryption context supplies (Developer Guide, "kms:EncryptionContext:
+ * context-key" and "kms:EncryptionContextKeys"): one `kms:EncryptionContext:<k>` per pair and
+ * the multi-valued `kms:EncryptionContextKeys`. An empty context supplies neither, so `Null`
+ * and `ForAnyValue` see the keys as missing. For the operations that take a context only
+ * (see CONDITION_KEYS).
+ *
+ * @example
+ *   encryptionContextConditions({ AppName: 'ExampleApp' })
+ *   // { 'kms:EncryptionContext:AppName': 'ExampleApp', 'kms:EncryptionContextKeys': ['AppName'] }
+ */
+export function encryptionContextConditions(
+  context: EncryptionContextMap | undefined,
+): Record<string, ConditionInput> {
+  const keys = Object.keys(context ?? {})
+  if (keys.length === 0) return {}
+  const out: Record<string, ConditionInput> = { 'kms:EncryptionContextKeys': keys }
+  for (const k of keys) out[`kms:EncryptionContext:${k}`] = context![k]!
+  return out
+}
+
 /** `arn:aws:sts::A:assumed-role/R/S` → `arn:aws:iam::A:role/R` (without a path, which the session ARN lacks). */
 function roleArnOf(sessionArn: string): string {
   const m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(sessionArn)

@@ -17,6 +17,7 @@ export {
   childGrantAllowed,
   conditionValues,
   encryptionContextAllowed,
+  encryptionContextConditions,
   evaluate,
   granteeMatches,
 } from './evaluate.js'
