@@ -95,7 +95,10 @@ const W3C_DATE =
   /^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?)?)?$/
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
-/** Milliseconds since the epoch for an IAM date value (ISO 8601 or epoch seconds). */
+/**
+ * Milliseconds since the epoch for an IAM date value: epoch seconds, or the W3C profile of ISO
+ * 8601. A value of digits only is read as epoch seconds, never as a year.
+ */
 export function parseDate(text: string): number | undefined {
   if (/^\d+$/.test(text)) return Number(text) * 1000
   if (!W3C_DATE.test(text)) return undefined

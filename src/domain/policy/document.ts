@@ -91,7 +91,7 @@ export function parsePolicy(input: string | object, options: ParsePolicyOptions)
   if (typeof input === 'string') {
     // Length in UTF-16 units is at most the UTF-8 length, so this cheap test goes first.
     if (input.length > maxBytes || Buffer.byteLength(input, 'utf8') > maxBytes) {
-      throw new PolicyDocumentError(POLICY_MESSAGES.tooLarge(maxBytes), {
+      throw new PolicyDocumentError(POLICY_MESSAGES.tooLarge(maxBytes, options.kind), {
         exception: 'LimitExceededException',
       })
     }
@@ -99,7 +99,7 @@ export function parsePolicy(input: string | object, options: ParsePolicyOptions)
   } else {
     doc = copyJson(input, { maxDepth: MAX_DEPTH })
     if (Buffer.byteLength(JSON.stringify(doc), 'utf8') > maxBytes) {
-      throw new PolicyDocumentError(POLICY_MESSAGES.tooLarge(maxBytes), {
+      throw new PolicyDocumentError(POLICY_MESSAGES.tooLarge(maxBytes, options.kind), {
         exception: 'LimitExceededException',
       })
     }

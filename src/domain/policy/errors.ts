@@ -42,7 +42,8 @@ export const POLICY_MESSAGES = {
   /** Documented (Developer Guide, "kms:EncryptionContext:context-key"), §7.2. */
   overlyPermissive: (what: 'encryption context' | 'tag') =>
     `OverlyPermissiveCondition: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified ${what} or with an unspecified ${what}. To fix, remove ForAllValues.`,
-  tooLarge: (max: number) => `The key policy exceeds the maximum size of ${max} bytes.`,
+  tooLarge: (max: number, kind: 'key' | 'identity') =>
+    `The ${kind === 'key' ? 'key policy' : 'policy document'} exceeds the maximum size of ${max} bytes.`,
   notJson: 'The policy document is not valid JSON.',
   notObject: 'The policy document must be a JSON object.',
   tooDeep: 'The policy document is nested too deeply.',
