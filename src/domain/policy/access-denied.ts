@@ -26,7 +26,9 @@ export interface AccessDeniedInput {
  *   explicitDenyMessage({ principalArn, action: 'kms:Decrypt', resource: keyArn }, 'resource-based')
  */
 export function explicitDenyMessage(input: AccessDeniedInput, type: DeniedPolicyType): string {
-  return `${head(input)} with an explicit deny in a ${type} policy`
+  // "in an identity-based policy", "in a resource-based policy" (IAM User Guide examples).
+  const article = /^[aeiou]/.test(type) ? 'an' : 'a'
+  return `${head(input)} with an explicit deny in ${article} ${type} policy`
 }
 
 /**
