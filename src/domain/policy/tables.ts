@@ -136,12 +136,18 @@ export const OPERATION_PERMISSIONS: Readonly<Record<string, readonly PermissionC
  * Actions that only IAM policies can grant, because they have no key resource (§3 step 4).
  * `kms:RetireGrant` is here too: in a key policy it is ineffective (§6.6).
  */
-export const IAM_ONLY_ACTIONS: ReadonlySet<string> = new Set(
-  Object.values(OPERATION_PERMISSIONS)
-    .flat()
-    .filter((c) => !c.keyPolicy && c.on !== 'alias')
-    .map((c) => c.action.toLowerCase()),
-)
+export const IAM_ONLY_ACTIONS: ReadonlySet<string> = (() => {
+  const checks = Object.values(OPERATION_PERMISSIONS).flat()
+  // kms:TagResource is IAM-only as CreateKey's second check but a key permission for
+  // TagResource itself: only actions that no key policy can ever grant are listed.
+  const onKeys = new Set(checks.filter((c) => c.keyPolicy).map((c) => c.action.toLowerCase()))
+  return new Set(
+    checks
+      .filter((c) => !c.keyPolicy && c.on !== 'alias')
+      .map((c) => c.action.toLowerCase())
+      .filter((a) => !onKeys.has(a)),
+  )
+})()
 
 /** Actions whose key permission may be given to a principal of another account (§2 "X"). */
 export const CROSS_ACCOUNT_ACTIONS: ReadonlySet<string> = new Set(

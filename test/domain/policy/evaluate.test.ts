@@ -792,6 +792,26 @@ const RULES: Row[] = [
     expect: deny('no-allow', 'identity-based'),
   },
   {
+    name: 'TagResource on a key is a key permission (though IAM-only as part of CreateKey)',
+    source: '§2 Key management',
+    request: request({
+      action: 'kms:TagResource',
+      keyPolicy: keyPolicy(kpAllow(alice.arn, 'kms:TagResource')),
+    }),
+    expect: allow('key-policy'),
+  },
+  {
+    name: 'TagResource for CreateKey (resource *) needs an identity policy',
+    source: '§2 No key',
+    request: request({
+      action: 'kms:TagResource',
+      resource: '*',
+      keyPolicy: undefined,
+      identityPolicies: [iamPolicy(iam('Allow', 'kms:TagResource'))],
+    }),
+    expect: allow('identity'),
+  },
+  {
     name: 'ListKeys is decided by identity policies alone',
     source: '§3 step 4',
     request: request({

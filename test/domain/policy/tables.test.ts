@@ -31,7 +31,13 @@ describe('permission table', () => {
     ]) {
       assert.ok(IAM_ONLY_ACTIONS.has(a), a)
     }
-    for (const a of ['kms:encrypt', 'kms:putkeypolicy', 'kms:createalias', 'kms:creategrant']) {
+    for (const a of [
+      'kms:encrypt',
+      'kms:putkeypolicy',
+      'kms:createalias',
+      'kms:creategrant',
+      'kms:tagresource',
+    ]) {
       assert.ok(!IAM_ONLY_ACTIONS.has(a), a)
     }
   })
