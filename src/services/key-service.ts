@@ -119,7 +119,8 @@ export class KeyService {
    * Resolves a KeyId parameter the way AWS does, with AWS's messages:
    * malformed → NotFoundException "Invalid keyId 'x'"; an ARN of another Region →
    * NotFoundException "Invalid arn <region>"; unknown → "Key '<arn>' does not exist";
-   * unknown alias → "Alias <alias ARN> is not found".
+   * unknown alias → "Alias <alias ARN> is not found." (with the period of AWS's answers quoted in
+   * aws-recorded-errors.md: cloudposse/docs#152, sigstore/cosign#1474).
    *
    * @example
    *   const key = await keys.resolve(caller, region, input.KeyId, 'idArnOrAlias')
@@ -149,7 +150,7 @@ export class KeyService {
         }
         const target = await this.#aliasTarget(aliasScope, ref.aliasName)
         if (!target) {
-          throw new NotFoundException(`Alias ${aliasArn(aliasScope, ref.aliasName)} is not found`)
+          throw new NotFoundException(`Alias ${aliasArn(aliasScope, ref.aliasName)} is not found.`)
         }
         return this.#mustExist({ scope: aliasScope, keyId: target, caller })
       }
