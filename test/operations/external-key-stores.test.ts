@@ -164,6 +164,13 @@ describe('external key stores through Keyward and its XKS proxy', () => {
     assert.equal(connected.ConnectionState, 'CONNECTED')
     assert.equal(connected.ConnectionErrorCode, undefined)
     await disconnect(id!)
+    // Issue 10: a second disconnect is refused, as AWS documents, and changes nothing.
+    await expectKmsError(
+      disconnect(id!),
+      'CustomKeyStoreInvalidStateException',
+      `Custom key store ${id} has ConnectionState DISCONNECTED. It is already disconnected or disconnecting.`,
+    )
+    assert.equal((await describeStore(id!)).ConnectionState, 'DISCONNECTED')
     await kms.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: id }))
   })
 
