@@ -311,6 +311,18 @@ export function runKeyStoreContract(
     })
 
     describe('keys', () => {
+      it('counts the keys of one account and Region, in every state (the keys quota)', async () => {
+        const store = await fresh()
+        assert.equal(await store.countKeys(HOME), 0)
+        await store.insertKey(keyFixture())
+        await store.insertKey(keyFixture({ keyState: 'PendingDeletion', deletionDate: T0 + DAY }))
+        await store.insertKey(keyFixture({ region: 'eu-west-1' }))
+        await store.insertKey(keyFixture({ accountId: OTHER_ACCOUNT }))
+        const counted = await store.transaction((tx) => tx.countKeys(HOME))
+        assert.equal(counted, 2)
+        assert.equal(await store.countKeys({ accountId: ACCOUNT, region: 'eu-west-1' }), 1)
+      })
+
       it('stores a key and reads back the same record', async () => {
         const store = await fresh()
         const key = keyFixture({ description: 'ünïcödé ✓ \u0000 "quoted"' })

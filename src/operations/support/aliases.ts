@@ -5,9 +5,6 @@ import {
 } from '../../wire/generated/exceptions.js'
 import { aliasArn, type Scope } from '../../domain/identifiers.js'
 
-/** Aliases per KMS key (Developer Guide, "Quotas": "Aliases per KMS key: 50"). */
-export const MAX_ALIASES_PER_KEY = 50
-
 /** Reserved for AWS managed keys (API Reference, CreateAlias: "cannot begin with alias/aws/"). */
 const RESERVED_PREFIX = 'alias/aws/'
 
