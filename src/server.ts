@@ -14,6 +14,8 @@ import {
   readPrincipals,
   type Principals,
 } from './config/principals.js'
+import { DEFAULT_QUOTA_CONFIG } from './config/quotas.js'
+import { RequestRateLimiter } from './domain/quotas.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import type { KeyStore } from './ports/key-store.js'
 import { systemRandom, type Random } from './ports/random.js'
@@ -89,7 +91,20 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const logger = options.logger ?? consoleLogger
   await assertSameRootKey(options.store, options.rootKey)
   const principals = new PrincipalsHolder(options.principals)
-  const keys = new KeyService({ store: options.store, rootKey: options.rootKey, clock, random })
+  const quotas = options.principals.quotas ?? DEFAULT_QUOTA_CONFIG
+  const keys = new KeyService({
+    store: options.store,
+    rootKey: options.rootKey,
+    clock,
+    random,
+    quotas: quotas.resources,
+  })
+  // Request quotas are AWS's behaviour, and off in development mode, where the caller is
+  // anyone's admin and tests may hammer one account. Each process counts its own requests.
+  const requestRates =
+    options.dev || quotas.requestRates === false
+      ? undefined
+      : new RequestRateLimiter(clock, quotas.requestRates)
   const customKeyStores = new CustomKeyStoreService({
     store: options.store,
     rootKey: options.rootKey,
@@ -126,6 +141,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     principals,
     logger,
     ...(options.dev ? { devCaller: adminCaller() } : {}),
+    ...(requestRates ? { requestRates } : {}),
   })
   const server = createHttpServer({ keepAliveTimeout: 65_000 }, listener)
   const warmUp = new AbortController()

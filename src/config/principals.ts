@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { Caller } from '../domain/caller.js'
 import type { Credential } from '../wire/sigv4.js'
 import { readHsmClusters, type HsmClusterConfig } from './hsm-clusters.js'
+import { readQuotaConfig, type QuotaConfig } from './quotas.js'
 import { readXksClientConfig, type XksClientConfig } from './xks-client.js'
 
 /** The account Keyward's first admin belongs to (AWS's documentation example account). */
@@ -22,12 +23,14 @@ export const DEFAULT_ACCOUNT_ID = '111122223333'
  *
  * `regions` is optional: without it every well-formed Region name is served. The optional
  * `cloudHsmClusters` declares the HSMs custom key stores may use (see hsm-clusters.ts), and the
- * optional `xksClient` how external key store proxies are reached (see xks-client.ts).
+ * optional `xksClient` how external key store proxies are reached (see xks-client.ts), and the
+ * optional `quotas` AWS's resource and request quotas (see quotas.ts).
  */
 export interface PrincipalsFile {
   readonly regions?: readonly string[]
   readonly cloudHsmClusters?: readonly HsmClusterConfig[]
   readonly xksClient?: unknown
+  readonly quotas?: unknown
   readonly accounts: ReadonlyArray<{
     readonly id: string
     readonly users: ReadonlyArray<{
@@ -48,6 +51,8 @@ export interface Principals {
   readonly cloudHsmClusters?: ReadonlyMap<string, HsmClusterConfig>
   /** How external key store proxies are reached; defaults when absent. */
   readonly xksClient?: XksClientConfig
+  /** Resource and request quotas; AWS's defaults when absent. */
+  readonly quotas?: QuotaConfig
   readonly credentials: ReadonlyMap<string, Credential<Caller>>
 }
 
@@ -163,6 +168,7 @@ export function readPrincipals(
   assertShape(file, path)
   const cloudHsmClusters = readHsmClusters(file.cloudHsmClusters, path)
   const xksClient = readXksClientConfig(file.xksClient, path)
+  const quotas = readQuotaConfig(file.quotas, path)
   const credentials = new Map<string, Credential<Caller>>()
   for (const account of file.accounts) {
     for (const user of account.users ?? []) {
@@ -190,6 +196,7 @@ export function readPrincipals(
     ...(file.regions ? { regions: file.regions } : {}),
     ...(cloudHsmClusters.size > 0 ? { cloudHsmClusters } : {}),
     ...(xksClient ? { xksClient } : {}),
+    ...(quotas ? { quotas } : {}),
     credentials,
   }
 }

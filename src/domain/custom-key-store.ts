@@ -63,14 +63,6 @@ export interface ExternalKeyStoreRecord extends CustomKeyStoreBase {
 export type CustomKeyStoreRecord = CloudHsmKeyStoreRecord | ExternalKeyStoreRecord
 
 /**
- * At most 10 custom key stores per account and Region (Developer Guide, "Quotas").
- *
- * @example
- *   if (count >= CUSTOM_KEY_STORES_PER_ACCOUNT) throw new LimitExceededException('…')
- */
-export const CUSTOM_KEY_STORES_PER_ACCOUNT = 10
-
-/**
  * A new custom key store ID in AWS's shape, `cks-` and 17 hex digits (API Reference,
  * CreateCustomKeyStore example: cks-1234567890abcdef0).
  *

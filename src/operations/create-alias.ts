@@ -6,7 +6,7 @@ import {
 import { aliasArn } from '../domain/identifiers.js'
 import { assertKeyState } from '../domain/key-state.js'
 import type { Handler } from './context.js'
-import { assertNewAliasName, MAX_ALIASES_PER_KEY } from './support/aliases.js'
+import { assertNewAliasName } from './support/aliases.js'
 
 /**
  * CreateAlias: a new name for a customer managed key of the caller's account and Region
@@ -28,9 +28,9 @@ export const createAlias: Handler<'CreateAlias'> = async (ctx, input) => {
         `An alias with the name ${aliasArn(ctx.scope, name)} already exists`,
       )
     if (await tx.getAlias(ctx.scope, name)) throw taken()
-    if ((await tx.countAliases(target.region, target.keyId)) >= MAX_ALIASES_PER_KEY) {
+    if ((await tx.countAliases(target.region, target.keyId)) >= ctx.keys.quotas.aliasesPerKey) {
       throw new LimitExceededException(
-        `${target.arn} already has ${MAX_ALIASES_PER_KEY} aliases, the maximum number of aliases per KMS key.`,
+        `${target.arn} already has ${ctx.keys.quotas.aliasesPerKey} aliases, the maximum number of aliases per KMS key.`,
       )
     }
     const now = ctx.clock.now()

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs'
 import {
-  CUSTOM_KEY_STORES_PER_ACCOUNT,
   newCustomKeyStoreId,
   type CustomKeyStoreRecord,
   type ExternalKeyStoreRecord,
@@ -110,9 +109,11 @@ async function assertStoreAllowed(
       'The request was rejected because the specified AWS CloudHSM cluster is already associated with an AWS CloudHSM key store in the account, or it shares a backup history with an AWS CloudHSM key store in the account. Each AWS CloudHSM key store in the account must be associated with a different AWS CloudHSM cluster.',
     )
   }
-  if ((await tx.countCustomKeyStores(ctx.scope)) >= CUSTOM_KEY_STORES_PER_ACCOUNT) {
+  // The custom key stores quota (10 by default, configurable like AWS's).
+  const limit = ctx.keys.quotas.customKeyStores
+  if ((await tx.countCustomKeyStores(ctx.scope)) >= limit) {
     throw new LimitExceededException(
-      `The number of custom key stores in this account and Region would exceed the limit of ${CUSTOM_KEY_STORES_PER_ACCOUNT}.`,
+      `The number of custom key stores in this account and Region would exceed the limit of ${limit}.`,
     )
   }
 }

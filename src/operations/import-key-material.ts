@@ -86,7 +86,7 @@ async function unwrapRequest(
  * - a symmetric key takes EXISTING_KEY_MATERIAL (the default once it has material: LocalStack's
  *   AWS-validated tests) only for material it has, matching KeyMaterialId when one is given;
  *   and NEW_KEY_MATERIAL only for material it does not have, when no other one is pending
- *   rotation (AWS's recorded message names the key ID).
+ *   rotation (AWS's recorded message names the key ARN).
  */
 function checkAgainstKey(
   key: KeyRecord,
@@ -118,8 +118,10 @@ function checkAgainstKey(
   }
   const pending = pendingMaterial(key)
   if (pending) {
+    // AWS's recording (aws-recorded-errors.md, ImportKeyMaterial, 2025-11-10) names the key by
+    // the value its ImportKeyMaterial answers carry in KeyId, which is the key ARN.
     throw new KMSInvalidStateException(
-      `New key material (id: ${keyMaterialId}) cannot be imported into KMS key ${key.keyId}, because another key material (id: ${pending.keyMaterialId}) is pending rotation.`,
+      `New key material (id: ${keyMaterialId}) cannot be imported into KMS key ${key.arn}, because another key material (id: ${pending.keyMaterialId}) is pending rotation.`,
     )
   }
 }

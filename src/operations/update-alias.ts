@@ -7,7 +7,7 @@ import type { KeyRecord } from '../domain/key.js'
 import { KEY_SPECS } from '../domain/key-specs.js'
 import { assertKeyState } from '../domain/key-state.js'
 import type { Handler } from './context.js'
-import { aliasNotFound, assertAliasPrefix, MAX_ALIASES_PER_KEY } from './support/aliases.js'
+import { aliasNotFound, assertAliasPrefix } from './support/aliases.js'
 
 /** The three key types UpdateAlias distinguishes: symmetric encryption, HMAC, asymmetric. */
 function keyType(key: KeyRecord): 'symmetric' | 'HMAC' | 'asymmetric' {
@@ -48,9 +48,9 @@ export const updateAlias: Handler<'UpdateAlias'> = async (ctx, input) => {
     const current = await tx.getKey(alias.region, alias.targetKeyId)
     if (current) assertSameKind(current, next)
     if (alias.targetKeyId === next.keyId) return
-    if ((await tx.countAliases(next.region, next.keyId)) >= MAX_ALIASES_PER_KEY) {
+    if ((await tx.countAliases(next.region, next.keyId)) >= ctx.keys.quotas.aliasesPerKey) {
       throw new LimitExceededException(
-        `${next.arn} already has ${MAX_ALIASES_PER_KEY} aliases, the maximum number of aliases per KMS key.`,
+        `${next.arn} already has ${ctx.keys.quotas.aliasesPerKey} aliases, the maximum number of aliases per KMS key.`,
       )
     }
     await tx.updateAlias({ ...alias, targetKeyId: next.keyId, lastUpdatedDate: ctx.clock.now() })

@@ -66,8 +66,13 @@ export interface KeyStoreTransaction {
   findCustomKeyStoreByName(scope: Scope, name: string): Promise<CustomKeyStoreRecord | undefined>
   /** The store, in any account or Region, that uses this cluster (a cluster serves one store). */
   findCustomKeyStoreByCluster(cloudHsmClusterId: string): Promise<CustomKeyStoreRecord | undefined>
-  /** Every store of the account in the Region (at most 10: CUSTOM_KEY_STORES_PER_ACCOUNT). */
+  /** Every store of the account in the Region (at most the custom key stores quota, 10 by default). */
   listCustomKeyStoresOf(scope: Scope): Promise<CustomKeyStoreRecord[]>
+  /**
+   * How many keys the account has in the Region, in any state (the "AWS KMS keys" resource
+   * quota counts every customer managed key "regardless of their key spec or key state").
+   */
+  countKeys(scope: Scope): Promise<number>
   countCustomKeyStores(scope: Scope): Promise<number>
   insertCustomKeyStore(store: CustomKeyStoreRecord): Promise<void>
   /** Replaces an existing store's record. */

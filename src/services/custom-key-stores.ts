@@ -98,6 +98,24 @@ export class CustomKeyStoreService {
   }
 
   /**
+   * Logs a proxy call that failed during a cryptographic operation, with the request ID and
+   * the proxy's own errorMessage (in `reason`). The caller gets only AWS's
+   * KMSInvalidStateException; the XKS spec's "KMS considerations" have the proxy's message go
+   * to logs, never to the KMS caller.
+   *
+   * @example
+   *   stores.logProxyFailure({ requestId, kmsOperation: 'Encrypt', keyArn, reason: error.message })
+   */
+  logProxyFailure(fields: {
+    requestId: string
+    kmsOperation: string
+    keyArn: string
+    reason: string
+  }): void {
+    this.#logger.error('external key store proxy call failed', fields)
+  }
+
+  /**
    * The store's record (any account), cached; what the cryptographic operations read to learn
    * whether a key's store is connected.
    */

@@ -16,6 +16,11 @@ import type { KeyStore, KeyStoreTransaction, KeyUsageRecord } from '../ports/key
 import type { Random } from '../ports/random.js'
 import type { RootKey } from '../ports/root-key.js'
 import type { Caller } from '../domain/caller.js'
+import {
+  DEFAULT_RESOURCE_QUOTAS,
+  keysQuotaExceeded,
+  type ResourceQuotas,
+} from '../domain/quotas.js'
 
 /** Which KeyId forms an operation accepts (API Reference, each operation's KeyId member). */
 export type KeyIdForms = 'idOrArn' | 'idArnOrAlias'
@@ -61,7 +66,17 @@ export class KeyService {
   /** Latest uses not yet written to the store, by region/keyId (GetKeyLastUsage). */
   readonly #unsavedUses = new Map<string, KeyUsageRecord>()
 
-  constructor(deps: { store: KeyStore; rootKey: RootKey; clock: Clock; random: Random }) {
+  /** The resource quotas this Keyward enforces (AWS's defaults unless configured). */
+  readonly quotas: ResourceQuotas
+
+  constructor(deps: {
+    store: KeyStore
+    rootKey: RootKey
+    clock: Clock
+    random: Random
+    quotas?: ResourceQuotas
+  }) {
+    this.quotas = deps.quotas ?? DEFAULT_RESOURCE_QUOTAS
     this.#store = deps.store
     this.#rootKey = deps.rootKey
     this.#clock = deps.clock
@@ -119,7 +134,8 @@ export class KeyService {
    * Resolves a KeyId parameter the way AWS does, with AWS's messages:
    * malformed → NotFoundException "Invalid keyId 'x'"; an ARN of another Region →
    * NotFoundException "Invalid arn <region>"; unknown → "Key '<arn>' does not exist";
-   * unknown alias → "Alias <alias ARN> is not found".
+   * unknown alias → "Alias <alias ARN> is not found." (with the period of AWS's answers quoted in
+   * aws-recorded-errors.md: cloudposse/docs#152, sigstore/cosign#1474).
    *
    * @example
    *   const key = await keys.resolve(caller, region, input.KeyId, 'idArnOrAlias')
@@ -149,7 +165,7 @@ export class KeyService {
         }
         const target = await this.#aliasTarget(aliasScope, ref.aliasName)
         if (!target) {
-          throw new NotFoundException(`Alias ${aliasArn(aliasScope, ref.aliasName)} is not found`)
+          throw new NotFoundException(`Alias ${aliasArn(aliasScope, ref.aliasName)} is not found.`)
         }
         return this.#mustExist({ scope: aliasScope, keyId: target, caller })
       }
@@ -185,7 +201,11 @@ export class KeyService {
     return key
   }
 
-  /** Creates a key and, when given, its first material (wrapped here) in one transaction. */
+  /**
+   * Creates a key and, when given, its first material (wrapped here) in one transaction,
+   * within the account's keys quota in the Region (counted inside that transaction, so two
+   * concurrent creations cannot both take the last place).
+   */
   async create(
     key: KeyRecord,
     material?: { keyMaterialId: string; bytes: Buffer },
@@ -196,6 +216,8 @@ export class KeyService {
   ) {
     const wrapped = material && (await this.#wrap(key, material))
     await this.#store.transaction(async (tx) => {
+      const count = await tx.countKeys({ accountId: key.accountId, region: key.region })
+      if (count >= this.quotas.keys) throw keysQuotaExceeded(this.quotas.keys, count)
       await options?.check?.(tx)
       await tx.insertKey(key)
       if (wrapped) await tx.insertKeyMaterial(wrapped)

@@ -9,8 +9,12 @@
  * test/wire/enum-order.test.ts, e.g. [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512].
  *
  * Two members were recorded with an order that is not a String HashSet (they are validated as
- * Java enums); for those the recorded list is sent verbatim. See
- * ../shared/reference/aws-recorded-errors.md (CreateKey, 2023-04-13).
+ * Java enums); for those the recorded list comes first, verbatim. See
+ * ../shared/reference/aws-recorded-errors.md (CreateKey, 2023-04-13). Values added to the model
+ * since that recording (KEY_AGREEMENT, SM2, the ML_DSA_* specs, ECC_NIST_EDWARDS25519) are
+ * appended after it in the model's order: a Java enum lists its constants in declaration order,
+ * and AWS declares new constants after the old ones, so this is the likeliest order of a newer
+ * answer, and a caller reading the message sees every value Keyward accepts.
  */
 const RECORDED_ORDERS: Readonly<Record<string, readonly string[]>> = {
   keySpec: [
@@ -64,15 +68,20 @@ export function javaHashSetOrder(values: readonly string[]): string[] {
  *
  * A recording belongs to one enum, not to every member of that name: GenerateDataKey's
  * `keySpec` (AES_256, AES_128) shares CreateKey's member name. So the recorded list is used
- * only when all of its values are values of this member (the model may have gained values
- * since the recording; AWS's list is then sent as recorded).
+ * only when all of its values are values of this member. The model may have gained values since
+ * the recording: those follow the recorded ones, in the order `values` (the model) gives them,
+ * so that the list names every accepted value.
  *
  * @example
  *   awsEnumOrder('macAlgorithm', ['HMAC_SHA_224', 'HMAC_SHA_256', 'HMAC_SHA_384', 'HMAC_SHA_512'])
  *   // → ['HMAC_SHA_384', 'HMAC_SHA_256', 'HMAC_SHA_224', 'HMAC_SHA_512']
+ *   awsEnumOrder('keyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'])
+ *   // → ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']
  */
 export function awsEnumOrder(memberName: string, values: readonly string[]): readonly string[] {
   const recorded = RECORDED_ORDERS[memberName]
-  if (recorded && recorded.every((v) => values.includes(v))) return recorded
+  if (recorded && recorded.every((v) => values.includes(v))) {
+    return [...recorded, ...values.filter((v) => !recorded.includes(v))]
+  }
   return javaHashSetOrder(values)
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Caller } from '../domain/caller.js'
 import { parseArn } from '../domain/identifiers.js'
 import { isKmsException, type KmsException } from '../domain/kms-exception.js'
+import type { RequestRateLimiter } from '../domain/quotas.js'
 import type { OperationContext } from '../operations/context.js'
 import { OPERATIONS } from '../operations/index.js'
 import type { Clock } from '../ports/clock.js'
@@ -28,8 +29,8 @@ import { toWire } from './to-wire.js'
  * The AWS JSON 1.1 protocol (awsJson1_1) on `POST /`, as an ordered list of named steps; the
  * order and the exception each step can raise are drawn in docs/lifecycle.md:
  *
- *   parseTarget → readBody → checkContentType → authenticate → parseJson → validate
- *   → execute → serialize → (log)
+ *   parseTarget → readBody → checkContentType → authenticate → throttle → parseJson
+ *   → validate → execute → serialize → (log)
  */
 
 /** Largest request body accepted. The largest legitimate KMS request (a 256 KiB attestation
@@ -57,6 +58,8 @@ export interface KmsHttpDeps {
   readonly principals: { current(): Principals }
   /** Development mode: any well-formed SigV4 request is the admin of this caller. */
   readonly devCaller?: Caller
+  /** AWS's request quotas per account and Region; absent when off (always in --dev). */
+  readonly requestRates?: RequestRateLimiter
   readonly logger: Logger
 }
 
@@ -184,6 +187,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
         ...(deps.devCaller ? { devPrincipal: deps.devCaller } : {}),
       },
     )
+    deps.requestRates?.admit({ accountId: principal.accountId, region, operation: op, body })
     const input = validateInput(op, parseJson(body))
     const handler = OPERATIONS[op] as
       ((ctx: OperationContext, input: unknown) => Promise<Record<string, unknown>>) | undefined

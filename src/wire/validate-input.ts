@@ -7,7 +7,7 @@ import { awsEnumOrder } from './enum-order.js'
  * Validation of request bodies against the model's constraints, with AWS's own message text:
  *
  *   1 validation error detected: Value 'RANDOM' at 'keyUsage' failed to satisfy constraint:
- *   Member must satisfy enum value set: [ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC]
+ *   Member must satisfy enum value set: [ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC, KEY_AGREEMENT]
  *
  * Ajv compiles the generated JSON Schemas (src/wire/generated/model.ts); the `kms*` keywords
  * carry what JSON Schema does not say: the camelCase wire name, Java-anchored patterns, blob

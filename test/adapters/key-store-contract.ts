@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
 import { afterEach, describe, it } from 'node:test'
 import type { CustomKeyStoreRecord } from '../../src/domain/custom-key-store.js'
 import type { Scope } from '../../src/domain/identifiers.js'
@@ -69,13 +71,74 @@ const aliasFixture = (key: KeyRecord, aliasName: string, at = T0): AliasRecord =
 const orderedKeyIds = (n: number) =>
   Array.from({ length: n }, (_, i) => `${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`)
 
+/** What a writer process of the two-process race is asked to do. */
+export interface WriterRequest {
+  /** Four hex digits that start the IDs of the keys it creates (see {@link writerKeyId}). */
+  readonly prefix: string
+  readonly count: number
+  /** The key whose description every mutation extends (a shared counter). */
+  readonly counter: { readonly region: string; readonly keyId: string }
+}
+
+/** What a writer process reports when it is done. */
+export interface WriterReport {
+  readonly errors: readonly string[]
+}
+
+/** The key ID of the `i`-th key a writer with `prefix` creates (a valid lowercase UUID). */
+export const writerKeyId = (prefix: string, i: number): string =>
+  `${prefix}${String(i).padStart(4, '0')}-0000-4000-8000-000000000000`
+
 /**
- * Runs the KeyStore contract against stores made by `open`.
+ * The writer side of the two-process race, run inside a writer process: `count` transactions
+ * started at once, each reading the shared counter key, yielding (as a handler with checks
+ * does between its read and its write), then extending the counter and inserting a key of its
+ * own. Every failure is reported, none thrown.
+ *
+ * @example
+ *   const report = await runWriter(store, { prefix: 'aaaa', count: 100, counter })
+ */
+export async function runWriter(store: KeyStore, req: WriterRequest): Promise<WriterReport> {
+  const errors: string[] = []
+  await Promise.all(
+    Array.from({ length: req.count }, (_, i) =>
+      store
+        .transaction(async (tx) => {
+          const current = (await tx.getKey(req.counter.region, req.counter.keyId))!
+          await new Promise((resolve) => setImmediate(resolve))
+          await tx.updateKey({ ...current, description: `${current.description}x` })
+          await tx.insertKey(keyFixture({ keyId: writerKeyId(req.prefix, i) }))
+        })
+        .catch((error: unknown) => {
+          errors.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error))
+        }),
+    ),
+  )
+  return { errors }
+}
+
+/**
+ * Another OS process on the same store: a fresh store, and a way to start a writer process on
+ * it (one that runs {@link runWriter} when it receives 'go' and sends back its
+ * {@link WriterReport}; see test/adapters/sqlite-writer-process.ts).
+ */
+export type SharedStoreFactory = () => Promise<{
+  store: KeyStore
+  startWriter: (req: WriterRequest) => ChildProcess
+}>
+
+/**
+ * Runs the KeyStore contract against stores made by `open`. `options.shared` enables the
+ * two-process writer race, for adapters whose storage other processes can open.
  *
  * @example
  *   runKeyStoreContract('SQLite in memory', () => openSqliteKeyStore(':memory:'))
  */
-export function runKeyStoreContract(name: string, open: () => Promise<KeyStore>): void {
+export function runKeyStoreContract(
+  name: string,
+  open: () => Promise<KeyStore>,
+  options: { shared?: SharedStoreFactory } = {},
+): void {
   describe(`KeyStore contract: ${name}`, () => {
     const opened: KeyStore[] = []
     const fresh = async () => {
@@ -248,6 +311,18 @@ export function runKeyStoreContract(name: string, open: () => Promise<KeyStore>)
     })
 
     describe('keys', () => {
+      it('counts the keys of one account and Region, in every state (the keys quota)', async () => {
+        const store = await fresh()
+        assert.equal(await store.countKeys(HOME), 0)
+        await store.insertKey(keyFixture())
+        await store.insertKey(keyFixture({ keyState: 'PendingDeletion', deletionDate: T0 + DAY }))
+        await store.insertKey(keyFixture({ region: 'eu-west-1' }))
+        await store.insertKey(keyFixture({ accountId: OTHER_ACCOUNT }))
+        const counted = await store.transaction((tx) => tx.countKeys(HOME))
+        assert.equal(counted, 2)
+        assert.equal(await store.countKeys({ accountId: ACCOUNT, region: 'eu-west-1' }), 1)
+      })
+
       it('stores a key and reads back the same record', async () => {
         const store = await fresh()
         const key = keyFixture({ description: 'ünïcödé ✓ \u0000 "quoted"' })
@@ -911,6 +986,49 @@ export function runKeyStoreContract(name: string, open: () => Promise<KeyStore>)
         const final = await store.getKey(key.region, key.keyId)
         assert.equal(final?.description.length, 10)
       })
+
+      // Issue 10: with `--workers 2`, a deferred BEGIN that read and then wrote failed with
+      // SQLITE_BUSY_SNAPSHOT whenever the other process had committed in between.
+      it(
+        'serialises read-modify-write transactions of two OS processes: no error, no lost write',
+        {
+          skip: options.shared
+            ? false
+            : 'the storage of this adapter cannot be opened by another process',
+          timeout: 120_000,
+        },
+        async () => {
+          const { store, startWriter } = await options.shared!()
+          opened.push(store)
+          const counter = keyFixture({ description: '' })
+          await store.insertKey(counter)
+          const COUNT = 150
+          const prefixes = ['aaaa', 'bbbb']
+          const children = prefixes.map((prefix) => startWriter({ prefix, count: COUNT, counter }))
+          try {
+            // Both processes open the store first, then write at the same moment.
+            await Promise.all(children.map((child) => once(child, 'message')))
+            const reports = children.map(
+              async (child) => (await once(child, 'message'))[0] as WriterReport,
+            )
+            for (const child of children) child.send('go')
+            const errors = (await Promise.all(reports)).flatMap((r) => r.errors)
+            assert.deepEqual(errors, [])
+          } finally {
+            for (const child of children) if (child.exitCode === null) child.kill()
+          }
+          const final = await store.getKey(counter.region, counter.keyId)
+          assert.equal(final?.description.length, 2 * COUNT, 'every increment of both processes')
+          for (const prefix of prefixes) {
+            for (let i = 0; i < COUNT; i++) {
+              assert.ok(
+                await store.getKey(counter.region, writerKeyId(prefix, i)),
+                `${prefix}/${i}`,
+              )
+            }
+          }
+        },
+      )
     })
   })
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
+import { fork } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { after, describe, it } from 'node:test'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, Migrator, SqliteDialect } from 'kysely'
@@ -19,8 +21,23 @@ const tempDir = () => {
   return dir
 }
 
-runKeyStoreContract('SQLite file', () =>
-  openSqliteKeyStore(join(tempDir(), 'keyward.db'), { guardTransactions: true }),
+/** The writer process of the two-process race (compiled next to this file). */
+const WRITER = fileURLToPath(new URL('./sqlite-writer-process.js', import.meta.url))
+
+runKeyStoreContract(
+  'SQLite file',
+  () => openSqliteKeyStore(join(tempDir(), 'keyward.db'), { guardTransactions: true }),
+  {
+    // Two `--workers` processes on one file: each opens it as the server does.
+    shared: async () => {
+      const path = join(tempDir(), 'keyward.db')
+      const store = await openSqliteKeyStore(path, { sharedWithOtherProcesses: true })
+      return {
+        store,
+        startWriter: (req) => fork(WRITER, [path, JSON.stringify(req)], { stdio: 'inherit' }),
+      }
+    },
+  },
 )
 runKeyStoreContract('SQLite in memory', () =>
   openSqliteKeyStore(':memory:', { guardTransactions: true }),

@@ -204,7 +204,13 @@ describe('CloudHSM custom key stores over SoftHSM', () => {
     assert.equal((await describeStore(id!)).CustomKeyStoreName, 'renamed')
     await disconnect(id!)
     assert.equal((await describeStore(id!)).ConnectionState, 'DISCONNECTED')
-    await disconnect(id!)
+    // Issue 10: a second disconnect is refused, as AWS documents, and changes nothing.
+    await expectKmsError(
+      disconnect(id!),
+      'CustomKeyStoreInvalidStateException',
+      `Custom key store ${id} has ConnectionState DISCONNECTED. It is already disconnected or disconnecting.`,
+    )
+    assert.equal((await describeStore(id!)).ConnectionState, 'DISCONNECTED')
     await remove(id!)
     await expectKmsError(
       kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId: id })),

@@ -19,7 +19,7 @@ import {
   setKeyState,
   type TestKey,
 } from './crypto-fixtures.js'
-import { AWS_MESSAGES } from '../support/aws-messages.js'
+import { AWS_MESSAGES, aliasNotFound } from '../support/aws-messages.js'
 
 export type DataKeyOperation = 'GenerateDataKey' | 'GenerateDataKeyWithoutPlaintext'
 
@@ -178,7 +178,7 @@ export function describeDataKeyRules(
         await expectKmsError(
           generate({ KeyId: 'alias/none-such' }),
           'NotFoundException',
-          'Alias arn:aws:kms:us-east-1:111122223333:alias/none-such is not found',
+          aliasNotFound('arn:aws:kms:us-east-1:111122223333:alias/none-such'),
         )
       })
 

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-kms'
 import { expectKmsError } from '../support/assertions.js'
 import { startKeyward, type TestServer } from '../support/keyward-server.js'
+import { aliasNotFound } from '../support/aws-messages.js'
 
 const ALIAS_ARN = 'arn:aws:kms:us-east-1:111122223333:alias'
 
@@ -34,7 +35,7 @@ describe('DeleteAlias', () => {
     await expectKmsError(
       kms.send(new DescribeKeyCommand({ KeyId: 'alias/short-lived' })),
       'NotFoundException',
-      `Alias ${ALIAS_ARN}/short-lived is not found`,
+      aliasNotFound(`${ALIAS_ARN}/short-lived`),
     )
     const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))
     assert.equal(KeyMetadata!.KeyState, 'Enabled')
@@ -64,7 +65,7 @@ describe('DeleteAlias', () => {
     await expectKmsError(
       kms.send(new DeleteAliasCommand({ AliasName: 'alias/never' })),
       'NotFoundException',
-      `Alias ${ALIAS_ARN}/never is not found`,
+      aliasNotFound(`${ALIAS_ARN}/never`),
     )
   })
 
@@ -85,7 +86,7 @@ describe('DeleteAlias', () => {
     await expectKmsError(
       kms.send(new DeleteAliasCommand({ AliasName: 'alias/west' })),
       'NotFoundException',
-      `Alias ${ALIAS_ARN}/west is not found`,
+      aliasNotFound(`${ALIAS_ARN}/west`),
     )
     await west.send(new DescribeKeyCommand({ KeyId: 'alias/west' }))
   })

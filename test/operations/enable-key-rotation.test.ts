@@ -143,7 +143,7 @@ describe('automatic key rotation', () => {
       const rsa = await newKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })
       const hmac = await newKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' })
       for (const key of [rsa, hmac]) {
-        for (const op of ['EnableKeyRotation', 'DisableKeyRotation', 'GetKeyRotationStatus']) {
+        for (const op of ['EnableKeyRotation', 'DisableKeyRotation']) {
           expectWireError(
             await raw(op, { KeyId: key.KeyId }),
             'UnsupportedOperationException',
@@ -158,12 +158,21 @@ describe('automatic key rotation', () => {
       }
     })
 
-    it('refuses a key with imported material (Developer Guide, key states, footnotes [6] and [7])', async () => {
+    it('reports asymmetric, HMAC and imported-material keys as not rotating ("always false", API Reference)', async () => {
+      const rsa = await newKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })
+      const hmac = await newKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' })
+      const external = await newKey({ Origin: 'EXTERNAL' })
+      for (const key of [rsa, hmac, external]) {
+        const body = expectWireSuccess(await raw('GetKeyRotationStatus', { KeyId: key.KeyId }))
+        assert.deepEqual(body, { KeyId: key.Arn, KeyRotationEnabled: false })
+      }
+    })
+
+    it('refuses to change the rotation of a key with imported material (Developer Guide, key states, footnotes [6] and [7])', async () => {
       const external = await newKey({ Origin: 'EXTERNAL' })
       for (const send of [
         () => kms().send(new EnableKeyRotationCommand({ KeyId: external.KeyId })),
         () => kms().send(new DisableKeyRotationCommand({ KeyId: external.KeyId })),
-        () => kms().send(new GetKeyRotationStatusCommand({ KeyId: external.KeyId })),
       ]) {
         await expectKmsError(
           send(),

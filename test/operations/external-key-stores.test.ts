@@ -164,6 +164,13 @@ describe('external key stores through Keyward and its XKS proxy', () => {
     assert.equal(connected.ConnectionState, 'CONNECTED')
     assert.equal(connected.ConnectionErrorCode, undefined)
     await disconnect(id!)
+    // Issue 10: a second disconnect is refused, as AWS documents, and changes nothing.
+    await expectKmsError(
+      disconnect(id!),
+      'CustomKeyStoreInvalidStateException',
+      `Custom key store ${id} has ConnectionState DISCONNECTED. It is already disconnected or disconnecting.`,
+    )
+    assert.equal((await describeStore(id!)).ConnectionState, 'DISCONNECTED')
     await kms.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: id }))
   })
 
@@ -353,6 +360,45 @@ describe('external key stores through Keyward and its XKS proxy', () => {
       new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob, EncryptionContext: CONTEXT }),
     )
     assert.equal(Buffer.from(opened.Plaintext!).toString(), 'hello external key store')
+  })
+
+  it("logs the proxy's own errorMessage with the request ID during Encrypt and Decrypt, never answering it (issue 10)", async () => {
+    const mitm = await route()
+    const { keyId } = await connectedKey(mitm, 'chatty')
+    const sealed = await encrypt(keyId)
+    const said = (op: string) => `the external key manager is on fire during ${op}`
+    const logged = (requestId: string | undefined) =>
+      kw.logger.lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.requestId === requestId)
+    for (const [op, call] of [
+      ['Encrypt', () => encrypt(keyId)],
+      [
+        'Decrypt',
+        () =>
+          kms.send(
+            new DecryptCommand({
+              CiphertextBlob: sealed.CiphertextBlob,
+              EncryptionContext: CONTEXT,
+            }),
+          ),
+      ],
+    ] as const) {
+      mitm.behaviour = { errorName: 'InternalException', status: 500, errorMessage: said(op) }
+      const error = await expectKmsError(
+        call(),
+        UNAVAILABLE_STATE,
+        /cannot communicate with the external key manager/,
+      )
+      assert.ok(!error.message.includes(said(op)), 'the errorMessage is not answered')
+      const lines = logged((error as { $metadata?: { requestId?: string } }).$metadata?.requestId)
+      assert.equal(lines.length, 1, JSON.stringify(kw.logger.lines.slice(-3)))
+      assert.equal(lines[0]!.message, 'external key store proxy call failed')
+      assert.equal(lines[0]!.kmsOperation, op)
+      assert.equal(lines[0]!.keyArn, sealed.KeyId)
+      assert.match(String(lines[0]!.reason), new RegExp(`InternalException: ${said(op)}$`))
+    }
+    mitm.behaviour = 'pass'
   })
 
   it('answers proxy failures during Encrypt with KMSInvalidStateException, and stays connected', async () => {

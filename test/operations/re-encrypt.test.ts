@@ -23,7 +23,7 @@ import {
   setKeyState,
   type TestKey,
 } from './crypto-fixtures.js'
-import { AWS_MESSAGES } from '../support/aws-messages.js'
+import { AWS_MESSAGES, aliasNotFound } from '../support/aws-messages.js'
 
 describe('ReEncrypt', () => {
   let kw: TestServer
@@ -251,7 +251,7 @@ describe('ReEncrypt', () => {
       await expectKmsError(
         reEncrypt({ DestinationKeyId: 'alias/nowhere' }),
         'NotFoundException',
-        'Alias arn:aws:kms:us-east-1:111122223333:alias/nowhere is not found',
+        aliasNotFound('arn:aws:kms:us-east-1:111122223333:alias/nowhere'),
       )
       await expectKmsError(
         reEncrypt({ DestinationKeyId: `arn:aws:kms:eu-west-1:111122223333:key/${missing}` }),

@@ -282,7 +282,7 @@ describe('RotateKeyOnDemand', () => {
       )
       assert.ok(
         err.message.endsWith(
-          `into KMS key ${key.KeyId}, because another key material (id: ${nextId}) is pending rotation.`,
+          `into KMS key ${key.Arn}, because another key material (id: ${nextId}) is pending rotation.`,
         ),
         err.message,
       )

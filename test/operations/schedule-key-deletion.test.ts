@@ -16,6 +16,7 @@ import { ManualClock } from '../../src/ports/clock.js'
 import { expectKmsError } from '../support/assertions.js'
 import { ClockedClients } from '../support/clocked-clients.js'
 import { startKeyward, type TestServer } from '../support/keyward-server.js'
+import { aliasNotFound } from '../support/aws-messages.js'
 
 const DAY_MS = 86_400_000
 
@@ -166,7 +167,7 @@ describe('ScheduleKeyDeletion', () => {
       await expectKmsError(
         kms().send(new DescribeKeyCommand({ KeyId: 'alias/gone' })),
         'NotFoundException',
-        'Alias arn:aws:kms:us-east-1:111122223333:alias/gone is not found',
+        aliasNotFound('arn:aws:kms:us-east-1:111122223333:alias/gone'),
       )
       const { Aliases } = await kms().send(new ListAliasesCommand({}))
       assert.ok(!Aliases!.some((a) => a.AliasName === 'alias/gone'))

@@ -15,6 +15,7 @@ import { ManualClock } from '../../src/ports/clock.js'
 import { expectKmsError } from '../support/assertions.js'
 import { ClockedClients } from '../support/clocked-clients.js'
 import { startKeyward, type TestServer } from '../support/keyward-server.js'
+import { aliasNotFound } from '../support/aws-messages.js'
 
 const ACCOUNT = '111122223333'
 const ALIAS_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:alias`
@@ -142,7 +143,7 @@ describe('UpdateAlias', () => {
     await expectKmsError(
       kms().send(new UpdateAliasCommand({ AliasName: 'alias/nowhere', TargetKeyId: key.KeyId })),
       'NotFoundException',
-      `Alias ${ALIAS_ARN}/nowhere is not found`,
+      aliasNotFound(`${ALIAS_ARN}/nowhere`),
     )
   })
 

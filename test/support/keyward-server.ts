@@ -6,6 +6,8 @@ import { SoftwareRootKey } from '../../src/adapters/root-key/software-root-key.j
 import { openSqliteKeyStore } from '../../src/adapters/store-sql/open-sqlite.js'
 import type { HsmClusterConfig } from '../../src/config/hsm-clusters.js'
 import type { XksClientConfig } from '../../src/config/xks-client.js'
+import type { QuotaConfig } from '../../src/config/quotas.js'
+import { DEFAULT_RESOURCE_QUOTAS } from '../../src/domain/quotas.js'
 import { adminCaller, type Principals } from '../../src/config/principals.js'
 import type { Caller } from '../../src/domain/caller.js'
 import type { Clock } from '../../src/ports/clock.js'
@@ -71,6 +73,11 @@ export async function startKeyward(
     dataDir?: string
     /** How external key store proxies are reached (principals.json "xksClient"). */
     xksClient?: XksClientConfig
+    /**
+     * Quotas (principals.json "quotas"). By default AWS's resource quotas and no request
+     * quotas: most tests make keys faster than CreateKey's 5 per second.
+     */
+    quotas?: QuotaConfig
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keyward-test-'))
@@ -79,6 +86,7 @@ export async function startKeyward(
     ...(options.regions ? { regions: options.regions } : {}),
     ...(options.cloudHsmClusters ? { cloudHsmClusters: options.cloudHsmClusters } : {}),
     ...(options.xksClient ? { xksClient: options.xksClient } : {}),
+    quotas: options.quotas ?? { resources: DEFAULT_RESOURCE_QUOTAS, requestRates: false },
     credentials: new Map([
       credential(ADMIN, adminCaller()),
       credential(OTHER, adminCaller(OTHER_ACCOUNT)),

@@ -10,8 +10,8 @@ export type InterposerBehaviour =
   | { readonly delayMs: number }
   /** Answer 200 with a body that is not JSON. */
   | 'garbage'
-  /** Answer with this XKS error instead of forwarding. */
-  | { readonly errorName: string; readonly status: number }
+  /** Answer with this XKS error (and errorMessage, when given) instead of forwarding. */
+  | { readonly errorName: string; readonly status: number; readonly errorMessage?: string }
   /** Forward, then change the answer (a proxy that lies). */
   | { readonly rewrite: (answer: Record<string, unknown>) => Record<string, unknown> }
 
@@ -77,7 +77,8 @@ export async function startXksInterposer(options: {
         }
         if (typeof behaviour === 'object' && 'errorName' in behaviour) {
           res.writeHead(behaviour.status, { 'content-type': 'application/json' })
-          return res.end(JSON.stringify({ errorName: behaviour.errorName }))
+          const { errorName, errorMessage } = behaviour
+          return res.end(JSON.stringify({ errorName, errorMessage }))
         }
         const forward = httpsRequest(
           {

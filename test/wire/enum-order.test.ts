@@ -131,11 +131,23 @@ describe('javaHashSetOrder', () => {
 })
 
 describe('awsEnumOrder', () => {
-  it('sends the recorded keySpec list for CreateKey, whose enum has grown since', () => {
-    assert.deepEqual(awsEnumOrder('keySpec', MODEL_KEY_SPECS), RECORDED_KEY_SPECS)
+  it('sends the recorded keySpec list for CreateKey, then the specs added since, in model order', () => {
+    assert.deepEqual(awsEnumOrder('keySpec', MODEL_KEY_SPECS), [
+      ...RECORDED_KEY_SPECS,
+      'SM2',
+      'ML_DSA_44',
+      'ML_DSA_65',
+      'ML_DSA_87',
+      'ECC_NIST_EDWARDS25519',
+    ])
   })
 
-  it('sends the recorded keyUsage list (AWS, 2023-04-13)', () => {
+  it('lists every value of the model, each once, for a recorded member', () => {
+    const listed = awsEnumOrder('keySpec', MODEL_KEY_SPECS)
+    assert.deepEqual([...listed].sort(), [...MODEL_KEY_SPECS].sort())
+  })
+
+  it('sends the recorded keyUsage list (AWS, 2023-04-13), then KEY_AGREEMENT', () => {
     assert.deepEqual(
       awsEnumOrder('keyUsage', [
         'SIGN_VERIFY',
@@ -143,7 +155,7 @@ describe('awsEnumOrder', () => {
         'GENERATE_VERIFY_MAC',
         'KEY_AGREEMENT',
       ]),
-      ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'],
+      ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'],
     )
   })
 

@@ -277,6 +277,17 @@ class Statements implements KeyStoreTransaction {
     return rows.map((row) => readCustomKeyStore(row.record))
   }
 
+  async countKeys(scope: Scope) {
+    // Served by the (account_id, region, key_id) index; every key state counts, as in AWS.
+    const row = await this.db
+      .selectFrom('kms_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', scope.accountId)
+      .where('region', '=', scope.region)
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
   async countCustomKeyStores(scope: Scope) {
     const row = await this.db
       .selectFrom('kms_custom_key_stores')

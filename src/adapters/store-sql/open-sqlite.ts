@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3'
-import { Kysely, SqliteDialect } from 'kysely'
+import { Kysely } from 'kysely'
+import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js'
 import { KyselyKeyStore, type StoreOptions } from './kysely-key-store.js'
 import type { Database } from './schema.js'
 
@@ -37,7 +38,9 @@ export async function openSqliteKeyStore(
   } = {},
 ): Promise<KyselyKeyStore> {
   const database = openDatabase(path)
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  // Write transactions take the write lock first: with several processes on one file, a
+  // deferred BEGIN that reads then writes fails with SQLITE_BUSY_SNAPSHOT (see the dialect).
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) })
   // PRAGMA data_version changes when another connection (another worker process) commits,
   // never for this connection's own commits; it reads shared memory, about a microsecond
   // (SQLite docs, "PRAGMA data_version").

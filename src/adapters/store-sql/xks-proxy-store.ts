@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3'
-import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely'
+import { Kysely, Migrator, sql, type Migration } from 'kysely'
+import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js'
 
 /**
  * The XKS proxy's own database (`<dataDir>/xks-proxy.db`, SQLite), apart from Keyward's KMS
@@ -91,7 +92,7 @@ export class XksProxyStore {
     database.pragma('synchronous = FULL')
     database.pragma('busy_timeout = 5000')
     const dataVersion = database.prepare('PRAGMA data_version').pluck()
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) })
     const { error } = await new Migrator({
       db,
       provider: { getMigrations: async () => MIGRATIONS },

@@ -5,9 +5,6 @@ import {
 } from '../../wire/generated/exceptions.js'
 import { aliasArn, type Scope } from '../../domain/identifiers.js'
 
-/** Aliases per KMS key (Developer Guide, "Quotas": "Aliases per KMS key: 50"). */
-export const MAX_ALIASES_PER_KEY = 50
-
 /** Reserved for AWS managed keys (API Reference, CreateAlias: "cannot begin with alias/aws/"). */
 const RESERVED_PREFIX = 'alias/aws/'
 
@@ -58,8 +55,9 @@ export function assertNewAliasName(aliasName: string): void {
 }
 
 /**
- * AWS's answer for an alias that does not exist: "Alias <alias ARN> is not found"
- * (kms-api.md §5.3), the same text KeyService.resolve uses for a KeyId.
+ * AWS's answer for an alias that does not exist: "Alias <alias ARN> is not found.", final period
+ * included (two real answers quoted in aws-recorded-errors.md: cloudposse/docs#152,
+ * sigstore/cosign#1474), the same text KeyService.resolve uses for a KeyId.
  */
 export const aliasNotFound = (scope: Scope, aliasName: string): NotFoundException =>
-  new NotFoundException(`Alias ${aliasArn(scope, aliasName)} is not found`)
+  new NotFoundException(`Alias ${aliasArn(scope, aliasName)} is not found.`)

@@ -13,7 +13,7 @@ export function assertRotatableSpec(key: KeyRecord): void {
 }
 
 /**
- * The checks of EnableKeyRotation, DisableKeyRotation and GetKeyRotationStatus, before the key
+ * The checks of EnableKeyRotation and DisableKeyRotation, before the key
  * state: automatic rotation exists for symmetric keys with AWS_KMS origin only. A key with
  * imported material gets footnotes [6]/[7] of the Developer Guide's key state table:
  * UnsupportedOperationException "<key ARN> origin is EXTERNAL which is not valid for this
@@ -29,6 +29,15 @@ export async function keyForAutomaticRotation(
   const key = await ctx.keys.resolve(ctx.caller, ctx.region, keyId, 'idOrArn')
   assertAutomaticRotationSupported(key)
   return key
+}
+
+/**
+ * Whether automatic rotation can be enabled for the key: symmetric keys with AWS_KMS origin
+ * only, so never asymmetric or HMAC keys, imported material or keys of a custom key store
+ * (whose origin is AWS_CLOUDHSM or EXTERNAL_KEY_STORE).
+ */
+export function automaticRotationSupported(key: KeyRecord): boolean {
+  return key.origin === 'AWS_KMS' && rotatableSpec(key)
 }
 
 /** The origin and spec checks of {@link keyForAutomaticRotation}, on any record. */

@@ -6,13 +6,27 @@ import { UnsupportedOperationException } from '../../wire/generated/exceptions.j
 import type { OperationContext } from '../context.js'
 import { keyUnavailable, storeOfKey } from './hsm-keys.js'
 
-/** Runs one proxy call, turning its failure into AWS's KMSInvalidStateException (xks.md §2.3). */
-async function viaProxy<T>(key: KeyRecord, call: () => Promise<T>): Promise<T> {
+/**
+ * Runs one proxy call, turning its failure into AWS's KMSInvalidStateException (xks.md §2.3).
+ * The failure's detail, the proxy's own errorMessage included, goes to the log under the
+ * request ID (README, "External key stores"), never to the caller.
+ */
+async function viaProxy<T>(
+  ctx: OperationContext,
+  key: KeyRecord,
+  call: () => Promise<T>,
+): Promise<T> {
   try {
     return await call()
   } catch (error) {
-    if (error instanceof XksProxyError) throw xksCryptoError(error.failure, key.arn)
-    throw error
+    if (!(error instanceof XksProxyError)) throw error
+    ctx.customKeyStores.logProxyFailure({
+      requestId: ctx.requestId,
+      kmsOperation: ctx.operation,
+      keyArn: key.arn,
+      reason: error.message,
+    })
+    throw xksCryptoError(error.failure, key.arn)
   }
 }
 
@@ -29,8 +43,8 @@ function externalSealer(ctx: OperationContext, key: KeyRecord, client: XksProxyC
   }
   const sealer: ExternalSealer = {
     seal: ({ plaintext, aad }) =>
-      viaProxy(key, () => client.encrypt(xksKeyId, { plaintext, aad, metadata })),
-    open: (sealed) => viaProxy(key, () => client.decrypt(xksKeyId, { ...sealed, metadata })),
+      viaProxy(ctx, key, () => client.encrypt(xksKeyId, { plaintext, aad, metadata })),
+    open: (sealed) => viaProxy(ctx, key, () => client.decrypt(xksKeyId, { ...sealed, metadata })),
   }
   return sealer
 }
