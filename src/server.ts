@@ -2,7 +2,10 @@ import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { SoftwareBackend } from './adapters/backend-software/software-backend.js'
+import { Pkcs11Backend } from './adapters/pkcs11/pkcs11-backend.js'
 import { openSqliteKeyStore } from './adapters/store-sql/open-sqlite.js'
+import { XksBackend } from './adapters/xks/xks-backend.js'
 import { Pkcs11RootKey, parsePkcs11Uri } from './adapters/root-key/pkcs11-root-key.js'
 import { loadSoftwareRootKey } from './adapters/root-key/software-root-key.js'
 import {
@@ -12,6 +15,7 @@ import {
   type Principals,
 } from './config/principals.js'
 import { systemClock, type Clock } from './ports/clock.js'
+import type { KeyMaterialBackends } from './ports/key-material-backend.js'
 import type { KeyStore } from './ports/key-store.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
@@ -84,15 +88,27 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const logger = options.logger ?? consoleLogger
   await assertSameRootKey(options.store, options.rootKey)
   const keys = new KeyService({ store: options.store, rootKey: options.rootKey, clock, random })
+  const clusters = options.principals.cloudHsmClusters
+  // The key material backends; the origin table (src/domain/key-origins.ts) says which serves
+  // a key. Software material and the inner layer of XKS keys are unwrapped and cached by
+  // KeyService.
+  const backends: KeyMaterialBackends = {
+    software: new SoftwareBackend({ materials: keys, random }),
+    pkcs11: new Pkcs11Backend({ clusters, rootKey: options.rootKey, random }),
+    xks: new XksBackend({
+      materials: keys,
+      rootKey: options.rootKey,
+      random,
+      settings: options.principals.xksClient,
+    }),
+  }
   const customKeyStores = new CustomKeyStoreService({
     store: options.store,
     rootKey: options.rootKey,
+    backends,
+    clusters,
     random,
     logger,
-    ...(options.principals.xksClient ? { xks: options.principals.xksClient } : {}),
-    ...(options.principals.cloudHsmClusters
-      ? { clusters: options.principals.cloudHsmClusters }
-      : {}),
   })
   // Stores that were connected when Keyward stopped reconnect by themselves (in the
   // background: a slow or absent HSM or proxy must not hold up start-up).
@@ -115,6 +131,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const listener = createKmsRequestListener({
     keys,
     customKeyStores,
+    backends,
     clock,
     random,
     principals: options.principals,

@@ -1,6 +1,6 @@
 import { toKeyMetadata } from '../domain/key.js'
 import type { Handler } from './context.js'
-import { storeOfKey } from './support/hsm-keys.js'
+import { storeOfKey } from './support/key-backends.js'
 
 /**
  * DescribeKey: works in every key state and accepts aliases (API Reference, DescribeKey). A key

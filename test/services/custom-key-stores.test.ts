@@ -8,6 +8,7 @@ import { openSqliteKeyStore } from '../../src/adapters/store-sql/open-sqlite.js'
 import type { CustomKeyStoreRecord } from '../../src/domain/custom-key-store.js'
 import { CustomKeyStoreService } from '../../src/services/custom-key-stores.js'
 import { systemRandom } from '../../src/ports/random.js'
+import { makeBackends } from '../support/backends.js'
 
 const RECORD: CustomKeyStoreRecord = {
   schemaVersion: 1,
@@ -36,6 +37,7 @@ describe('CustomKeyStoreService: cached store records', () => {
       const service = new CustomKeyStoreService({
         store: mine,
         rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)),
+        backends: makeBackends({ rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)) }),
         random: systemRandom,
         logger: silent,
       })
@@ -58,6 +60,7 @@ describe('CustomKeyStoreService: cached store records', () => {
       const service = new CustomKeyStoreService({
         store,
         rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)),
+        backends: makeBackends({ rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)) }),
         random: systemRandom,
         logger: silent,
       })
@@ -83,6 +86,7 @@ describe('CustomKeyStoreService: the health poll of external key stores', () => 
     const service = new CustomKeyStoreService({
       store: failing,
       rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)),
+      backends: makeBackends({ rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)) }),
       random: systemRandom,
       logger: {
         info() {},
