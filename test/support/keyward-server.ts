@@ -71,10 +71,15 @@ export async function startKeyward(
     dataDir?: string
     /** How external key store proxies are reached (principals.json "xksClient"). */
     xksClient?: XksClientConfig
+    /** Open the SQLite store as `keyward serve --workers N` does (watching others' commits). */
+    sharedStore?: boolean
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keyward-test-'))
-  const store = await openSqliteKeyStore(join(dataDir, 'keyward.db'), { guardTransactions: true })
+  const store = await openSqliteKeyStore(join(dataDir, 'keyward.db'), {
+    guardTransactions: true,
+    ...(options.sharedStore ? { sharedWithOtherProcesses: true } : {}),
+  })
   const principals: Principals = {
     ...(options.regions ? { regions: options.regions } : {}),
     ...(options.cloudHsmClusters ? { cloudHsmClusters: options.cloudHsmClusters } : {}),
