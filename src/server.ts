@@ -174,6 +174,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       clearInterval(saveUses)
       await keys.saveKeyUses().catch(logSaveFailure)
       await customKeyStores.close()
+      await Promise.all(Object.values(backends).map((backend) => backend.close()))
       await options.store.close()
     },
   }

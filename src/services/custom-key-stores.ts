@@ -338,11 +338,13 @@ export class CustomKeyStoreService {
     }
   }
 
-  /** Waits for pending connection attempts and closes every connection. */
+  /**
+   * Stops the health poll and waits for pending connection attempts. The backends, and the
+   * connections they hold, are closed by whoever made them (src/server.ts).
+   */
   async close(): Promise<void> {
     this.stopHealthPolls()
     await this.settled()
-    await Promise.all(Object.values(this.#backends).map((b: KeyMaterialBackend) => b.close()))
   }
 
   /** The backend that serves the keys of a store of this type (the origin table's answer). */
