@@ -30,6 +30,13 @@ export interface OriginCapabilities {
   readonly customKeyStoreType?: CustomKeyStoreType
   /** Generated with the key, or imported later (ImportKeyMaterial, Origin EXTERNAL). */
   readonly material: 'generated' | 'imported'
+  /**
+   * The material lives only in the backend (a non-extractable HSM object), so deleting the key
+   * must destroy it there: "AWS KMS makes a best effort to delete the key material from the
+   * associated AWS CloudHSM cluster" (API Reference, ScheduleKeyDeletion). Software material
+   * goes with the key's record; an external key belongs to its key manager.
+   */
+  readonly backendHoldsMaterial: boolean
   /** CreateKey requires XksKeyId (and accepts it only for this origin). */
   readonly takesXksKeyId: boolean
   /** EnableKeyRotation and the rotation job (Developer Guide, "Rotating AWS KMS keys"). */
@@ -58,6 +65,7 @@ export const KEY_ORIGINS: Readonly<Record<Origin, OriginCapabilities>> = {
   AWS_KMS: {
     backend: 'software',
     material: 'generated',
+    backendHoldsMaterial: false,
     takesXksKeyId: false,
     automaticRotation: true,
     onDemandRotation: true,
@@ -67,6 +75,7 @@ export const KEY_ORIGINS: Readonly<Record<Origin, OriginCapabilities>> = {
   EXTERNAL: {
     backend: 'software',
     material: 'imported',
+    backendHoldsMaterial: false,
     takesXksKeyId: false,
     automaticRotation: false,
     onDemandRotation: true,
@@ -78,6 +87,7 @@ export const KEY_ORIGINS: Readonly<Record<Origin, OriginCapabilities>> = {
     backend: 'pkcs11',
     customKeyStoreType: 'AWS_CLOUDHSM',
     material: 'generated',
+    backendHoldsMaterial: true,
     takesXksKeyId: false,
     automaticRotation: false,
     onDemandRotation: false,
@@ -88,6 +98,7 @@ export const KEY_ORIGINS: Readonly<Record<Origin, OriginCapabilities>> = {
     backend: 'xks',
     customKeyStoreType: 'EXTERNAL_KEY_STORE',
     material: 'generated',
+    backendHoldsMaterial: false,
     takesXksKeyId: true,
     automaticRotation: false,
     onDemandRotation: false,

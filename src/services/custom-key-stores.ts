@@ -314,20 +314,17 @@ export class CustomKeyStoreService {
   }
 
   /**
-   * Best effort, as AWS: destroys the material of a deleted key where its backend holds it
-   * (the HSM object of a key in a CloudHSM key store), when its store is connected. When it is
-   * not, the object stays on the token (logged, so an operator can remove it).
+   * Best effort, as AWS: destroys the material of a deleted key where only its backend holds
+   * it (KEY_ORIGINS[origin].backendHoldsMaterial: the HSM object of a key in a CloudHSM key
+   * store), when its store is connected. When it is not, the object stays on the token
+   * (logged, so an operator can remove it).
    */
   async destroyKeyMaterial(key: KeyRecord): Promise<void> {
     const origin = KEY_ORIGINS[key.origin]
-    const store =
-      origin.customKeyStoreType === undefined || key.customKeyStoreId === undefined
-        ? undefined
-        : await this.record(key.region, key.customKeyStoreId)
+    if (!origin.backendHoldsMaterial || key.customKeyStoreId === undefined) return
+    const store = await this.record(key.region, key.customKeyStoreId)
     try {
-      if (origin.customKeyStoreType !== undefined && store?.connectionState !== 'CONNECTED') {
-        throw new Error('the store is not connected')
-      }
+      if (store?.connectionState !== 'CONNECTED') throw new Error('the store is not connected')
       await this.#backends[origin.backend].destroy(key, { store })
     } catch (error) {
       this.#logger.error('HSM key material of a deleted key was left on the token', {

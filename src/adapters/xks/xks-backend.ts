@@ -192,7 +192,7 @@ export class XksBackend implements ProxyBackend {
         connectionErrorCode:
           error instanceof XksProxyError ? xksConnectionErrorCode(error.failure) : 'INTERNAL_ERROR',
         // XksProxyError messages name the proxy and its answer, never the secret or plaintext.
-        reason: error instanceof Error ? error.message : String(error),
+        reason: error instanceof XksProxyError ? error.message : String(error),
       }
     }
   }
