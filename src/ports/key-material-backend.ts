@@ -1,3 +1,4 @@
+import type { SealingKey } from '../domain/ciphertext.js'
 import type { CustomKeyStoreRecord } from '../domain/custom-key-store.js'
 import type { EncryptionContext } from '../domain/encryption-context.js'
 import type { KeyRecord } from '../domain/key.js'
@@ -60,6 +61,15 @@ export type BackendAvailability =
       /** Why, for logs: names the module, token or proxy, never a PIN or secret. */
       readonly reason: string
     }
+
+/**
+ * Where the software backend (and the inner layer of the XKS backend) finds a key's material,
+ * unwrapped from the root key, by KeyMaterialId (default: the key's current one). KeyService is
+ * one: it caches what it unwrapped, so Encrypt does not touch the disk.
+ */
+export interface MaterialSource {
+  material(key: BackendKey, keyMaterialId?: string): Promise<SealingKey | undefined>
+}
 
 /** The port. */
 export interface KeyMaterialBackend {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { MaterialSource } from '../../src/adapters/backend-software/software-backend.js'
 import type { SealingKey } from '../../src/domain/ciphertext.js'
 import type { CustomKeyStoreRecord } from '../../src/domain/custom-key-store.js'
 import type {
@@ -8,6 +7,7 @@ import type {
   BackendKey,
   GeneratedMaterial,
   KeyMaterialBackend,
+  MaterialSource,
 } from '../../src/ports/key-material-backend.js'
 import { systemRandom } from '../../src/ports/random.js'
 

@@ -1,11 +1,8 @@
-import {
-  SoftwareBackend,
-  type MaterialSource,
-} from '../../src/adapters/backend-software/software-backend.js'
+import { SoftwareBackend } from '../../src/adapters/backend-software/software-backend.js'
 import { Pkcs11Backend } from '../../src/adapters/pkcs11/pkcs11-backend.js'
 import { XksBackend } from '../../src/adapters/xks/xks-backend.js'
 import type { HsmClusterConfig } from '../../src/config/hsm-clusters.js'
-import type { KeyMaterialBackends } from '../../src/ports/key-material-backend.js'
+import type { KeyMaterialBackends, MaterialSource } from '../../src/ports/key-material-backend.js'
 import { systemRandom } from '../../src/ports/random.js'
 import type { RootKey } from '../../src/ports/root-key.js'
 

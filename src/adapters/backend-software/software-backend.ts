@@ -1,10 +1,5 @@
 import { generateKeyMaterial } from '../../crypto/index.js'
-import {
-  openCiphertext,
-  readCiphertextHeader,
-  sealCiphertext,
-  type SealingKey,
-} from '../../domain/ciphertext.js'
+import { openCiphertext, readCiphertextHeader, sealCiphertext } from '../../domain/ciphertext.js'
 import type { EncryptionContext } from '../../domain/encryption-context.js'
 import { noKeyMaterial } from '../../domain/key-availability.js'
 import { KEY_SPECS } from '../../domain/key-specs.js'
@@ -13,18 +8,10 @@ import type {
   BackendKey,
   GeneratedMaterial,
   KeyMaterialBackend,
+  MaterialSource,
 } from '../../ports/key-material-backend.js'
 import type { Random } from '../../ports/random.js'
 import { InvalidCiphertextException } from '../../wire/generated/exceptions.js'
-
-/**
- * Where the software backend finds a key's material: unwrapped from the root key, by
- * KeyMaterialId (default: the key's current one). KeyService is one (it caches what it
- * unwrapped, so Encrypt does not touch the disk).
- */
-export interface MaterialSource {
-  material(key: BackendKey, keyMaterialId?: string): Promise<SealingKey | undefined>
-}
 
 /**
  * The software backend: keys of Origin AWS_KMS and EXTERNAL, whose material Keyward keeps

@@ -28,12 +28,12 @@ import type {
   BackendKey,
   BackendPlace,
   GeneratedMaterial,
+  MaterialSource,
   ProxyBackend,
   XksProxyTarget,
 } from '../../ports/key-material-backend.js'
 import type { Random } from '../../ports/random.js'
 import type { RootKey } from '../../ports/root-key.js'
-import type { MaterialSource } from '../backend-software/software-backend.js'
 import { XksProxyClient, type XksClientSettings } from './xks-proxy-client.js'
 
 const storeKey = (s: { region: string; customKeyStoreId: string }) =>
