@@ -2,7 +2,10 @@ import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { SoftwareBackend } from './adapters/backend-software/software-backend.js'
+import { Pkcs11Backend } from './adapters/pkcs11/pkcs11-backend.js'
 import { openSqliteKeyStore } from './adapters/store-sql/open-sqlite.js'
+import { XksBackend } from './adapters/xks/xks-backend.js'
 import { Pkcs11RootKey, parsePkcs11Uri } from './adapters/root-key/pkcs11-root-key.js'
 import { loadSoftwareRootKey } from './adapters/root-key/software-root-key.js'
 import { assertPrivateFile } from './config/file-permissions.js'
@@ -17,6 +20,7 @@ import {
 import { DEFAULT_QUOTA_CONFIG } from './config/quotas.js'
 import { RequestRateLimiter } from './domain/quotas.js'
 import { systemClock, type Clock } from './ports/clock.js'
+import type { KeyMaterialBackends } from './ports/key-material-backend.js'
 import type { KeyStore } from './ports/key-store.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
@@ -105,15 +109,28 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     options.dev || quotas.requestRates === false
       ? undefined
       : new RequestRateLimiter(clock, quotas.requestRates)
+  const clusters = options.principals.cloudHsmClusters
+  // The key material backends; the origin table (src/domain/key-origins.ts) says which serves
+  // a key. Software material and the inner layer of XKS keys are unwrapped and cached by
+  // KeyService.
+  const backends: KeyMaterialBackends = {
+    software: new SoftwareBackend({ materials: keys, random }),
+    pkcs11: new Pkcs11Backend({ clusters, rootKey: options.rootKey, random }),
+    xks: new XksBackend({
+      materials: keys,
+      rootKey: options.rootKey,
+      random,
+      settings: options.principals.xksClient,
+      log: logger,
+    }),
+  }
   const customKeyStores = new CustomKeyStoreService({
     store: options.store,
     rootKey: options.rootKey,
+    backends,
+    clusters,
     random,
     logger,
-    ...(options.principals.xksClient ? { xks: options.principals.xksClient } : {}),
-    ...(options.principals.cloudHsmClusters
-      ? { clusters: options.principals.cloudHsmClusters }
-      : {}),
   })
   // Stores that were connected when Keyward stopped reconnect by themselves (in the
   // background: a slow or absent HSM or proxy must not hold up start-up).
@@ -136,6 +153,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const listener = createKmsRequestListener({
     keys,
     customKeyStores,
+    backends,
     clock,
     random,
     principals,
@@ -180,6 +198,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       clearInterval(saveUses)
       await keys.saveKeyUses().catch(logSaveFailure)
       await customKeyStores.close()
+      await Promise.all(Object.values(backends).map((backend) => backend.close()))
       await options.store.close()
     },
   }

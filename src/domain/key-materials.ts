@@ -1,4 +1,5 @@
 import type { KeyRecord, KeyState } from './key.js'
+import { KEY_ORIGINS } from './key-origins.js'
 
 /**
  * The key materials of a key and how they change: rotation (a new material becomes current,
@@ -74,7 +75,7 @@ export function pendingMaterial(key: KeyRecord): KeyMaterialInfo | undefined {
 
 /** The import details of an EXTERNAL key's current material while it is imported. */
 export function currentImport(key: KeyRecord): ImportInfo | undefined {
-  if (key.origin !== 'EXTERNAL' || !key.currentKeyMaterialId) return undefined
+  if (KEY_ORIGINS[key.origin].material !== 'imported' || !key.currentKeyMaterialId) return undefined
   const imported = findMaterial(key, key.currentKeyMaterialId)?.imported
   return imported?.importState === 'IMPORTED' ? imported : undefined
 }

@@ -1,4 +1,5 @@
 import type { KeyRecord } from './key.js'
+import { KEY_ORIGINS } from './key-origins.js'
 
 /**
  * The rules of key rotation (API Reference: EnableKeyRotation, RotateKeyOnDemand,
@@ -71,7 +72,7 @@ export function withRotationDisabled(key: KeyRecord): KeyRecord {
 export function isRotationDue(key: KeyRecord, now: number): boolean {
   return (
     key.keyState === 'Enabled' &&
-    key.origin === 'AWS_KMS' &&
+    KEY_ORIGINS[key.origin].automaticRotation &&
     rotatableSpec(key) &&
     key.nextRotationDate !== undefined &&
     key.nextRotationDate <= now

@@ -1,3 +1,4 @@
+import { KEY_ORIGINS, type Origin } from './key-origins.js'
 import type { KeySpec, KeyUsage } from './key-specs.js'
 import { algorithmsFor, KEY_SPECS } from './key-specs.js'
 import { currentImport, type KeyMaterialInfo } from './key-materials.js'
@@ -13,7 +14,7 @@ export type KeyState =
   | 'Unavailable'
   | 'Updating'
 
-export type Origin = 'AWS_KMS' | 'EXTERNAL' | 'AWS_CLOUDHSM' | 'EXTERNAL_KEY_STORE'
+export type { Origin } from './key-origins.js'
 
 export interface Tag {
   readonly TagKey: string
@@ -123,7 +124,7 @@ export function toKeyMetadata(key: KeyRecord) {
     // "present for symmetric encryption keys with AWS_KMS origin and single-Region, symmetric
     // encryption keys with EXTERNAL origin" (API Reference, KeyMetadata.CurrentKeyMaterialId).
     CurrentKeyMaterialId:
-      key.keySpec === 'SYMMETRIC_DEFAULT' && (key.origin === 'AWS_KMS' || key.origin === 'EXTERNAL')
+      key.keySpec === 'SYMMETRIC_DEFAULT' && KEY_ORIGINS[key.origin].reportsCurrentKeyMaterialId
         ? key.currentKeyMaterialId
         : undefined,
     ...(key.customKeyStoreId !== undefined ? { CustomKeyStoreId: key.customKeyStoreId } : {}),

@@ -47,6 +47,21 @@ export type XksFailure =
   /** An answer that is not what the API defines (malformed JSON, missing fields, bad sizes). */
   | { readonly kind: 'invalid-response' }
 
+/**
+ * A failed call. The message is for Keyward's log only (it may quote the proxy's errorMessage,
+ * which AWS KMS likewise logs but never returns to the KMS caller); it never holds plaintext.
+ */
+export class XksProxyError extends Error {
+  override readonly name = 'XksProxyError'
+  constructor(
+    readonly failure: XksFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
 const proxyName = (f: XksFailure) => (f.kind === 'proxy' ? f.errorName : undefined)
 
 /**

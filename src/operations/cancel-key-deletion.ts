@@ -1,5 +1,6 @@
 import { assertKeyState } from '../domain/key-state.js'
 import { allImported } from '../domain/key-materials.js'
+import { KEY_ORIGINS } from '../domain/key-origins.js'
 import type { KeyRecord } from '../domain/key.js'
 import type { Handler } from './context.js'
 
@@ -10,7 +11,7 @@ import type { Handler } from './context.js'
  */
 function withoutDeletion(key: KeyRecord): KeyRecord {
   const { deletionDate: _date, pendingDeletionWindowInDays: _window, ...rest } = key
-  const missingMaterial = key.origin === 'EXTERNAL' && !allImported(key)
+  const missingMaterial = KEY_ORIGINS[key.origin].material === 'imported' && !allImported(key)
   return { ...rest, keyState: missingMaterial ? 'PendingImport' : 'Disabled' }
 }
 

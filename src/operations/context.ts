@@ -1,6 +1,7 @@
 import type { Caller } from '../domain/caller.js'
 import type { Scope } from '../domain/identifiers.js'
 import type { Clock } from '../ports/clock.js'
+import type { KeyMaterialBackends } from '../ports/key-material-backend.js'
 import type { Random } from '../ports/random.js'
 import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
 import type { KeyService } from '../services/key-service.js'
@@ -18,8 +19,13 @@ export interface OperationContext {
   /** The caller's account in the request's Region: where new keys and aliases go. */
   readonly scope: Scope
   readonly keys: KeyService
-  /** Custom key stores: HSM connections and XKS proxy clients. */
+  /** Custom key stores: their records and connection state. */
   readonly customKeyStores: CustomKeyStoreService
+  /**
+   * The key material backends (software, PKCS#11, XKS), reached by the origin table
+   * (src/operations/support/key-backends.ts); chosen in src/server.ts.
+   */
+  readonly backends: KeyMaterialBackends
   readonly clock: Clock
   readonly random: Random
 }

@@ -4,11 +4,14 @@ import { toKeyMetadata, type KeyRecord } from '../domain/key.js'
 import { assertValidKeyPolicy, defaultKeyPolicy } from '../domain/key-policy.js'
 import { KEY_SPECS, type KeySpec, type KeyUsage } from '../domain/key-specs.js'
 import { mergeTags } from '../domain/tags.js'
-import { generateKeyMaterial } from '../crypto/index.js'
+import { inCustomKeyStore, KEY_ORIGINS, originOf } from '../domain/key-origins.js'
 import type { CreateKeyInput } from '../wire/generated/model.js'
 import type { Handler } from './context.js'
-import { assertCloudHsmKeyRequest, createKeyInHsm } from './support/hsm-key-creation.js'
-import { assertXksKeyRequest, createKeyInExternalStore } from './support/xks-key-creation.js'
+import { backendCall } from './support/key-backends.js'
+import {
+  assertCustomStoreKeyRequest,
+  createKeyInCustomKeyStore,
+} from './support/custom-store-key-creation.js'
 
 /** KeySpec and its deprecated synonym CustomerMasterKeySpec (API Reference, CreateKey). */
 function chooseKeySpec(input: CreateKeyInput): KeySpec {
@@ -46,8 +49,8 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
       `KeySpec ${spec} is not supported by this Keyward version.`,
     )
   }
-  const origin = input.Origin ?? 'AWS_KMS'
-  const inCustomStore = origin === 'AWS_CLOUDHSM' || origin === 'EXTERNAL_KEY_STORE'
+  const origin = originOf(input)
+  const inCustomStore = inCustomKeyStore(origin)
   if (input.CustomKeyStoreId !== undefined && !inCustomStore) {
     throw new ValidationException(
       'CustomKeyStoreId can be specified only when Origin is AWS_CLOUDHSM or EXTERNAL_KEY_STORE.',
@@ -55,12 +58,12 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
   }
   // AWS takes imported material for symmetric, HMAC, RSA, ECC and SM2 keys (kms-api.md §3.7);
   // how it takes ML-DSA material is not documented, so Keyward does not guess.
-  if (origin === 'EXTERNAL' && !KEY_SPECS[spec].importable) {
+  if (KEY_ORIGINS[origin].material === 'imported' && !KEY_SPECS[spec].importable) {
     throw new UnsupportedOperationException(
       `KeySpec ${spec} does not support imported key material in this Keyward version.`,
     )
   }
-  if (input.XksKeyId !== undefined && origin !== 'EXTERNAL_KEY_STORE') {
+  if (input.XksKeyId !== undefined && !KEY_ORIGINS[origin].takesXksKeyId) {
     throw new ValidationException(
       'XksKeyId can be specified only when Origin is EXTERNAL_KEY_STORE.',
     )
@@ -84,8 +87,8 @@ export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
   const keySpec = chooseKeySpec(input)
   const keyUsage = chooseKeyUsage(keySpec, input.KeyUsage)
   refuseUnbuilt(input, keySpec)
-  if (input.Origin === 'AWS_CLOUDHSM') assertCloudHsmKeyRequest(input, { keySpec, keyUsage })
-  if (input.Origin === 'EXTERNAL_KEY_STORE') assertXksKeyRequest(input, { keySpec, keyUsage })
+  const origin = originOf(input)
+  if (inCustomKeyStore(origin)) assertCustomStoreKeyRequest(input, { keySpec, keyUsage })
   const tags = mergeTags([], input.Tags ?? [])
   const policy = input.Policy ?? defaultKeyPolicy(ctx.caller.accountId)
   assertValidKeyPolicy(policy)
@@ -105,34 +108,33 @@ export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
     policy,
     tags,
   } as const
-  if (input.Origin === 'AWS_CLOUDHSM') {
-    const key = await createKeyInHsm(ctx, base, input.CustomKeyStoreId!)
+  if (inCustomKeyStore(origin)) {
+    const key = await createKeyInCustomKeyStore(ctx, base, input)
     return { KeyMetadata: toKeyMetadata(key) }
   }
-  if (input.Origin === 'EXTERNAL_KEY_STORE') {
-    const key = await createKeyInExternalStore(ctx, base, input)
-    return { KeyMetadata: toKeyMetadata(key) }
-  }
-  if (input.Origin === 'EXTERNAL') {
+  if (KEY_ORIGINS[origin].material === 'imported') {
     const key: KeyRecord = {
       ...base,
       keyState: 'PendingImport',
-      origin: 'EXTERNAL',
+      origin,
       materialIdKey: await ctx.keys.newMaterialIdKey(base),
     }
     await ctx.keys.create(key)
     return { KeyMetadata: toKeyMetadata(key) }
   }
-  // Material of the kind the table names (AES key, key pair, HMAC key, ML-DSA seed).
-  const generated = await generateKeyMaterial(KEY_SPECS[keySpec].material, ctx.random)
+  // Material of the kind the table names (AES key, key pair, HMAC key, ML-DSA seed), from the
+  // backend of the origin (software: wrapped under the root key by KeyService.create).
+  const generated = await ctx.backends[KEY_ORIGINS[origin].backend].generate(base, {
+    call: backendCall(ctx),
+  })
   const keyMaterialId = ctx.keys.newKeyMaterialId()
   const key: KeyRecord = {
     ...base,
     keyState: 'Enabled',
-    origin: 'AWS_KMS',
+    origin,
     currentKeyMaterialId: keyMaterialId,
     ...(generated.publicKey ? { publicKey: generated.publicKey.toString('base64') } : {}),
   }
-  await ctx.keys.create(key, { keyMaterialId, bytes: generated.privateKey })
+  await ctx.keys.create(key, generated.bytes && { keyMaterialId, bytes: generated.bytes })
   return { KeyMetadata: toKeyMetadata(key) }
 }

@@ -1,6 +1,7 @@
 import { toKeyMetadata } from '../domain/key.js'
+import { inCustomKeyStore } from '../domain/key-origins.js'
 import type { Handler } from './context.js'
-import { storeOfKey } from './support/hsm-keys.js'
+import { storeOfKey } from './support/key-backends.js'
 
 /**
  * DescribeKey: works in every key state and accepts aliases (API Reference, DescribeKey). A key
@@ -10,7 +11,7 @@ import { storeOfKey } from './support/hsm-keys.js'
 export const describeKey: Handler<'DescribeKey'> = async (ctx, input) => {
   const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idArnOrAlias')
   const metadata = toKeyMetadata(key)
-  if (key.customKeyStoreId !== undefined && key.keyState !== 'PendingDeletion') {
+  if (inCustomKeyStore(key.origin) && key.keyState !== 'PendingDeletion') {
     const store = await storeOfKey(ctx, key)
     if (store?.connectionState !== 'CONNECTED') {
       return { KeyMetadata: { ...metadata, KeyState: 'Unavailable' } }

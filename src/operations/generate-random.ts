@@ -1,7 +1,8 @@
-import { HsmConnectionError } from '../adapters/pkcs11/hsm-errors.js'
+import { CUSTOM_KEY_STORE_TYPES } from '../domain/key-origins.js'
 import { UnsupportedOperationException, ValidationException } from '../wire/generated/exceptions.js'
 import type { Handler, OperationContext } from './context.js'
 import { customKeyStoreInvalidState, requireCustomKeyStore } from './support/custom-key-stores.js'
+import { whileReachable } from './support/key-backends.js'
 import { refuseRecipient } from './support/symmetric.js'
 
 /**
@@ -14,20 +15,21 @@ export const generateRandom: Handler<'GenerateRandom'> = async (ctx, input) => {
   // Optional in the model, required by the service (recorded: "NumberOfBytes is required.").
   if (input.NumberOfBytes === undefined) throw new ValidationException('NumberOfBytes is required.')
   if (input.CustomKeyStoreId !== undefined) {
-    return { Plaintext: await randomFromHsm(ctx, input.CustomKeyStoreId, input.NumberOfBytes) }
+    return { Plaintext: await randomFromStore(ctx, input.CustomKeyStoreId, input.NumberOfBytes) }
   }
   return { Plaintext: ctx.random.bytes(input.NumberOfBytes) }
 }
 
-/** C_GenerateRandom on the token of a connected store. */
-async function randomFromHsm(
+/** Random bytes from the backend of a connected store whose type offers them (C_GenerateRandom). */
+async function randomFromStore(
   ctx: OperationContext,
   customKeyStoreId: string,
   length: number,
 ): Promise<Buffer> {
   const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, customKeyStoreId)
+  const storeType = CUSTOM_KEY_STORE_TYPES[store.customKeyStoreType]
   // "This parameter is not valid for … external key stores" (kms-api.md, GenerateRandom).
-  if (store.customKeyStoreType === 'EXTERNAL_KEY_STORE') {
+  if (!storeType.generateRandom) {
     throw new UnsupportedOperationException(
       `Custom key store ${customKeyStoreId} is an external key store: GenerateRandom with CustomKeyStoreId is supported only for AWS CloudHSM key stores.`,
     )
@@ -35,10 +37,8 @@ async function randomFromHsm(
   if (store.connectionState !== 'CONNECTED') {
     throw customKeyStoreInvalidState(store, 'Random bytes come only from a connected store.')
   }
-  try {
-    return await (await ctx.customKeyStores.tokenFor(store)).random(length)
-  } catch (cause) {
-    if (!(cause instanceof HsmConnectionError)) throw cause
-    throw customKeyStoreInvalidState(store, 'Its HSM cannot be reached.')
-  }
+  return whileReachable(ctx, store, {
+    run: () => ctx.backends[storeType.backend].random(length, { store }),
+    unreachable: () => customKeyStoreInvalidState(store, 'Its HSM cannot be reached.'),
+  })
 }

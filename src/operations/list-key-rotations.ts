@@ -1,4 +1,5 @@
 import type { KeyRecord } from '../domain/key.js'
+import { KEY_ORIGINS } from '../domain/key-origins.js'
 import { materialState, materialsOf, type KeyMaterialInfo } from '../domain/key-materials.js'
 import type { Handler } from './context.js'
 import { pageOfList, readPageRequest } from './support/pagination.js'
@@ -11,7 +12,7 @@ import { assertRotatableSpec } from './support/rotation.js'
  * origin"). KeyId is the bare key ID, as in the API Reference's examples.
  */
 function entry(key: KeyRecord, m: KeyMaterialInfo) {
-  const imported = key.origin === 'EXTERNAL' ? m.imported : undefined
+  const imported = KEY_ORIGINS[key.origin].material === 'imported' ? m.imported : undefined
   return {
     KeyId: key.keyId,
     KeyMaterialId: m.keyMaterialId,

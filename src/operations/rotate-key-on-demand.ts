@@ -7,6 +7,7 @@ import {
 import type { KeyRecord } from '../domain/key.js'
 import { onDemandRotations, pendingMaterial, withRotation } from '../domain/key-materials.js'
 import { conflictsWithAutomaticRotation, ON_DEMAND_ROTATION_LIMIT } from '../domain/key-rotation.js'
+import { KEY_ORIGINS } from '../domain/key-origins.js'
 import { assertKeyState } from '../domain/key-state.js'
 import type { Handler } from './context.js'
 import { assertRotatableSpec } from './support/rotation.js'
@@ -23,13 +24,13 @@ function assertCanRotateOnDemand(key: KeyRecord, now: number): void {
   if (key.keyState !== 'PendingImport') assertKeyState(key, 'use')
   assertRotatableSpec(key)
   // Keys in a custom key store cannot rotate (kms-api.md §3.4, footnote [7]).
-  if (key.customKeyStoreId !== undefined) {
+  if (!KEY_ORIGINS[key.origin].onDemandRotation) {
     throw new UnsupportedOperationException(
       `${key.arn} origin is ${key.origin} which is not valid for this operation.`,
     )
   }
   assertKeyState(key, 'use')
-  if (key.origin === 'EXTERNAL' && !pendingMaterial(key)) {
+  if (KEY_ORIGINS[key.origin].material === 'imported' && !pendingMaterial(key)) {
     throw new KMSInvalidStateException(
       `No available key material pending rotation for the key: ${key.arn}.`,
     )

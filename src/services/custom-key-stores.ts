@@ -1,24 +1,21 @@
-import { connectionErrorCodeOf, HsmConnectionError } from '../adapters/pkcs11/hsm-errors.js'
-import { findTokenSerial, Pkcs11Token } from '../adapters/pkcs11/pkcs11-token.js'
 import type { HsmClusterConfig } from '../config/hsm-clusters.js'
-import {
-  XksProxyClient,
-  XksProxyError,
-  type XksClientSettings,
-  type XksProxyTarget,
-} from '../adapters/xks/xks-proxy-client.js'
 import {
   passwordContext,
   xksSecretContext,
-  type CloudHsmKeyStoreRecord,
   type ConnectionState,
   type CustomKeyStoreRecord,
   type ExternalKeyStoreRecord,
-  type XksProxySettings,
 } from '../domain/custom-key-store.js'
-import { xksConnectionErrorCode } from '../domain/xks-failures.js'
-import type { Random } from '../ports/random.js'
 import type { KeyRecord } from '../domain/key.js'
+import { CUSTOM_KEY_STORE_TYPES, KEY_ORIGINS } from '../domain/key-origins.js'
+import type {
+  BackendCall,
+  BackendUnavailableError,
+  KeyMaterialBackend,
+  KeyMaterialBackends,
+  XksProxyTarget,
+} from '../ports/key-material-backend.js'
+import type { Random } from '../ports/random.js'
 import type { KeyStore, KeyStoreTransaction } from '../ports/key-store.js'
 import type { RootKey } from '../ports/root-key.js'
 import type { Logger } from '../wire/kms-http-handler.js'
@@ -47,30 +44,28 @@ export interface XksHealthMetrics {
 export const DEFAULT_XKS_HEALTH_INTERVAL_MS = 60_000
 
 /**
- * The live side of custom key stores: the HSM connections of CloudHSM-type stores (one
- * logged-in {@link Pkcs11Token} per connected store in this process), the XKS proxy clients of
- * external key stores (kept-alive TLS connections, the secret unwrapped once), the
- * asynchronous connect that ConnectCustomKeyStore starts (CONNECTING → CONNECTED, or FAILED
- * with a ConnectionErrorCode), the periodic health poll of connected proxies, and the
- * reconnection of stores that were connected when Keyward stopped. The AWS rules of each
- * operation live in the operation files; the durable state lives in the KeyStore.
+ * The connection state of custom key stores: the asynchronous connect that
+ * ConnectCustomKeyStore starts (CONNECTING → CONNECTED, or FAILED with a ConnectionErrorCode),
+ * FAILED when a backend cannot be reached later, the periodic health poll of connected XKS
+ * proxies (for metrics and logs), the reconnection of stores that were connected when Keyward
+ * stopped, and a cache of store records. The connections themselves (PKCS#11 sessions, XKS
+ * proxy clients) live in the backends (src/ports/key-material-backend.ts), which this service
+ * asks through the port; the AWS rules of each operation live in the operation files; the
+ * durable state lives in the KeyStore.
  *
  * @example
- *   const stores = new CustomKeyStoreService({ store, rootKey, clusters, logger })
+ *   const stores = new CustomKeyStoreService({ store, rootKey, backends, clusters, logger })
  *   await stores.resume()
  */
 export class CustomKeyStoreService {
   readonly #store: KeyStore
   readonly #rootKey: RootKey
+  readonly #backends: KeyMaterialBackends
   readonly #clusters: ReadonlyMap<string, HsmClusterConfig>
   readonly #logger: Logger
   readonly #random: Random
-  readonly #xksSettings: XksClientSettings
-  readonly #xksClients = new Map<string, { fingerprint: string; client: XksProxyClient }>()
   readonly #xksHealth = new Map<string, XksHealthMetrics>()
   #healthPoll: NodeJS.Timeout | undefined
-  readonly #tokens = new Map<string, Pkcs11Token>()
-  readonly #opening = new Map<string, Promise<Pkcs11Token>>()
   readonly #attempts = new Set<Promise<void>>()
   /**
    * Store records by region/id, so that Encrypt under an HSM key does not read the database
@@ -84,35 +79,17 @@ export class CustomKeyStoreService {
   constructor(deps: {
     store: KeyStore
     rootKey: RootKey
-    clusters?: ReadonlyMap<string, HsmClusterConfig>
-    xks?: XksClientSettings
+    backends: KeyMaterialBackends
+    clusters?: ReadonlyMap<string, HsmClusterConfig> | undefined
     random: Random
     logger: Logger
   }) {
     this.#store = deps.store
     this.#rootKey = deps.rootKey
+    this.#backends = deps.backends
     this.#clusters = deps.clusters ?? new Map()
-    this.#xksSettings = deps.xks ?? {}
     this.#random = deps.random
     this.#logger = deps.logger
-  }
-
-  /**
-   * Logs a proxy call that failed during a cryptographic operation, with the request ID and
-   * the proxy's own errorMessage (in `reason`). The caller gets only AWS's
-   * KMSInvalidStateException; the XKS spec's "KMS considerations" have the proxy's message go
-   * to logs, never to the KMS caller.
-   *
-   * @example
-   *   stores.logProxyFailure({ requestId, kmsOperation: 'Encrypt', keyArn, reason: error.message })
-   */
-  logProxyFailure(fields: {
-    requestId: string
-    kmsOperation: string
-    keyArn: string
-    reason: string
-  }): void {
-    this.#logger.error('external key store proxy call failed', fields)
   }
 
   /**
@@ -157,20 +134,9 @@ export class CustomKeyStoreService {
     return this.#clusters.get(cloudHsmClusterId)
   }
 
-  /**
-   * Whether two configured clusters reach the same token, hence the same keys: the same token
-   * serial when both can be found (one may name it by label, the other by serial), else the
-   * same declared module and token name.
-   */
+  /** Whether two configured clusters reach the same token, hence the same keys. */
   sameToken(a: HsmClusterConfig, b: HsmClusterConfig): boolean {
-    const serialA = findTokenSerial(a)
-    const serialB = findTokenSerial(b)
-    if (serialA !== undefined && serialB !== undefined) return serialA === serialB
-    return (
-      a.modulePath === b.modulePath &&
-      a.tokenLabel === b.tokenLabel &&
-      a.tokenSerial === b.tokenSerial
-    )
+    return this.#backends.pkcs11.sameToken(a.id, b.id)
   }
 
   /** Every configured HSM connection. */
@@ -206,9 +172,8 @@ export class CustomKeyStoreService {
     target: XksProxyTarget,
     kmsOperation: 'CreateCustomKeyStore' | 'UpdateCustomKeyStore',
   ): Promise<void> {
-    const client = new XksProxyClient(target, this.#xksSettings)
     try {
-      await client.health({ kmsRequestId: this.#random.uuid(), kmsOperation })
+      await this.#backends.xks.probe(target, this.#ownCall(kmsOperation))
     } catch (error) {
       this.#logger.error('external key store proxy health check failed', {
         kmsOperation,
@@ -216,8 +181,6 @@ export class CustomKeyStoreService {
         reason: error instanceof Error ? error.message : String(error),
       })
       throw error
-    } finally {
-      client.close()
     }
   }
 
@@ -230,35 +193,6 @@ export class CustomKeyStoreService {
     const text = secret.toString('utf8')
     secret.fill(0)
     return text
-  }
-
-  /**
-   * The proxy client of an external key store, made once per version of its settings: the
-   * secret is unwrapped when the client is made, not per request.
-   */
-  async xksClient(record: ExternalKeyStoreRecord): Promise<XksProxyClient> {
-    const key = storeKey(record)
-    const fingerprint = xksFingerprint(record.xksProxy)
-    const cached = this.#xksClients.get(key)
-    if (cached?.fingerprint === fingerprint) return cached.client
-    const client = new XksProxyClient(
-      {
-        uriEndpoint: record.xksProxy.uriEndpoint,
-        uriPath: record.xksProxy.uriPath,
-        accessKeyId: record.xksProxy.accessKeyId,
-        secretAccessKey: await this.xksSecret(record),
-        region: record.region,
-      },
-      this.#xksSettings,
-    )
-    const raced = this.#xksClients.get(key)
-    if (raced?.fingerprint === fingerprint) {
-      client.close()
-      return raced.client
-    }
-    raced?.client.close()
-    this.#xksClients.set(key, { fingerprint, client })
-    return client
   }
 
   /** What the health poll has seen of each connected external key store's proxy. */
@@ -293,36 +227,33 @@ export class CustomKeyStoreService {
     await Promise.all(
       stores
         .filter(
-          (s): s is ExternalKeyStoreRecord =>
-            s.customKeyStoreType === 'EXTERNAL_KEY_STORE' && s.connectionState === 'CONNECTED',
+          (s) =>
+            CUSTOM_KEY_STORE_TYPES[s.customKeyStoreType].healthPolled &&
+            s.connectionState === 'CONNECTED',
         )
         .map((store) => this.#pollOne(store)),
     )
   }
 
-  async #pollOne(store: ExternalKeyStoreRecord): Promise<void> {
+  async #pollOne(store: CustomKeyStoreRecord): Promise<void> {
     const key = storeKey(store)
     const before = this.#xksHealth.get(key)
     const started = performance.now()
-    let status: string
-    let failed = false
-    try {
-      const client = await this.xksClient(store)
-      const health = await client.health({
-        kmsRequestId: this.#random.uuid(),
-        kmsOperation: 'KmsHealthCheck',
-      })
-      status = health.ekmFleetDetails.every((e) => e.healthStatus === 'ACTIVE')
-        ? 'ACTIVE'
-        : 'DEGRADED'
-    } catch (error) {
-      failed = true
-      status =
-        error instanceof XksProxyError ? xksConnectionErrorCode(error.failure) : 'INTERNAL_ERROR'
+    const health = await this.#backendOf(store).availability({
+      store,
+      call: this.#ownCall('KmsHealthCheck'),
+    })
+    const failed = health.state === 'UNAVAILABLE'
+    const status = failed
+      ? health.connectionErrorCode
+      : health.state === 'DEGRADED'
+        ? 'DEGRADED'
+        : 'ACTIVE'
+    if (failed) {
       this.#logger.error('external key store health check failed', {
         customKeyStoreId: store.customKeyStoreId,
         status,
-        reason: error instanceof Error ? error.message : String(error),
+        reason: health.reason,
       })
     }
     this.#xksHealth.set(key, {
@@ -358,57 +289,43 @@ export class CustomKeyStoreService {
     }
   }
 
-  /** Closes this process's connection to the store's token, if any. */
-  async disconnect(record: { region: string; customKeyStoreId: string }): Promise<void> {
-    const key = storeKey(record)
-    const token = this.#tokens.get(key)
-    this.#tokens.delete(key)
-    this.#xksClients.get(key)?.client.close()
-    this.#xksClients.delete(key)
-    this.#xksHealth.delete(key)
-    await token?.close()
+  /** Closes this process's connection to the store's HSM or proxy, if any. */
+  async disconnect(record: CustomKeyStoreRecord): Promise<void> {
+    this.#xksHealth.delete(storeKey(record))
+    await this.#backendOf(record).disconnect(record)
   }
 
   /**
-   * The logged-in token of a CONNECTED store. A store connected by another process (or before
-   * a restart) is opened here on first use; if that fails the store becomes FAILED.
+   * Records that a backend could not be reached for a CONNECTED store (a store connected by
+   * another process, or before a restart, is opened on first use): the store becomes FAILED
+   * with the error's ConnectionErrorCode, unless it was disconnected meanwhile.
    *
-   * @throws HsmConnectionError when the token cannot be reached
+   * @example
+   *   catch (e) { if (e instanceof BackendUnavailableError) await stores.connectionLost(store, e) }
    */
-  async tokenFor(record: CloudHsmKeyStoreRecord): Promise<Pkcs11Token> {
-    const key = storeKey(record)
-    const live = this.#tokens.get(key)
-    if (live) return live
-    let opening = this.#opening.get(key)
-    if (!opening) {
-      opening = this.#open(record).finally(() => this.#opening.delete(key))
-      this.#opening.set(key, opening)
-    }
-    try {
-      const token = await opening
-      this.#tokens.set(key, token)
-      return token
-    } catch (error) {
-      await this.#fail(record, error)
-      throw error
-    }
+  async connectionLost(
+    record: CustomKeyStoreRecord,
+    error: BackendUnavailableError,
+  ): Promise<void> {
+    await this.#fail(record, {
+      connectionErrorCode: error.connectionErrorCode,
+      reason: error.expected ? error.message : String(error.cause),
+    })
   }
 
   /**
-   * Best effort, as AWS: destroys the HSM object of a deleted key when its store is connected.
-   * When it is not, the object stays on the token (logged, so an operator can remove it).
+   * Best effort, as AWS: destroys the material of a deleted key where only its backend holds
+   * it (KEY_ORIGINS[origin].backendHoldsMaterial: the HSM object of a key in a CloudHSM key
+   * store), when its store is connected. When it is not, the object stays on the token
+   * (logged, so an operator can remove it).
    */
   async destroyKeyMaterial(key: KeyRecord): Promise<void> {
-    const store =
-      key.customKeyStoreId === undefined
-        ? undefined
-        : await this.record(key.region, key.customKeyStoreId)
-    // An external key store's keys have no material of Keyward's on the proxy's side: the
-    // external key belongs to its key manager, which AWS KMS never deletes either.
-    if (store?.customKeyStoreType === 'EXTERNAL_KEY_STORE') return
+    const origin = KEY_ORIGINS[key.origin]
+    if (!origin.backendHoldsMaterial || key.customKeyStoreId === undefined) return
+    const store = await this.record(key.region, key.customKeyStoreId)
     try {
       if (store?.connectionState !== 'CONNECTED') throw new Error('the store is not connected')
-      await (await this.tokenFor(store)).destroyKey(key.arn)
+      await this.#backends[origin.backend].destroy(key, { store })
     } catch (error) {
       this.#logger.error('HSM key material of a deleted key was left on the token', {
         keyArn: key.arn,
@@ -418,101 +335,56 @@ export class CustomKeyStoreService {
     }
   }
 
-  /** Waits for pending connection attempts and closes every token. */
+  /**
+   * Stops the health poll and waits for pending connection attempts. The backends, and the
+   * connections they hold, are closed by whoever made them (src/server.ts).
+   */
   async close(): Promise<void> {
     this.stopHealthPolls()
     await this.settled()
-    for (const { client } of this.#xksClients.values()) client.close()
-    this.#xksClients.clear()
-    const tokens = [...this.#tokens.values()]
-    this.#tokens.clear()
-    await Promise.all(tokens.map((t) => t.close()))
   }
 
+  /** The backend that serves the keys of a store of this type (the origin table's answer). */
+  #backendOf(record: CustomKeyStoreRecord): KeyMaterialBackend {
+    return this.#backends[CUSTOM_KEY_STORE_TYPES[record.customKeyStoreType].backend]
+  }
+
+  /** The requestMetadata of Keyward's own calls to a backend (no caller). */
+  #ownCall(operation: string): BackendCall {
+    return { requestId: this.#random.uuid(), operation }
+  }
+
+  /**
+   * Connects a store: its backend must be reachable (a PKCS#11 login; a GetHealthStatus call
+   * with kmsOperation ConnectCustomKeyStore: Developer Guide, "Connecting an external key
+   * store"), then the store becomes CONNECTED unless it was disconnected meanwhile.
+   */
   async #connect(record: CustomKeyStoreRecord): Promise<void> {
-    if (record.customKeyStoreType === 'EXTERNAL_KEY_STORE') return this.#connectXks(record)
-    let token: Pkcs11Token
-    try {
-      token = await this.#open(record)
-    } catch (error) {
-      await this.#fail(record, error)
-      return
-    }
+    const backend = this.#backendOf(record)
+    const health = await backend.availability({
+      store: record,
+      call: this.#ownCall('ConnectCustomKeyStore'),
+    })
+    if (health.state === 'UNAVAILABLE') return this.#fail(record, health)
     const connected = await this.#transition(record, (current) =>
       WANTS_CONNECTION.has(current.connectionState)
         ? { ...withoutErrorCode(current), connectionState: 'CONNECTED' }
         : undefined,
     )
     // Disconnected (or deleted) while the attempt ran: the new state wins.
-    if (!connected) return token.close()
-    const key = storeKey(record)
-    const previous = this.#tokens.get(key)
-    this.#tokens.set(key, token)
-    await previous?.close()
-  }
-
-  /**
-   * Connects an external key store: a GetHealthStatus call with kmsOperation
-   * ConnectCustomKeyStore must succeed (Developer Guide, "Connecting an external key store").
-   */
-  async #connectXks(record: ExternalKeyStoreRecord): Promise<void> {
-    try {
-      const client = await this.xksClient(record)
-      await client.health({
-        kmsRequestId: this.#random.uuid(),
-        kmsOperation: 'ConnectCustomKeyStore',
-      })
-    } catch (error) {
-      await this.#fail(record, error)
-      return
-    }
-    await this.#transition(record, (current) =>
-      WANTS_CONNECTION.has(current.connectionState)
-        ? { ...withoutErrorCode(current), connectionState: 'CONNECTED' }
-        : undefined,
-    )
-  }
-
-  async #open(record: CloudHsmKeyStoreRecord): Promise<Pkcs11Token> {
-    const cluster = this.#clusters.get(record.cloudHsmClusterId)
-    if (!cluster) {
-      throw new HsmConnectionError(
-        'CLUSTER_NOT_FOUND',
-        `Cluster ${record.cloudHsmClusterId} is not in Keyward's configuration.`,
-      )
-    }
-    const pin = await this.#rootKey.unwrap(
-      Buffer.from(record.wrappedPassword, 'base64'),
-      passwordContext(record),
-    )
-    try {
-      return await Pkcs11Token.open({
-        modulePath: cluster.modulePath,
-        ...(cluster.tokenLabel !== undefined ? { tokenLabel: cluster.tokenLabel } : {}),
-        ...(cluster.tokenSerial !== undefined ? { tokenSerial: cluster.tokenSerial } : {}),
-        ...(cluster.callMode !== undefined ? { callMode: cluster.callMode } : {}),
-        pin: pin.toString('utf8'),
-      })
-    } finally {
-      pin.fill(0)
-    }
+    if (!connected) await backend.disconnect(record)
   }
 
   /** Records a failed connection (FAILED + code) unless the store was disconnected meanwhile. */
-  async #fail(record: CustomKeyStoreRecord, error: unknown): Promise<void> {
-    const code =
-      error instanceof XksProxyError
-        ? xksConnectionErrorCode(error.failure)
-        : connectionErrorCodeOf(error)
+  async #fail(
+    record: CustomKeyStoreRecord,
+    failure: { connectionErrorCode: string; reason: string },
+  ): Promise<void> {
+    const code = failure.connectionErrorCode
     this.#logger.error('custom key store connection failed', {
       customKeyStoreId: record.customKeyStoreId,
       connectionErrorCode: code,
-      // HsmConnectionError messages name the module and token, never the PIN; XksProxyError
-      // messages name the proxy and its answer, never the secret or any plaintext.
-      reason:
-        error instanceof HsmConnectionError || error instanceof XksProxyError
-          ? error.message
-          : String(error),
+      reason: failure.reason,
     })
     await this.#transition(record, (current) =>
       WANTS_CONNECTION.has(current.connectionState)
@@ -539,10 +411,6 @@ export class CustomKeyStoreService {
     }
   }
 }
-
-/** What identifies one version of a store's proxy settings (a change makes a new client). */
-const xksFingerprint = (xks: XksProxySettings) =>
-  [xks.uriEndpoint, xks.uriPath, xks.accessKeyId, xks.wrappedSecret].join('\n')
 
 /**
  * The record without a ConnectionErrorCode (it describes only a FAILED state).

@@ -304,7 +304,7 @@ export class KeyService {
    * Undefined when the key has no such material.
    */
   async sealingKey(
-    key: KeyRecord,
+    key: Pick<KeyRecord, 'region' | 'keyId' | 'currentKeyMaterialId'>,
     keyMaterialId = key.currentKeyMaterialId,
   ): Promise<SealingKey | undefined> {
     return this.material(key, keyMaterialId)
@@ -318,7 +318,7 @@ export class KeyService {
    *   const m = await ctx.keys.material(key) // m.material: the PKCS #8 DER of an RSA key
    */
   async material(
-    key: KeyRecord,
+    key: Pick<KeyRecord, 'region' | 'keyId' | 'currentKeyMaterialId'>,
     keyMaterialId = key.currentKeyMaterialId,
   ): Promise<SealingKey | undefined> {
     if (!keyMaterialId) return undefined

@@ -1,5 +1,6 @@
 import { expiredMaterials, withMaterialsDeleted } from '../domain/key-materials.js'
 import { isRotationDue, nextScheduleAfterRotation } from '../domain/key-rotation.js'
+import { inCustomKeyStore } from '../domain/key-origins.js'
 import type { KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
 import type { KeyStoreTransaction } from '../ports/key-store.js'
@@ -85,7 +86,7 @@ export function keyDeletionJob(
     for (const { region, keyId } of due) {
       const key = await keys.findKey(region, keyId)
       const deleted = await keys.destroy(region, keyId)
-      if (deleted && key?.customKeyStoreId !== undefined) await options.destroyHsmMaterial?.(key)
+      if (deleted && key && inCustomKeyStore(key.origin)) await options.destroyHsmMaterial?.(key)
     }
     return due.length
   }

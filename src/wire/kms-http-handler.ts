@@ -7,6 +7,7 @@ import type { RequestRateLimiter } from '../domain/quotas.js'
 import type { OperationContext } from '../operations/context.js'
 import { OPERATIONS } from '../operations/index.js'
 import type { Clock } from '../ports/clock.js'
+import type { KeyMaterialBackends } from '../ports/key-material-backend.js'
 import type { Random } from '../ports/random.js'
 import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
 import type { KeyService } from '../services/key-service.js'
@@ -52,6 +53,7 @@ export interface Logger {
 export interface KmsHttpDeps {
   readonly keys: KeyService
   readonly customKeyStores: CustomKeyStoreService
+  readonly backends: KeyMaterialBackends
   readonly clock: Clock
   readonly random: Random
   /** Read once per request: SIGHUP can swap them (see PrincipalsHolder). */
@@ -201,6 +203,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       scope: { accountId: principal.accountId, region },
       keys: deps.keys,
       customKeyStores: deps.customKeyStores,
+      backends: deps.backends,
       clock: deps.clock,
       random: deps.random,
     }

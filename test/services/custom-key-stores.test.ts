@@ -8,6 +8,8 @@ import { openSqliteKeyStore } from '../../src/adapters/store-sql/open-sqlite.js'
 import type { CustomKeyStoreRecord } from '../../src/domain/custom-key-store.js'
 import { CustomKeyStoreService } from '../../src/services/custom-key-stores.js'
 import { systemRandom } from '../../src/ports/random.js'
+import { keyFixture } from '../adapters/key-store-contract.js'
+import { makeBackends } from '../support/backends.js'
 
 const RECORD: CustomKeyStoreRecord = {
   schemaVersion: 1,
@@ -36,6 +38,7 @@ describe('CustomKeyStoreService: cached store records', () => {
       const service = new CustomKeyStoreService({
         store: mine,
         rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)),
+        backends: makeBackends({ rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)) }),
         random: systemRandom,
         logger: silent,
       })
@@ -58,6 +61,7 @@ describe('CustomKeyStoreService: cached store records', () => {
       const service = new CustomKeyStoreService({
         store,
         rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)),
+        backends: makeBackends({ rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)) }),
         random: systemRandom,
         logger: silent,
       })
@@ -83,6 +87,7 @@ describe('CustomKeyStoreService: the health poll of external key stores', () => 
     const service = new CustomKeyStoreService({
       store: failing,
       rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)),
+      backends: makeBackends({ rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)) }),
       random: systemRandom,
       logger: {
         info() {},
@@ -95,6 +100,66 @@ describe('CustomKeyStoreService: the health poll of external key stores', () => 
       service.stopHealthPolls()
       assert.ok(lines.length >= 1)
       assert.equal(lines[0], 'external key store health poll failed Error: the database is gone')
+    } finally {
+      await service.close()
+      await store.close()
+    }
+  })
+})
+
+describe('CustomKeyStoreService: material of deleted keys', () => {
+  const XKS_RECORD: CustomKeyStoreRecord = {
+    schemaVersion: 1,
+    customKeyStoreId: 'cks-2222222222222222b',
+    accountId: '111122223333',
+    region: 'us-east-1',
+    name: 'xks',
+    customKeyStoreType: 'EXTERNAL_KEY_STORE',
+    xksProxy: {
+      connectivity: 'PUBLIC_ENDPOINT',
+      uriEndpoint: 'https://127.0.0.1:1',
+      uriPath: '/kms/xks/v1',
+      accessKeyId: 'AKIAEXAMPLEEXAMPLE01',
+      wrappedSecret: '',
+    },
+    creationDate: 0,
+    connectionState: 'DISCONNECTED',
+  }
+
+  it('logs HSM material left on a disconnected token, and nothing for an external key', async () => {
+    const store = await openSqliteKeyStore(':memory:')
+    const lines: string[] = []
+    const rootKey = new SoftwareRootKey(Buffer.alloc(32, 1))
+    const service = new CustomKeyStoreService({
+      store,
+      rootKey,
+      backends: makeBackends({ rootKey }),
+      random: systemRandom,
+      logger: {
+        info() {},
+        error: (message, fields) => lines.push(`${message} ${String(fields?.reason)}`),
+      },
+    })
+    try {
+      await service.write(async (tx) => {
+        await tx.insertCustomKeyStore({ ...RECORD, connectionState: 'DISCONNECTED' })
+        await tx.insertCustomKeyStore(XKS_RECORD)
+      })
+      // An external key belongs to its key manager: nothing to destroy, nothing to log.
+      await service.destroyKeyMaterial(
+        keyFixture({
+          origin: 'EXTERNAL_KEY_STORE',
+          customKeyStoreId: XKS_RECORD.customKeyStoreId,
+          xksKeyId: 'gone',
+        }),
+      )
+      assert.deepEqual(lines, [])
+      await service.destroyKeyMaterial(
+        keyFixture({ origin: 'AWS_CLOUDHSM', customKeyStoreId: RECORD.customKeyStoreId }),
+      )
+      assert.deepEqual(lines, [
+        'HSM key material of a deleted key was left on the token the store is not connected',
+      ])
     } finally {
       await service.close()
       await store.close()

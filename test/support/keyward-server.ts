@@ -78,10 +78,15 @@ export async function startKeyward(
      * quotas: most tests make keys faster than CreateKey's 5 per second.
      */
     quotas?: QuotaConfig
+    /** Open the SQLite store as `keyward serve --workers N` does (watching others' commits). */
+    sharedStore?: boolean
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keyward-test-'))
-  const store = await openSqliteKeyStore(join(dataDir, 'keyward.db'), { guardTransactions: true })
+  const store = await openSqliteKeyStore(join(dataDir, 'keyward.db'), {
+    guardTransactions: true,
+    ...(options.sharedStore ? { sharedWithOtherProcesses: true } : {}),
+  })
   const principals: Principals = {
     ...(options.regions ? { regions: options.regions } : {}),
     ...(options.cloudHsmClusters ? { cloudHsmClusters: options.cloudHsmClusters } : {}),

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https'
 import type { IncomingMessage } from 'node:http'
-import { XKS_ERROR_NAMES, type XksErrorName, type XksFailure } from '../../domain/xks-failures.js'
+import { XKS_ERROR_NAMES, XksProxyError, type XksErrorName } from '../../domain/xks-failures.js'
+import type { XksProxyTarget } from '../../ports/key-material-backend.js'
 import { signSigV4 } from '../../wire/sigv4.js'
 
 /**
@@ -11,6 +12,10 @@ import { signSigV4 } from '../../wire/sigv4.js'
  * TCP, TLS and HTTP together), and every response checked strictly before it is believed.
  */
 
+// Defined in the domain and the port, which operations may import; re-exported for callers.
+export { XksProxyError }
+export type { XksProxyTarget }
+
 /** How Keyward reaches proxies in general (the `xksClient` section of the configuration). */
 export interface XksClientSettings {
   /** PEM CA certificates to trust for proxies; Node's bundled roots when absent. */
@@ -19,16 +24,6 @@ export interface XksClientSettings {
   readonly timeoutMs?: number
   /** A client certificate and key (PEM) for proxies that require mutual TLS. */
   readonly clientCertificate?: { readonly cert: string; readonly key: string }
-}
-
-/** Where one external key store's proxy is and how Keyward signs its calls to it. */
-export interface XksProxyTarget {
-  readonly uriEndpoint: string
-  readonly uriPath: string
-  readonly accessKeyId: string
-  readonly secretAccessKey: string
-  /** The Region of the KMS key store, which is the SigV4 region of the calls. */
-  readonly region: string
 }
 
 /** requestMetadata (XKS spec, "Request metadata"); which fields go in depends on the call. */
@@ -61,21 +56,6 @@ export interface XksSealed {
   readonly iv: Buffer
   readonly tag: Buffer
   readonly ciphertextMetadata?: Buffer
-}
-
-/**
- * A failed call. The message is for Keyward's log only (it may quote the proxy's errorMessage,
- * which AWS KMS likewise logs but never returns to the KMS caller); it never holds plaintext.
- */
-export class XksProxyError extends Error {
-  override readonly name = 'XksProxyError'
-  constructor(
-    readonly failure: XksFailure,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-  }
 }
 
 /** AWS KMS's deadline for a call to an XKS proxy (XKS spec, "Latency"). */

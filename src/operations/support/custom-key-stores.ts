@@ -1,5 +1,6 @@
 import type { CustomKeyStoreRecord } from '../../domain/custom-key-store.js'
 import type { Scope } from '../../domain/identifiers.js'
+import { KEY_ORIGINS, type Origin } from '../../domain/key-origins.js'
 import type { KeyStoreTransaction } from '../../ports/key-store.js'
 import type { OperationContext } from '../context.js'
 import {
@@ -71,11 +72,11 @@ export const nameInUse = () =>
  * answers a mismatch with UnsupportedOperationException.
  *
  * @example
- *   if (store.customKeyStoreType !== 'AWS_CLOUDHSM') throw wrongStoreType(store, 'AWS_CLOUDHSM')
+ *   if (store.customKeyStoreType !== KEY_ORIGINS[origin].customKeyStoreType) throw wrongStoreType(store, origin)
  */
-export const wrongStoreType = (store: CustomKeyStoreRecord, origin: string) =>
+export const wrongStoreType = (store: CustomKeyStoreRecord, origin: Origin) =>
   new UnsupportedOperationException(
-    `Custom key store ${store.customKeyStoreId} is of type ${store.customKeyStoreType}; keys with Origin ${origin} need a custom key store of type ${origin === 'AWS_CLOUDHSM' ? 'AWS_CLOUDHSM' : 'EXTERNAL_KEY_STORE'}.`,
+    `Custom key store ${store.customKeyStoreId} is of type ${store.customKeyStoreType}; keys with Origin ${origin} need a custom key store of type ${KEY_ORIGINS[origin].customKeyStoreType}.`,
   )
 
 /**

@@ -1,6 +1,7 @@
 import { generateKeyMaterial } from '../../crypto/index.js'
 import type { EncryptionContext } from '../../domain/encryption-context.js'
 import type { KeyRecord } from '../../domain/key.js'
+import { KEY_ORIGINS } from '../../domain/key-origins.js'
 import { KEY_SPECS, type KeySpec } from '../../domain/key-specs.js'
 import { UnsupportedOperationException } from '../../wire/generated/exceptions.js'
 import { stopIfDryRun, type OperationContext } from '../context.js'
@@ -44,7 +45,7 @@ export async function sealNewKeyPair(
   // "GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext are not supported in custom
   // key stores" (Developer Guide, "KMS keys in external key stores" and "… in AWS CloudHSM key
   // stores"); the message is the one AWS gives other operations a key's origin rules out.
-  if (key.customKeyStoreId !== undefined) {
+  if (!KEY_ORIGINS[key.origin].dataKeyPairs) {
     throw new UnsupportedOperationException(
       `${key.arn} origin is ${key.origin} which is not valid for this operation.`,
     )

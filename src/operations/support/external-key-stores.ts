@@ -1,11 +1,11 @@
-import { XksProxyError, type XksProxyTarget } from '../../adapters/xks/xks-proxy-client.js'
 import type {
   CustomKeyStoreRecord,
   XksProxyConnectivity,
   XksProxySettings,
 } from '../../domain/custom-key-store.js'
+import type { XksProxyTarget } from '../../ports/key-material-backend.js'
 import type { Scope } from '../../domain/identifiers.js'
-import { xksStoreSettingsError } from '../../domain/xks-failures.js'
+import { XksProxyError, xksStoreSettingsError } from '../../domain/xks-failures.js'
 import type { KeyStoreTransaction } from '../../ports/key-store.js'
 import {
   ValidationException,

@@ -6,6 +6,7 @@ import {
 import { readImportedPrivateKey } from '../../crypto/key-import.js'
 import type { KeyRecord } from '../../domain/key.js'
 import type { ExpirationModel } from '../../domain/key-materials.js'
+import { KEY_ORIGINS } from '../../domain/key-origins.js'
 import { KEY_SPECS } from '../../domain/key-specs.js'
 import type { OperationContext } from '../context.js'
 
@@ -19,7 +20,7 @@ import type { OperationContext } from '../context.js'
  * "<key ARN> origin is AWS_KMS which is not valid for this operation." (footnote [9]).
  */
 export function assertExternalOrigin(key: KeyRecord): void {
-  if (key.origin !== 'EXTERNAL') {
+  if (KEY_ORIGINS[key.origin].material !== 'imported') {
     throw new UnsupportedOperationException(
       `${key.arn} origin is ${key.origin} which is not valid for this operation.`,
     )

@@ -1,5 +1,6 @@
 import { UnsupportedOperationException } from '../../wire/generated/exceptions.js'
 import type { KeyRecord } from '../../domain/key.js'
+import { KEY_ORIGINS } from '../../domain/key-origins.js'
 import { rotatableSpec } from '../../domain/key-rotation.js'
 import type { OperationContext } from '../context.js'
 
@@ -42,7 +43,7 @@ export function automaticRotationSupported(key: KeyRecord): boolean {
 
 /** The origin and spec checks of {@link keyForAutomaticRotation}, on any record. */
 export function assertAutomaticRotationSupported(key: KeyRecord): void {
-  if (key.origin !== 'AWS_KMS') {
+  if (!KEY_ORIGINS[key.origin].automaticRotation) {
     throw new UnsupportedOperationException(
       `${key.arn} origin is ${key.origin} which is not valid for this operation.`,
     )

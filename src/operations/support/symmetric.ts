@@ -5,24 +5,14 @@ import {
   UnsupportedOperationException,
   ValidationException,
 } from '../../wire/generated/exceptions.js'
-import {
-  openCiphertext,
-  openCiphertextTwice,
-  openCiphertextWithGcmKey,
-  readCiphertextHeader,
-  sealCiphertext,
-  sealCiphertextTwice,
-  sealCiphertextWithGcmKey,
-} from '../../domain/ciphertext.js'
+import { readCiphertextHeader } from '../../domain/ciphertext.js'
 import type { EncryptionContext } from '../../domain/encryption-context.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { assertAlgorithm, assertKeyUsage } from '../../domain/key-checks.js'
 import { KEY_SPECS } from '../../domain/key-specs.js'
 import { assertKeyState } from '../../domain/key-state.js'
 import type { OperationContext } from '../context.js'
-import { hsmKeyOf } from './hsm-keys.js'
-import { externalSealerOf } from './xks-keys.js'
-import { xksInnerLayerCorrupt } from '../../domain/xks-failures.js'
+import { backendCall, withKeyBackend } from './key-backends.js'
 
 /**
  * The checks every operation that seals data under a symmetric KMS key makes, in AWS's order:
@@ -69,20 +59,22 @@ function assertUsableForEncryption(
   assertAlgorithm(key, 'encryptionAlgorithms', req.algorithm ?? 'SYMMETRIC_DEFAULT')
 }
 
-/** Seals `plaintext` under the key's current material; returns the blob and the material id. */
+/**
+ * Seals `plaintext` under the key's current material, in the backend the origin table names
+ * for the key; returns the blob and the material id.
+ */
 export async function sealUnderKey(
   ctx: OperationContext,
   req: { key: KeyRecord; plaintext: Buffer; context?: EncryptionContext | undefined },
 ): Promise<{ blob: Buffer; keyMaterialId: string }> {
-  if (req.key.origin === 'EXTERNAL_KEY_STORE') return sealTwice(ctx, req)
-  if (req.key.customKeyStoreId !== undefined) return sealInHsm(ctx, req)
-  const sealing = await ctx.keys.sealingKey(req.key)
-  if (!sealing) throw new UnsupportedOperationException(`${req.key.arn} has no key material.`)
-  const blob = sealCiphertext(
-    { key: sealing, plaintext: req.plaintext, context: req.context },
-    ctx.random,
+  return withKeyBackend(ctx, req.key, (backend, store) =>
+    backend.seal(req.key, {
+      store,
+      plaintext: req.plaintext,
+      context: req.context,
+      call: backendCall(ctx),
+    }),
   )
-  return { blob, keyMaterialId: sealing.keyMaterialId }
 }
 
 /**
@@ -164,89 +156,14 @@ export async function checkKeyForOpening(
   assertUsableForEncryption(key, req)
 }
 
-/** Opens a symmetric blob with the material its header names. */
+/** Opens a symmetric blob in the key's backend, with the material its header names. */
 export async function openUnderKey(
   ctx: OperationContext,
   req: { key: KeyRecord; blob: Buffer; context?: EncryptionContext | undefined },
 ): Promise<{ plaintext: Buffer; keyMaterialId: string }> {
-  if (req.key.origin === 'EXTERNAL_KEY_STORE') return openTwice(ctx, req)
-  if (req.key.customKeyStoreId !== undefined) return openInHsm(ctx, req)
-  const header = readCiphertextHeader(req.blob)
-  const sealing = header && (await ctx.keys.sealingKey(req.key, header.keyMaterialId))
-  if (!sealing) throw new InvalidCiphertextException()
-  const plaintext = openCiphertext({ blob: req.blob, key: sealing, context: req.context })
-  return { plaintext, keyMaterialId: sealing.keyMaterialId }
-}
-
-/**
- * {@link sealUnderKey} for a key in a custom key store: the same header, context binding and
- * blob semantics (format version 2), with AES-GCM done inside the HSM.
- */
-async function sealInHsm(
-  ctx: OperationContext,
-  req: { key: KeyRecord; plaintext: Buffer; context?: EncryptionContext | undefined },
-): Promise<{ blob: Buffer; keyMaterialId: string }> {
-  const keyMaterialId = req.key.currentKeyMaterialId!
-  const { gcm } = await hsmKeyOf(ctx, req.key)
-  const blob = await sealCiphertextWithGcmKey(
-    {
-      header: { keyId: req.key.keyId, keyMaterialId },
-      plaintext: req.plaintext,
-      gcm,
-      ...(req.context ? { context: req.context } : {}),
-    },
-    ctx.random,
+  return withKeyBackend(ctx, req.key, (backend, store) =>
+    backend.open(req.key, { store, blob: req.blob, context: req.context, call: backendCall(ctx) }),
   )
-  return { blob, keyMaterialId }
-}
-
-/** {@link openUnderKey} for a key in a custom key store. */
-async function openInHsm(
-  ctx: OperationContext,
-  req: { key: KeyRecord; blob: Buffer; context?: EncryptionContext | undefined },
-): Promise<{ plaintext: Buffer; keyMaterialId: string }> {
-  const keyMaterialId = req.key.currentKeyMaterialId!
-  const { gcm, isHsmFailure } = await hsmKeyOf(ctx, req.key)
-  const plaintext = await openCiphertextWithGcmKey({
-    blob: req.blob,
-    expected: { keyId: req.key.keyId, keyMaterialId },
-    gcm,
-    isHsmFailure,
-    ...(req.context ? { context: req.context } : {}),
-  })
-  return { plaintext, keyMaterialId }
-}
-
-/**
- * {@link sealUnderKey} for a key in an external key store: double encryption (format version
- * 3), the key's own material first, then the external key through the store's proxy.
- */
-async function sealTwice(
-  ctx: OperationContext,
-  req: { key: KeyRecord; plaintext: Buffer; context?: EncryptionContext | undefined },
-): Promise<{ blob: Buffer; keyMaterialId: string }> {
-  const { sealing, external } = await externalSealerOf(ctx, req.key)
-  const blob = await sealCiphertextTwice(
-    { key: sealing, plaintext: req.plaintext, context: req.context, external },
-    ctx.random,
-  )
-  return { blob, keyMaterialId: sealing.keyMaterialId }
-}
-
-/** {@link openUnderKey} for a key in an external key store: the proxy first, then Keyward. */
-async function openTwice(
-  ctx: OperationContext,
-  req: { key: KeyRecord; blob: Buffer; context?: EncryptionContext | undefined },
-): Promise<{ plaintext: Buffer; keyMaterialId: string }> {
-  const { sealing, external } = await externalSealerOf(ctx, req.key)
-  const plaintext = await openCiphertextTwice({
-    blob: req.blob,
-    key: sealing,
-    context: req.context,
-    external,
-    innerFailure: () => xksInnerLayerCorrupt(req.key.arn),
-  })
-  return { plaintext, keyMaterialId: sealing.keyMaterialId }
 }
 
 /** Nitro Enclaves attestation (the Recipient member) needs AWS's attestation PKI. */
