@@ -63,8 +63,15 @@ export interface Keyward {
   close(): Promise<void>
 }
 
-/** One JSON line per event on stderr. */
+/**
+ * One JSON line per event on stderr. Debug events (aborted requests, which any peer can cause)
+ * are written only when KEYWARD_LOG_LEVEL is `debug`.
+ */
 export const consoleLogger: Logger = {
+  debug: (message, fields) => {
+    if (process.env.KEYWARD_LOG_LEVEL === 'debug')
+      console.error(JSON.stringify({ level: 'debug', message, ...fields }))
+  },
   info: (message, fields) => console.error(JSON.stringify({ level: 'info', message, ...fields })),
   error: (message, fields) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
 }

@@ -18,7 +18,7 @@ import {
 } from './generated/exceptions.js'
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
 import { renderMetrics } from './metrics.js'
-import { BodyTooLarge, readBody } from './read-body.js'
+import { BodyTooLarge, discardRest, readBody, RequestAborted } from './read-body.js'
 import { verifySigV4 } from './sigv4.js'
 import { validateInput } from './validate-input.js'
 import { toWire } from './to-wire.js'
@@ -40,6 +40,8 @@ const KNOWN = new Set<string>(OPERATION_NAMES)
 
 /** Where log lines go. `fields` never holds request or response bodies. */
 export interface Logger {
+  /** Events any peer can cause and nobody needs to act on (an aborted request). */
+  debug(message: string, fields?: Record<string, unknown>): void
   info(message: string, fields?: Record<string, unknown>): void
   error(message: string, fields?: Record<string, unknown>): void
 }
@@ -153,6 +155,45 @@ function sendError(
 }
 
 /**
+ * How much of a refused oversized body is read and thrown away before the connection closes:
+ * enough for any client that sends a few MiB before reading the answer, bounded so that a peer
+ * cannot hold the connection by sending forever (nginx's lingering close waits 5 s likewise).
+ */
+export const DISCARD_LIMITS = { maxBytes: 8 * 1024 * 1024, maxMs: 5_000 } as const
+
+/**
+ * The 413 for a body over {@link MAX_BODY_BYTES}. The answer is written at once, but the
+ * response is ended (and the connection closed) only after the rest of the body was read, within
+ * {@link DISCARD_LIMITS}: closing with unread input resets the connection, and a client still
+ * sending would see ECONNRESET instead of this answer.
+ */
+function refuseBodyTooLarge(req: IncomingMessage, res: ServerResponse, requestId: string): void {
+  const error = new SerializationException(
+    `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
+  )
+  const body = JSON.stringify({ __type: error.name, message: error.message })
+  // The connection cannot be trusted to carry another request after a refused body.
+  res.writeHead(413, [
+    'content-type',
+    'application/x-amz-json-1.1',
+    'content-length',
+    String(Buffer.byteLength(body)),
+    'x-amzn-requestid',
+    requestId,
+    'x-amzn-errortype',
+    error.name,
+    'connection',
+    'close',
+  ])
+  res.write(body)
+  void discardRest(req, DISCARD_LIMITS).then((whole) =>
+    res.end(() => {
+      if (!whole) req.destroy()
+    }),
+  )
+}
+
+/**
  * Builds the request listener for node:http.
  *
  * @example
@@ -211,14 +252,11 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       ({ body }) => send(res, 200, ['x-amzn-requestid', requestId], body),
       (error: unknown) => {
         if (error instanceof BodyTooLarge) {
-          const e = new SerializationException(
-            `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
-          )
-          // The rest of the body is never read, so the connection cannot carry another
-          // request: say so, or a keep-alive client reuses it and gets ECONNRESET.
-          res.setHeader('connection', 'close')
-          sendError(res, requestId, e, 413)
-          res.once('finish', () => req.destroy())
+          refuseBodyTooLarge(req, res, requestId)
+        } else if (error instanceof RequestAborted) {
+          // Nobody is left to answer, and any peer can cause this before authenticating: a
+          // debug line without a stack, never an error (issue 10).
+          deps.logger.debug('request aborted', { requestId })
         } else if (isKmsException(error)) {
           if (error.fault === 'server')
             deps.logger.error(error.name, {

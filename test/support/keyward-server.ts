@@ -28,6 +28,11 @@ export const OTHER_ACCOUNT = '444455556666'
 /** Log lines captured during a test (also used to grep for plaintext leaks). */
 export class CapturingLogger implements Logger {
   readonly lines: string[] = []
+  /** Debug events, kept apart: tests assert what is logged as an error and what is not. */
+  readonly debugLines: string[] = []
+  debug(message: string, fields?: Record<string, unknown>) {
+    this.debugLines.push(JSON.stringify({ message, ...fields }))
+  }
   info(message: string, fields?: Record<string, unknown>) {
     this.lines.push(JSON.stringify({ message, ...fields }))
   }
