@@ -21,6 +21,7 @@ import { renderMetrics } from './metrics.js'
 import { BodyTooLarge, discardRest, readBody, RequestAborted } from './read-body.js'
 import { verifySigV4 } from './sigv4.js'
 import { validateInput } from './validate-input.js'
+import { checkJsonBytes } from './json-body.js'
 import { toWire } from './to-wire.js'
 
 /**
@@ -112,6 +113,7 @@ function checkContentType(req: IncomingMessage): void {
 
 function parseJson(body: Buffer): unknown {
   if (body.length === 0) return {}
+  checkJsonBytes(body)
   try {
     return JSON.parse(body.toString('utf8'))
   } catch {
