@@ -212,7 +212,13 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     const body = await readBody(req, MAX_BODY_BYTES)
     checkContentType(req)
     const { principal, region } = verifySigV4(
-      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+      {
+        method: req.method ?? 'POST',
+        url: req.url ?? '/',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+      },
       {
         service: 'kms',
         now: deps.clock.now(),
