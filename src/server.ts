@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import {
   readPrincipals,
   type Principals,
 } from './config/principals.js'
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './config/http-limits.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import type { KeyStore } from './ports/key-store.js'
 import { systemRandom, type Random } from './ports/random.js'
@@ -49,6 +50,27 @@ export interface KeywardOptions {
    * that use a few operations each); the embedded preset turns it on.
    */
   readonly warmUp?: boolean
+  /** Timeouts and connection cap of the HTTP server; {@link DEFAULT_HTTP_LIMITS} by default. */
+  readonly http?: Partial<HttpLimits>
+}
+
+/**
+ * The node:http server with `limits`. Node checks the header and request timeouts on a timer
+ * (every 30 s by default, so a 10 s timeout would act after up to 40 s): check four times per
+ * header timeout, at most once a second.
+ */
+function createLimitedServer(listener: RequestListener, limits: HttpLimits): Server {
+  const server = createHttpServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    },
+    listener,
+  )
+  server.maxConnections = limits.maxConnections
+  return server
 }
 
 /** A running Keyward. */
@@ -128,7 +150,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     logger,
     ...(options.dev ? { devCaller: adminCaller() } : {}),
   })
-  const server = createHttpServer({ keepAliveTimeout: 65_000 }, listener)
+  const server = createLimitedServer(listener, { ...DEFAULT_HTTP_LIMITS, ...options.http })
   const warmUp = new AbortController()
   // Last-use tracking (GetKeyLastUsage) is written every 5 s and at shutdown, never per request.
   let saveUses: NodeJS.Timeout | undefined
@@ -210,6 +232,8 @@ export interface EmbeddedOptions {
    * `env.KEYWARD_ROOT_KEY_PIN` is the token's user PIN. Without it, the software root key.
    */
   readonly rootKeyUri?: string
+  /** See KeywardOptions.http. */
+  readonly http?: Partial<HttpLimits>
 }
 
 /**
@@ -256,6 +280,7 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
       rootKey: root.rootKey,
       principals,
       warmUp: true,
+      ...(options.http ? { http: options.http } : {}),
       ...(options.runScheduler === false ? { runScheduler: false } : {}),
       ...(options.dev ? { dev: true } : {}),
       ...(options.clock ? { clock: options.clock } : {}),

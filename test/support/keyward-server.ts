@@ -8,6 +8,7 @@ import type { HsmClusterConfig } from '../../src/config/hsm-clusters.js'
 import type { XksClientConfig } from '../../src/config/xks-client.js'
 import { adminCaller, type Principals } from '../../src/config/principals.js'
 import type { Caller } from '../../src/domain/caller.js'
+import type { HttpLimits } from '../../src/config/http-limits.js'
 import type { Clock } from '../../src/ports/clock.js'
 import { createKeyward, type Keyward } from '../../src/server.js'
 import type { Credential } from '../../src/wire/sigv4.js'
@@ -76,6 +77,8 @@ export async function startKeyward(
     dataDir?: string
     /** How external key store proxies are reached (principals.json "xksClient"). */
     xksClient?: XksClientConfig
+    /** Timeouts and connection cap of the HTTP server (short ones in timeout tests). */
+    http?: Partial<HttpLimits>
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keyward-test-'))
@@ -97,6 +100,7 @@ export async function startKeyward(
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.dev ? { dev: true } : {}),
+    ...(options.http ? { http: options.http } : {}),
   })
   const address = await keyward.listen(0, '127.0.0.1')
   const endpoint = `http://127.0.0.1:${address.port}`
