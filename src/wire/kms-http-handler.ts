@@ -161,7 +161,7 @@ function sendError(
  * enough for any client that sends a few MiB before reading the answer, bounded so that a peer
  * cannot hold the connection by sending forever (nginx's lingering close waits 5 s likewise).
  */
-export const DISCARD_LIMITS = { maxBytes: 8 * 1024 * 1024, maxMs: 5_000 } as const
+const DISCARD_LIMITS = { maxBytes: 8 * 1024 * 1024, maxMs: 5_000 } as const
 
 /**
  * The 413 for a body over {@link MAX_BODY_BYTES}. The answer is written at once, but the
@@ -169,7 +169,11 @@ export const DISCARD_LIMITS = { maxBytes: 8 * 1024 * 1024, maxMs: 5_000 } as con
  * {@link DISCARD_LIMITS}: closing with unread input resets the connection, and a client still
  * sending would see ECONNRESET instead of this answer.
  */
-function refuseBodyTooLarge(req: IncomingMessage, res: ServerResponse, requestId: string): void {
+function refuseBodyTooLarge(
+  req: IncomingMessage,
+  res: ServerResponse,
+  call: { requestId: string },
+): void {
   const error = new SerializationException(
     `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
   )
@@ -181,7 +185,7 @@ function refuseBodyTooLarge(req: IncomingMessage, res: ServerResponse, requestId
     'content-length',
     String(Buffer.byteLength(body)),
     'x-amzn-requestid',
-    requestId,
+    call.requestId,
     'x-amzn-errortype',
     error.name,
     'connection',
@@ -260,7 +264,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       ({ body }) => send(res, 200, ['x-amzn-requestid', requestId], body),
       (error: unknown) => {
         if (error instanceof BodyTooLarge) {
-          refuseBodyTooLarge(req, res, requestId)
+          refuseBodyTooLarge(req, res, { requestId })
         } else if (error instanceof RequestAborted) {
           // Nobody is left to answer, and any peer can cause this before authenticating: a
           // debug line without a stack, never an error (issue 10).
