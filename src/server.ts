@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -19,6 +19,7 @@ import {
 } from './config/principals.js'
 import { DEFAULT_QUOTA_CONFIG } from './config/quotas.js'
 import { RequestRateLimiter } from './domain/quotas.js'
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './config/http-limits.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import type { KeyMaterialBackends } from './ports/key-material-backend.js'
 import type { KeyStore } from './ports/key-store.js'
@@ -58,6 +59,27 @@ export interface KeywardOptions {
    * that use a few operations each); the embedded preset turns it on.
    */
   readonly warmUp?: boolean
+  /** Timeouts and connection cap of the HTTP server; {@link DEFAULT_HTTP_LIMITS} by default. */
+  readonly http?: Partial<HttpLimits>
+}
+
+/**
+ * The node:http server with `limits`. Node checks the header and request timeouts on a timer
+ * (every 30 s by default, so a 10 s timeout would act after up to 40 s): check four times per
+ * header timeout, at most once a second.
+ */
+function createLimitedServer(listener: RequestListener, limits: HttpLimits): Server {
+  const server = createHttpServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    },
+    listener,
+  )
+  server.maxConnections = limits.maxConnections
+  return server
 }
 
 /** A running Keyward. */
@@ -74,8 +96,15 @@ export interface Keyward {
   close(): Promise<void>
 }
 
-/** One JSON line per event on stderr. */
+/**
+ * One JSON line per event on stderr. Debug events (aborted requests, which any peer can cause)
+ * are written only when KEYWARD_LOG_LEVEL is `debug`.
+ */
 export const consoleLogger: Logger = {
+  debug: (message, fields) => {
+    if (process.env.KEYWARD_LOG_LEVEL === 'debug')
+      console.error(JSON.stringify({ level: 'debug', message, ...fields }))
+  },
   info: (message, fields) => console.error(JSON.stringify({ level: 'info', message, ...fields })),
   error: (message, fields) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
 }
@@ -161,7 +190,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     ...(options.dev ? { devCaller: adminCaller() } : {}),
     ...(requestRates ? { requestRates } : {}),
   })
-  const server = createHttpServer({ keepAliveTimeout: 65_000 }, listener)
+  const server = createLimitedServer(listener, { ...DEFAULT_HTTP_LIMITS, ...options.http })
   const warmUp = new AbortController()
   // Last-use tracking (GetKeyLastUsage) is written every 5 s and at shutdown, never per request.
   let saveUses: NodeJS.Timeout | undefined
@@ -254,6 +283,8 @@ export interface EmbeddedOptions {
    * file can be read by other users (refused otherwise).
    */
   readonly allowInsecurePermissions?: boolean
+  /** See KeywardOptions.http. */
+  readonly http?: Partial<HttpLimits>
 }
 
 /** The admin credential from KEYWARD_ROOT_ACCESS_KEY_ID / KEYWARD_ROOT_SECRET_ACCESS_KEY. */
@@ -353,6 +384,7 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
       rootKey: root.rootKey,
       principals,
       warmUp: true,
+      ...(options.http ? { http: options.http } : {}),
       ...(options.runScheduler === false ? { runScheduler: false } : {}),
       ...(options.dev ? { dev: true } : {}),
       ...(options.clock ? { clock: options.clock } : {}),

@@ -4,6 +4,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { EmbeddedOptions } from '../server.js'
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../config/http-limits.js'
 
 /** Port Keyward listens on unless told otherwise. */
 export const DEFAULT_PORT = 7878
@@ -52,6 +53,14 @@ Options:
                      (KEYWARD_ROOT_KEY_URI), e.g. pkcs11:token=keyward;object=root
                      ?module-path=/usr/lib/softhsm/libsofthsm2.so; the user PIN comes from
                      KEYWARD_ROOT_KEY_PIN. The key is generated in the token on first start.
+  --headers-timeout <s>     Seconds to receive a request's headers before the connection is
+                            closed (KEYWARD_HEADERS_TIMEOUT; default 10)
+  --request-timeout <s>     Seconds to receive a whole request, body included
+                            (KEYWARD_REQUEST_TIMEOUT; default 30; at least the headers timeout)
+  --keep-alive-timeout <s>  Seconds an idle keep-alive connection stays open
+                            (KEYWARD_KEEP_ALIVE_TIMEOUT; default 65)
+  --max-connections <n>     Connections open at once per server process; more are closed as
+                            they arrive (KEYWARD_MAX_CONNECTIONS; default 1024)
   -h, --help         Show this help
 
 One server per data directory: a second one is refused (<data-dir>/keyward.lock names the
@@ -62,6 +71,7 @@ Other environment variables:
   KEYWARD_ROOT_KEY_PIN             User PIN of the token of --root-key
   KEYWARD_ROOT_ACCESS_KEY_ID       Admin access key ID for the first start (with the secret below)
   KEYWARD_ROOT_SECRET_ACCESS_KEY   Its secret access key
+  KEYWARD_LOG_LEVEL                \`debug\` also logs aborted and timed-out requests
 `
 
 const CREDENTIALS_USAGE = `Usage: keyward credentials [options]
@@ -114,6 +124,10 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       workers: { type: 'string' },
       'root-key': { type: 'string' },
       'allow-insecure-permissions': { type: 'boolean' },
+      'headers-timeout': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'keep-alive-timeout': { type: 'string' },
+      'max-connections': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -136,6 +150,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     )
   }
   const workers = parseWorkers(setting(values.workers, env.KEYWARD_WORKERS) ?? '1')
+  const http = httpLimits(values, env)
   // Loaded only to serve: `keyward --help` and refusals answer without loading the server.
   const { consoleLogger, createEmbeddedKeyward, openPrincipals } = await import('../server.js')
   const { lockDataDir } = await import('../adapters/store-sql/data-dir-lock.js')
@@ -149,6 +164,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     ...(configPath ? { configPath } : {}),
     ...(rootKeyUri ? { rootKeyUri } : {}),
     ...(allowInsecurePermissions ? { allowInsecurePermissions } : {}),
+    http,
     env,
   }
   if (isWorker()) {
@@ -330,6 +346,58 @@ function endpointOf(host: string, port: number): string | undefined {
 function parseWorkers(text: string): number {
   const n = /^\d{1,2}$/.test(text) ? Number(text) : NaN
   if (!(n >= 1 && n <= 64)) throw new Error(`invalid number of workers: ${text}`)
+  return n
+}
+
+/** Seconds as text ('10', '0.5'): more than 0, at most an hour; returned in milliseconds. */
+function parseSeconds(name: string, text: string): number {
+  const seconds = /^\d{1,4}(?:\.\d{1,3})?$/.test(text) ? Number(text) : NaN
+  if (!(seconds > 0 && seconds <= 3600)) throw new Error(`invalid ${name}: ${text}`)
+  return Math.round(seconds * 1000)
+}
+
+/** The HTTP limits of `serve` from flags and environment, defaults for what is unset. */
+function httpLimits(
+  values: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv,
+): HttpLimits {
+  const flag = (name: string) => values[name] as string | undefined
+  const seconds = (name: string, variable: string, fallbackMs: number) => {
+    const text = setting(flag(name), env[variable])
+    return text === undefined ? fallbackMs : parseSeconds(`--${name}`, text)
+  }
+  const limits = {
+    headersTimeoutMs: seconds(
+      'headers-timeout',
+      'KEYWARD_HEADERS_TIMEOUT',
+      DEFAULT_HTTP_LIMITS.headersTimeoutMs,
+    ),
+    requestTimeoutMs: seconds(
+      'request-timeout',
+      'KEYWARD_REQUEST_TIMEOUT',
+      DEFAULT_HTTP_LIMITS.requestTimeoutMs,
+    ),
+    keepAliveTimeoutMs: seconds(
+      'keep-alive-timeout',
+      'KEYWARD_KEEP_ALIVE_TIMEOUT',
+      DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs,
+    ),
+    maxConnections: parseMaxConnections(
+      setting(flag('max-connections'), env.KEYWARD_MAX_CONNECTIONS) ??
+        String(DEFAULT_HTTP_LIMITS.maxConnections),
+    ),
+  }
+  // Node refuses a headers timeout longer than the request timeout; say it in our words.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new Error('--headers-timeout must not be longer than --request-timeout')
+  }
+  return limits
+}
+
+/** Connections open at once: 1 to 1,000,000. */
+function parseMaxConnections(text: string): number {
+  const n = /^\d{1,7}$/.test(text) ? Number(text) : NaN
+  if (!(n >= 1 && n <= 1_000_000)) throw new Error(`invalid --max-connections: ${text}`)
   return n
 }
 

@@ -20,10 +20,11 @@ import {
 } from './generated/exceptions.js'
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
 import { renderMetrics } from './metrics.js'
-import { BodyTooLarge, readBody } from './read-body.js'
 import { AWS_REGION_NAMES } from './aws-regions.js'
+import { BodyTooLarge, discardRest, readBody, RequestAborted } from './read-body.js'
 import { verifySigV4 } from './sigv4.js'
 import { validateInput } from './validate-input.js'
+import { checkJsonBytes } from './json-body.js'
 import { toWire } from './to-wire.js'
 
 /**
@@ -46,6 +47,8 @@ const ROOT_PAGE =
 
 /** Where log lines go. `fields` never holds request or response bodies. */
 export interface Logger {
+  /** Events any peer can cause and nobody needs to act on (an aborted request). */
+  debug(message: string, fields?: Record<string, unknown>): void
   info(message: string, fields?: Record<string, unknown>): void
   error(message: string, fields?: Record<string, unknown>): void
 }
@@ -120,6 +123,7 @@ function checkContentType(req: IncomingMessage): void {
 
 function parseJson(body: Buffer): unknown {
   if (body.length === 0) return {}
+  checkJsonBytes(body)
   try {
     return JSON.parse(body.toString('utf8'))
   } catch {
@@ -163,6 +167,49 @@ function sendError(
 }
 
 /**
+ * How much of a refused oversized body is read and thrown away before the connection closes:
+ * enough for any client that sends a few MiB before reading the answer, bounded so that a peer
+ * cannot hold the connection by sending forever (nginx's lingering close waits 5 s likewise).
+ */
+const DISCARD_LIMITS = { maxBytes: 8 * 1024 * 1024, maxMs: 5_000 } as const
+
+/**
+ * The 413 for a body over {@link MAX_BODY_BYTES}. The answer is written at once, but the
+ * response is ended (and the connection closed) only after the rest of the body was read, within
+ * {@link DISCARD_LIMITS}: closing with unread input resets the connection, and a client still
+ * sending would see ECONNRESET instead of this answer.
+ */
+function refuseBodyTooLarge(
+  req: IncomingMessage,
+  res: ServerResponse,
+  call: { requestId: string },
+): void {
+  const error = new SerializationException(
+    `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
+  )
+  const body = JSON.stringify({ __type: error.name, message: error.message })
+  // The connection cannot be trusted to carry another request after a refused body.
+  res.writeHead(413, [
+    'content-type',
+    'application/x-amz-json-1.1',
+    'content-length',
+    String(Buffer.byteLength(body)),
+    'x-amzn-requestid',
+    call.requestId,
+    'x-amzn-errortype',
+    error.name,
+    'connection',
+    'close',
+  ])
+  res.write(body)
+  void discardRest(req, DISCARD_LIMITS).then((whole) =>
+    res.end(() => {
+      if (!whole) req.destroy()
+    }),
+  )
+}
+
+/**
  * Builds the request listener for node:http.
  *
  * @example
@@ -178,7 +225,13 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     checkContentType(req)
     const principals = deps.principals.current()
     const { principal, region } = verifySigV4(
-      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+      {
+        method: req.method ?? 'POST',
+        url: req.url ?? '/',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+      },
       {
         service: 'kms',
         now: deps.clock.now(),
@@ -230,14 +283,11 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       ({ body }) => send(res, 200, ['x-amzn-requestid', requestId], body),
       (error: unknown) => {
         if (error instanceof BodyTooLarge) {
-          const e = new SerializationException(
-            `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
-          )
-          // The rest of the body is never read, so the connection cannot carry another
-          // request: say so, or a keep-alive client reuses it and gets ECONNRESET.
-          res.setHeader('connection', 'close')
-          sendError(res, requestId, e, 413)
-          res.once('finish', () => req.destroy())
+          refuseBodyTooLarge(req, res, { requestId })
+        } else if (error instanceof RequestAborted) {
+          // Nobody is left to answer, and any peer can cause this before authenticating: a
+          // debug line without a stack, never an error (issue 10).
+          deps.logger.debug('request aborted', { requestId })
         } else if (isKmsException(error)) {
           if (error.fault === 'server')
             deps.logger.error(error.name, {

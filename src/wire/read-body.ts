@@ -4,10 +4,18 @@ import type { IncomingMessage } from 'node:http'
 export class BodyTooLarge extends Error {}
 
 /**
+ * The peer closed the connection (or node's request timeout did) before the body was complete.
+ * Nobody is left to answer, and an unauthenticated peer can cause it at will: callers log it
+ * at debug level, without a stack trace.
+ */
+export class RequestAborted extends Error {}
+
+/**
  * Reads a request body of at most `maxBytes`, refusing early on a larger Content-Length. The
  * KMS endpoint and the XKS proxy both read bodies this way (each with its own limit and answer).
  *
  * @throws BodyTooLarge
+ * @throws RequestAborted when the connection closes before the end of the body
  * @example
  *   const body = await readBody(req, 1024 * 1024)
  */
@@ -27,6 +35,60 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       } else chunks.push(chunk)
     })
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)))
-    req.on('error', reject)
+    // Node destroys the request with an 'aborted' ECONNRESET when the socket closes mid-body;
+    // 'close' without 'end' covers a destroy without an error. After 'end' both are no-ops.
+    const aborted = (cause?: unknown) =>
+      reject(new RequestAborted('the request was aborted before its body ended', { cause }))
+    req.on('error', aborted)
+    req.on('close', () => {
+      if (!req.complete) aborted()
+    })
+  })
+}
+
+/** Bounds of {@link discardRest}. */
+export interface DiscardLimits {
+  /** Bytes read and thrown away at most. */
+  readonly maxBytes: number
+  /** Time spent at most, in milliseconds. */
+  readonly maxMs: number
+}
+
+/**
+ * Reads and throws away the rest of a refused request body, up to `limits`. Resolves `true`
+ * when the body ended (the connection can then be closed cleanly), `false` when a bound was hit
+ * or the connection went away.
+ *
+ * Why: closing a socket that still has unread input makes the kernel send a TCP RST, and a
+ * client that is still sending then sees ECONNRESET instead of the answer already on its way
+ * (RFC 9112 §9.6, "Tear-down": a server "SHOULD NOT" close before the client could read the
+ * response; nginx calls this lingering close). The bounds keep a peer from holding the
+ * connection open by sending forever.
+ *
+ * @example
+ *   const whole = await discardRest(req, { maxBytes: 8 << 20, maxMs: 5_000 })
+ */
+export function discardRest(req: IncomingMessage, limits: DiscardLimits): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true)
+  return new Promise((resolve) => {
+    let size = 0
+    const finish = (whole: boolean) => {
+      clearTimeout(timer)
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('close', onClose)
+      resolve(whole)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limits.maxBytes) finish(false)
+    }
+    const onEnd = () => finish(true)
+    const onClose = () => finish(req.complete)
+    const timer = setTimeout(() => finish(false), limits.maxMs)
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('close', onClose)
+    req.resume()
   })
 }

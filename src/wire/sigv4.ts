@@ -18,6 +18,14 @@ const ALGORITHM = 'AWS4-HMAC-SHA256'
 /** AWS rejects requests whose X-Amz-Date is more than 5 minutes off the server's clock. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d+$/
+/**
+ * A SigV4 signature is the lower-case hex of an HMAC-SHA256: exactly 64 digits (AWS General
+ * Reference, "Calculate the signature": "the hex-encoded signature"). Buffer.from(…, 'hex')
+ * would forgive upper case, an odd trailing nibble and junk after the digits.
+ */
+const SIGNATURE = /^[0-9a-f]{64}$/
+const SIGNATURE_MISMATCH =
+  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'
 
 /** The parts of an HTTP request that the signature covers. */
 export interface SignedRequest {
@@ -27,6 +35,11 @@ export interface SignedRequest {
   /** Node's lower-cased header map. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>
   readonly body: Buffer
+  /**
+   * The headers as received (node's `req.rawHeaders`: name, value, name, value, …). Node keeps
+   * only the first of repeated Authorization headers in `headers`; this list shows them all.
+   */
+  readonly rawHeaders?: readonly string[]
 }
 
 /** A credential as the configuration holds it. */
@@ -271,6 +284,21 @@ function sameSessionToken(sent: string, expected: string | undefined): boolean {
 }
 
 /**
+ * Two Authorization headers are ambiguous: node keeps the first, a proxy in front may have
+ * checked or logged the other. AWS documents no answer; the request is refused as malformed.
+ */
+function refuseRepeatedAuthorization(rawHeaders: readonly string[] | undefined): void {
+  if (!rawHeaders) return
+  let count = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'authorization') count++
+  }
+  if (count > 1) {
+    throw new IncompleteSignatureException('The request must carry one Authorization header.')
+  }
+}
+
+/**
  * Verifies the request's SigV4 signature and returns who sent it and for which Region.
  *
  * @throws MissingAuthenticationTokenException, IncompleteSignatureException,
@@ -282,6 +310,7 @@ export function verifySigV4<P>(
   request: SignedRequest,
   options: VerifyOptions<P>,
 ): Authenticated<P> {
+  refuseRepeatedAuthorization(request.rawHeaders)
   const header = headerValue(request.headers['authorization'])
   if (!header) throw new MissingAuthenticationTokenException('Missing Authentication Token')
   const dateHeader = headerValue(request.headers['x-amz-date'] ?? request.headers['date'])
@@ -296,6 +325,8 @@ export function verifySigV4<P>(
     )
   }
   if (options.devPrincipal !== undefined) {
+    // Dev mode skips the secret, not the form: a malformed signature is refused here too.
+    if (!SIGNATURE.test(auth.signature)) throw new InvalidSignatureException(SIGNATURE_MISMATCH)
     return { accessKeyId: auth.accessKeyId, region: auth.region, principal: options.devPrincipal }
   }
   const credential = options.lookup(auth.accessKeyId)
@@ -307,11 +338,10 @@ export function verifySigV4<P>(
   const expected = createHmac('sha256', key)
     .update(stringToSign(request, { auth, dateHeader, bodyHash }))
     .digest()
-  const given = Buffer.from(auth.signature, 'hex')
-  if (!constantTimeEqual(given, expected)) {
-    throw new InvalidSignatureException(
-      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-    )
+  // A malformed signature is a signature that does not match: AWS answers both alike.
+  const wellFormed = SIGNATURE.test(auth.signature)
+  if (!wellFormed || !constantTimeEqual(Buffer.from(auth.signature, 'hex'), expected)) {
+    throw new InvalidSignatureException(SIGNATURE_MISMATCH)
   }
   return { accessKeyId: auth.accessKeyId, region: auth.region, principal: credential.principal }
 }

@@ -28,7 +28,19 @@ import {
 
 /** The `keyward` command line: help, refusals, environment variables and the first start. */
 
-const FLAGS = ['--host', '--port', '--data-dir', '--config', '--dev', '--force-dev', '--help']
+const FLAGS = [
+  '--host',
+  '--port',
+  '--data-dir',
+  '--config',
+  '--dev',
+  '--force-dev',
+  '--headers-timeout',
+  '--request-timeout',
+  '--keep-alive-timeout',
+  '--max-connections',
+  '--help',
+]
 const ENV_VARS = [
   'KEYWARD_HOST',
   'KEYWARD_PORT',
@@ -39,6 +51,11 @@ const ENV_VARS = [
   'KEYWARD_ROOT_KEY',
   'KEYWARD_ROOT_ACCESS_KEY_ID',
   'KEYWARD_ROOT_SECRET_ACCESS_KEY',
+  'KEYWARD_HEADERS_TIMEOUT',
+  'KEYWARD_REQUEST_TIMEOUT',
+  'KEYWARD_KEEP_ALIVE_TIMEOUT',
+  'KEYWARD_MAX_CONNECTIONS',
+  'KEYWARD_LOG_LEVEL',
 ]
 const BAD_SIGNATURE =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'
@@ -154,6 +171,20 @@ describe('keyward CLI', () => {
       }
       await assert.rejects(main(['serve'], { KEYWARD_PORT: 'http' }), {
         message: 'invalid port: http',
+      })
+    })
+
+    it('refuses HTTP limits that are not numbers in range, and headers slower than requests', async () => {
+      for (const value of ['0', '-1', 'abc', '3601', '1e3', ' 5']) {
+        await assert.rejects(main(['serve', `--headers-timeout=${value}`], {}), {
+          message: `invalid --headers-timeout: ${value}`,
+        })
+      }
+      await assert.rejects(main(['serve'], { KEYWARD_MAX_CONNECTIONS: '0' }), {
+        message: 'invalid --max-connections: 0',
+      })
+      await assert.rejects(main(['serve', '--headers-timeout', '40'], {}), {
+        message: '--headers-timeout must not be longer than --request-timeout',
       })
     })
 

@@ -28,7 +28,7 @@ const RECORD: CustomKeyStoreRecord = {
 describe('CustomKeyStoreService: cached store records', () => {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-cks-cache-'))
   after(() => rmSync(dir, { recursive: true, force: true }))
-  const silent = { info() {}, error() {} }
+  const silent = { debug() {}, info() {}, error() {} }
 
   it('sees a change committed by another process (another connection to the database)', async () => {
     const path = join(dir, 'shared.db')
@@ -90,6 +90,7 @@ describe('CustomKeyStoreService: the health poll of external key stores', () => 
       backends: makeBackends({ rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)) }),
       random: systemRandom,
       logger: {
+        debug() {},
         info() {},
         error: (message, fields) => lines.push(`${message} ${String(fields?.reason)}`),
       },
@@ -136,6 +137,7 @@ describe('CustomKeyStoreService: material of deleted keys', () => {
       backends: makeBackends({ rootKey }),
       random: systemRandom,
       logger: {
+        debug() {},
         info() {},
         error: (message, fields) => lines.push(`${message} ${String(fields?.reason)}`),
       },

@@ -10,6 +10,7 @@ import type { QuotaConfig } from '../../src/config/quotas.js'
 import { DEFAULT_RESOURCE_QUOTAS } from '../../src/domain/quotas.js'
 import { adminCaller, type Principals } from '../../src/config/principals.js'
 import type { Caller } from '../../src/domain/caller.js'
+import type { HttpLimits } from '../../src/config/http-limits.js'
 import type { Clock } from '../../src/ports/clock.js'
 import { createKeyward, type Keyward } from '../../src/server.js'
 import type { Credential } from '../../src/wire/sigv4.js'
@@ -30,6 +31,11 @@ export const OTHER_ACCOUNT = '444455556666'
 /** Log lines captured during a test (also used to grep for plaintext leaks). */
 export class CapturingLogger implements Logger {
   readonly lines: string[] = []
+  /** Debug events, kept apart: tests assert what is logged as an error and what is not. */
+  readonly debugLines: string[] = []
+  debug(message: string, fields?: Record<string, unknown>) {
+    this.debugLines.push(JSON.stringify({ message, ...fields }))
+  }
   info(message: string, fields?: Record<string, unknown>) {
     this.lines.push(JSON.stringify({ message, ...fields }))
   }
@@ -80,6 +86,8 @@ export async function startKeyward(
     quotas?: QuotaConfig
     /** Open the SQLite store as `keyward serve --workers N` does (watching others' commits). */
     sharedStore?: boolean
+    /** Timeouts and connection cap of the HTTP server (short ones in timeout tests). */
+    http?: Partial<HttpLimits>
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keyward-test-'))
@@ -105,6 +113,7 @@ export async function startKeyward(
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.dev ? { dev: true } : {}),
+    ...(options.http ? { http: options.http } : {}),
   })
   const address = await keyward.listen(0, '127.0.0.1')
   const endpoint = `http://127.0.0.1:${address.port}`

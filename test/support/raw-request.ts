@@ -21,7 +21,7 @@ export async function rawRequest(
   endpoint: string,
   req: {
     target?: string
-    body?: string
+    body?: string | Uint8Array
     contentType?: string
     sign?: boolean
     credentials?: { accessKeyId: string; secretAccessKey: string }

@@ -75,7 +75,7 @@ describe('root key in a PKCS#11 token (SoftHSM)', () => {
         dev: true,
         env,
         rootKeyUri,
-        logger: { info() {}, error() {} },
+        logger: { debug() {}, info() {}, error() {} },
       })
     const client = (endpoint: string) =>
       new KMSClient({
