@@ -13,6 +13,7 @@ import {
 } from './config/principals.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import type { KeyStore } from './ports/key-store.js'
+import { jsonLineLogger, type Logger } from './ports/logger.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
 import { CustomKeyStoreService } from './services/custom-key-stores.js'
@@ -23,7 +24,7 @@ import {
   keyRotationJob,
   Scheduler,
 } from './services/scheduler.js'
-import { createKmsRequestListener, type Logger } from './wire/kms-http-handler.js'
+import { createKmsRequestListener } from './wire/kms-http-handler.js'
 import { warmUpValidators } from './wire/validate-input.js'
 
 /** Everything the server is made of. Only this file chooses implementations. */
@@ -63,11 +64,8 @@ export interface Keyward {
   close(): Promise<void>
 }
 
-/** One JSON line per event on stderr. */
-export const consoleLogger: Logger = {
-  info: (message, fields) => console.error(JSON.stringify({ level: 'info', message, ...fields })),
-  error: (message, fields) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
-}
+/** One JSON line per event on stderr; debug lines are dropped. */
+export const consoleLogger: Logger = jsonLineLogger()
 
 const ROOT_KEY_SETTING = 'root_key_fingerprint'
 

@@ -3,7 +3,7 @@ import { isRotationDue, nextScheduleAfterRotation } from '../domain/key-rotation
 import type { KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
 import type { KeyStoreTransaction } from '../ports/key-store.js'
-import type { Logger } from '../wire/kms-http-handler.js'
+import type { Logger } from '../ports/logger.js'
 import type { KeyService } from './key-service.js'
 
 /** A job the scheduler runs on every tick; it must be idempotent and safe to run late. */

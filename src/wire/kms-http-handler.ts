@@ -10,6 +10,7 @@ import type { Random } from '../ports/random.js'
 import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
 import type { KeyService } from '../services/key-service.js'
 import type { Principals } from '../config/principals.js'
+import type { Logger } from '../ports/logger.js'
 import {
   KMSInternalException,
   SerializationException,
@@ -37,12 +38,6 @@ export const MAX_BODY_BYTES = 1024 * 1024
 const TARGET_PREFIX = 'TrentService.'
 const CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/x-amz-json-1.0'])
 const KNOWN = new Set<string>(OPERATION_NAMES)
-
-/** Where log lines go. `fields` never holds request or response bodies. */
-export interface Logger {
-  info(message: string, fields?: Record<string, unknown>): void
-  error(message: string, fields?: Record<string, unknown>): void
-}
 
 export interface KmsHttpDeps {
   readonly keys: KeyService

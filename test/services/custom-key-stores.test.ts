@@ -26,7 +26,7 @@ const RECORD: CustomKeyStoreRecord = {
 describe('CustomKeyStoreService: cached store records', () => {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-cks-cache-'))
   after(() => rmSync(dir, { recursive: true, force: true }))
-  const silent = { info() {}, error() {} }
+  const silent = { info() {}, error() {}, debug() {} }
 
   it('sees a change committed by another process (another connection to the database)', async () => {
     const path = join(dir, 'shared.db')
@@ -86,6 +86,7 @@ describe('CustomKeyStoreService: the health poll of external key stores', () => 
       random: systemRandom,
       logger: {
         info() {},
+        debug() {},
         error: (message, fields) => lines.push(`${message} ${String(fields?.reason)}`),
       },
     })

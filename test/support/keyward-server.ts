@@ -11,7 +11,7 @@ import type { Caller } from '../../src/domain/caller.js'
 import type { Clock } from '../../src/ports/clock.js'
 import { createKeyward, type Keyward } from '../../src/server.js'
 import type { Credential } from '../../src/wire/sigv4.js'
-import type { Logger } from '../../src/wire/kms-http-handler.js'
+import type { Logger } from '../../src/ports/logger.js'
 
 /** The admin credential every test server knows (account 111122223333). */
 export const ADMIN = {
@@ -32,6 +32,9 @@ export class CapturingLogger implements Logger {
     this.lines.push(JSON.stringify({ message, ...fields }))
   }
   error(message: string, fields?: Record<string, unknown>) {
+    this.lines.push(JSON.stringify({ message, ...fields }))
+  }
+  debug(message: string, fields?: Record<string, unknown>) {
     this.lines.push(JSON.stringify({ message, ...fields }))
   }
 }

@@ -75,7 +75,7 @@ describe('root key in a PKCS#11 token (SoftHSM)', () => {
         dev: true,
         env,
         rootKeyUri,
-        logger: { info() {}, error() {} },
+        logger: { info() {}, error() {}, debug() {} },
       })
     const client = (endpoint: string) =>
       new KMSClient({
