@@ -55,6 +55,8 @@ export interface KeywardOptions {
 /** A running Keyward. */
 export interface Keyward {
   readonly server: Server
+  /** The store the server was made with (tests inspect it; requests go through `keys`). */
+  readonly store: KeyStore
   readonly keys: KeyService
   readonly customKeyStores: CustomKeyStoreService
   readonly scheduler: Scheduler
@@ -127,6 +129,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     logger.error('saving key last-use times failed', { cause: String(error) })
   return {
     server,
+    store: options.store,
     keys,
     customKeyStores,
     scheduler,

@@ -194,10 +194,10 @@ async function externalKeyStore(
   }
   assertConnectivity(settings)
   // Cheap refusals first: no proxy call for a request that cannot succeed anyway.
-  if (await ctx.keys.store.findCustomKeyStoreByName(ctx.scope, input.CustomKeyStoreName)) {
+  if (await ctx.keys.findCustomKeyStoreByName(ctx.scope, input.CustomKeyStoreName)) {
     throw nameInUse()
   }
-  await assertXksSettingsFree(ctx.keys.store, ctx.scope, { candidate: settings })
+  await assertXksSettingsFree(ctx.keys, ctx.scope, { candidate: settings })
   if (settings.connectivity === 'PUBLIC_ENDPOINT') {
     await checkProxyHealth(
       ctx,

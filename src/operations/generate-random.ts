@@ -25,7 +25,7 @@ async function randomFromHsm(
   customKeyStoreId: string,
   length: number,
 ): Promise<Buffer> {
-  const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, customKeyStoreId)
+  const store = await requireCustomKeyStore(ctx.keys, ctx.scope, customKeyStoreId)
   // "This parameter is not valid for … external key stores" (kms-api.md, GenerateRandom).
   if (store.customKeyStoreType === 'EXTERNAL_KEY_STORE') {
     throw new UnsupportedOperationException(

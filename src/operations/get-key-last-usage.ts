@@ -10,9 +10,9 @@ export const getKeyLastUsage: Handler<'GetKeyLastUsage'> = async (ctx, input) =>
   const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
   const [use, trackingStart] = await Promise.all([
     ctx.keys.lastKeyUse(key.region, key.keyId),
-    ctx.keys.store.getSetting('key_usage_tracking_start'),
+    ctx.keys.keyUsageTrackingStart(),
   ])
-  const since = Math.max(Number(trackingStart ?? 0), key.creationDate)
+  const since = Math.max(trackingStart ?? 0, key.creationDate)
   return {
     KeyId: key.arn,
     KeyLastUsage: use

@@ -14,7 +14,7 @@ export const listAliases: Handler<'ListAliases'> = async (ctx, input) => {
     input.KeyId === undefined
       ? undefined
       : await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
-  const page = await ctx.keys.store.listAliases(ctx.scope, {
+  const page = await ctx.keys.listAliases(ctx.scope, {
     ...request,
     ...(key ? { keyId: key.keyId } : {}),
   })

@@ -12,7 +12,15 @@ import { generateKeyMaterial } from '../crypto/index.js'
 import { classifyKeyReference, keyArn, aliasArn, type Scope } from '../domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
-import type { KeyStore, KeyStoreTransaction, KeyUsageRecord } from '../ports/key-store.js'
+import type {
+  AliasRecord,
+  KeyStore,
+  KeyStoreTransaction,
+  KeyUsageRecord,
+  Page,
+  PageRequest,
+} from '../ports/key-store.js'
+import type { CustomKeyStoreRecord } from '../domain/custom-key-store.js'
 import type { Random } from '../ports/random.js'
 import type { RootKey } from '../ports/root-key.js'
 import type { Caller } from '../domain/caller.js'
@@ -68,8 +76,75 @@ export class KeyService {
     this.#random = deps.random
   }
 
-  get store(): KeyStore {
-    return this.#store
+  /*
+   * Reads that operations and jobs need besides keys and aliases, outside any transaction.
+   * They go through the service, never around it (operations do not see the store), so that a
+   * cache, a read replica or per-Region routing has one place to go.
+   */
+
+  /** One page of the keys of `scope` (ListKeys). */
+  listKeys(scope: Scope, page: PageRequest): Promise<Page<KeyRecord>> {
+    return this.#store.listKeys(scope, page)
+  }
+
+  /** One page of the aliases of `scope`, or of one key of it (ListAliases). */
+  listAliases(
+    scope: Scope,
+    page: PageRequest & { readonly keyId?: string },
+  ): Promise<Page<AliasRecord>> {
+    return this.#store.listAliases(scope, page)
+  }
+
+  /** The custom key store with this ID in `region`, any account. */
+  getCustomKeyStore(
+    region: string,
+    customKeyStoreId: string,
+  ): Promise<CustomKeyStoreRecord | undefined> {
+    return this.#store.getCustomKeyStore(region, customKeyStoreId)
+  }
+
+  /** The custom key store of `scope` with this name. */
+  findCustomKeyStoreByName(scope: Scope, name: string): Promise<CustomKeyStoreRecord | undefined> {
+    return this.#store.findCustomKeyStoreByName(scope, name)
+  }
+
+  /** Every custom key store of `scope` (at most 10). */
+  listCustomKeyStoresOf(scope: Scope): Promise<CustomKeyStoreRecord[]> {
+    return this.#store.listCustomKeyStoresOf(scope)
+  }
+
+  /** One page of the custom key stores of `scope`, by ID (DescribeCustomKeyStores). */
+  listCustomKeyStores(scope: Scope, page: PageRequest): Promise<Page<CustomKeyStoreRecord>> {
+    return this.#store.listCustomKeyStores(scope, page)
+  }
+
+  /** The keys (any state) that live in a custom key store. */
+  listKeysInCustomKeyStore(region: string, customKeyStoreId: string): Promise<KeyRecord[]> {
+    return this.#store.listKeysInCustomKeyStore(region, customKeyStoreId)
+  }
+
+  /**
+   * When this database started tracking key use (GetKeyLastUsage's TrackingStartDate), in
+   * epoch milliseconds; undefined for a database that never recorded it.
+   */
+  async keyUsageTrackingStart(): Promise<number | undefined> {
+    const value = await this.#store.getSetting('key_usage_tracking_start')
+    return value === undefined ? undefined : Number(value)
+  }
+
+  /** Keys whose deletion date has passed, any account or Region (the scheduler). */
+  listKeysDueForDeletion(now: number): Promise<Array<{ region: string; keyId: string }>> {
+    return this.#store.listKeysDueForDeletion(now)
+  }
+
+  /** Enabled keys whose automatic rotation is due, any account or Region (the scheduler). */
+  listKeysDueForRotation(now: number): Promise<Array<{ region: string; keyId: string }>> {
+    return this.#store.listKeysDueForRotation(now)
+  }
+
+  /** Keys with expired imported material, any account or Region (the scheduler). */
+  listKeysWithExpiredMaterial(now: number): Promise<Array<{ region: string; keyId: string }>> {
+    return this.#store.listKeysWithExpiredMaterial(now)
   }
 
   /**

@@ -81,7 +81,7 @@ export function keyDeletionJob(
   } = {},
 ): ScheduledJob {
   return async (now) => {
-    const due = await keys.store.listKeysDueForDeletion(now)
+    const due = await keys.listKeysDueForDeletion(now)
     for (const { region, keyId } of due) {
       const key = await keys.findKey(region, keyId)
       const deleted = await keys.destroy(region, keyId)
@@ -124,7 +124,7 @@ async function changeEach(
  */
 export function keyRotationJob(keys: KeyService): ScheduledJob {
   return async (now) => {
-    const due = await keys.store.listKeysDueForRotation(now)
+    const due = await keys.listKeysDueForRotation(now)
     return changeEach(keys, due, async (current, tx) => {
       if (!isRotationDue(current, now)) return current
       const rotated = await keys.rotateToNewMaterial(tx, current, { type: 'AUTOMATIC' })
@@ -141,7 +141,7 @@ export function keyRotationJob(keys: KeyService): ScheduledJob {
  */
 export function importedMaterialExpiryJob(keys: KeyService): ScheduledJob {
   return async (now) => {
-    const due = await keys.store.listKeysWithExpiredMaterial(now)
+    const due = await keys.listKeysWithExpiredMaterial(now)
     return changeEach(keys, due, async (current, tx) => {
       const expired = expiredMaterials(current, now)
       if (expired.length === 0) return current

@@ -71,7 +71,7 @@ export async function createKeyInHsm(
   base: Omit<KeyRecord, 'keyState' | 'origin'>,
   customKeyStoreId: string,
 ): Promise<KeyRecord> {
-  const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, customKeyStoreId)
+  const store = await requireCustomKeyStore(ctx.keys, ctx.scope, customKeyStoreId)
   if (store.customKeyStoreType !== 'AWS_CLOUDHSM') throw wrongStoreType(store, 'AWS_CLOUDHSM')
   if (store.connectionState !== 'CONNECTED') {
     throw customKeyStoreInvalidState(store, 'Keys can be created only in a connected store.')

@@ -80,7 +80,7 @@ function decodeMarker(op: PaginatedOperation, marker: string): string {
  * marker Keyward did not issue.
  *
  * @example
- *   const page = await ctx.keys.store.listKeys(ctx.scope, readPageRequest('ListKeys', input))
+ *   const page = await ctx.keys.listKeys(ctx.scope, readPageRequest('ListKeys', input))
  */
 export function readPageRequest(op: PaginatedOperation, input: PaginationInput): PageRequest {
   const { max, default: fallback } = PAGE_LIMITS[op]

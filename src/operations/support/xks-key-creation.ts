@@ -67,7 +67,7 @@ export async function createKeyInExternalStore(
   base: Omit<KeyRecord, 'keyState' | 'origin'>,
   input: CreateKeyInput,
 ): Promise<KeyRecord> {
-  const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, input.CustomKeyStoreId!)
+  const store = await requireCustomKeyStore(ctx.keys, ctx.scope, input.CustomKeyStoreId!)
   if (store.customKeyStoreType !== 'EXTERNAL_KEY_STORE') {
     throw wrongStoreType(store, 'EXTERNAL_KEY_STORE')
   }
@@ -76,7 +76,7 @@ export async function createKeyInExternalStore(
   }
   const ids = { region: store.region, customKeyStoreId: store.customKeyStoreId }
   const xksKeyId = input.XksKeyId!
-  await assertXksKeyFree(ctx.keys.store, { ...ids, xksKeyId })
+  await assertXksKeyFree(ctx.keys, { ...ids, xksKeyId })
   try {
     const client = await ctx.customKeyStores.xksClient(store)
     const metadata = await client.keyMetadata(xksKeyId, {
