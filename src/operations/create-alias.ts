@@ -1,8 +1,5 @@
-import {
-  AlreadyExistsException,
-  LimitExceededException,
-  NotFoundException,
-} from '../wire/generated/exceptions.js'
+import { AlreadyExistsException, LimitExceededException } from '../wire/generated/exceptions.js'
+import { keyNotFound } from '../domain/errors/messages.js'
 import { aliasArn } from '../domain/identifiers.js'
 import { assertKeyState } from '../domain/key-state.js'
 import type { Handler } from './context.js'
@@ -21,7 +18,7 @@ export const createAlias: Handler<'CreateAlias'> = async (ctx, input) => {
   const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.TargetKeyId, 'idOrArn')
   await ctx.keys.changeAliases(async (tx) => {
     const target = await tx.getKey(key.region, key.keyId)
-    if (!target) throw new NotFoundException(`Key '${key.arn}' does not exist`)
+    if (!target) throw keyNotFound(key.arn)
     assertKeyState(target, 'manage')
     const taken = () =>
       new AlreadyExistsException(

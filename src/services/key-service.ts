@@ -1,5 +1,12 @@
 import { createHmac } from 'node:crypto'
-import { AccessDeniedException, NotFoundException } from '../wire/generated/exceptions.js'
+import {
+  aliasNotFound,
+  ciphertextKeyNotAccessible,
+  invalidArnRegion,
+  invalidKeyId,
+  keyNotFound,
+  notAuthorizedByResourcePolicy,
+} from '../domain/errors/messages.js'
 import type { SealingKey } from '../domain/ciphertext.js'
 import {
   decodeImportParameters,
@@ -209,23 +216,21 @@ export class KeyService {
     const scope = { accountId: caller.accountId, region }
     switch (ref.kind) {
       case 'malformed':
-        throw new NotFoundException(`Invalid keyId '${value}'`)
+        throw invalidKeyId(value)
       case 'keyId':
         return this.#mustExist({ scope, keyId: ref.keyId, caller })
       case 'keyArn':
-        if (ref.arn.region !== region) throw new NotFoundException(`Invalid arn ${ref.arn.region}`)
+        if (ref.arn.region !== region) throw invalidArnRegion(ref.arn.region)
         return this.#mustExist({ scope: ref.arn, keyId: ref.keyId, caller })
       case 'aliasName':
       case 'aliasArn': {
-        if (forms === 'idOrArn') throw new NotFoundException(`Invalid keyId '${value}'`)
+        if (forms === 'idOrArn') throw invalidKeyId(value)
         const aliasScope = ref.kind === 'aliasArn' ? ref.arn : scope
         if (ref.kind === 'aliasArn' && ref.arn.region !== region) {
-          throw new NotFoundException(`Invalid arn ${ref.arn.region}`)
+          throw invalidArnRegion(ref.arn.region)
         }
         const target = await this.#aliasTarget(aliasScope, ref.aliasName)
-        if (!target) {
-          throw new NotFoundException(`Alias ${aliasArn(aliasScope, ref.aliasName)} is not found`)
-        }
+        if (!target) throw aliasNotFound(aliasArn(aliasScope, ref.aliasName))
         return this.#mustExist({ scope: aliasScope, keyId: target, caller })
       }
     }
@@ -234,14 +239,12 @@ export class KeyService {
   async #mustExist(req: { scope: Scope; keyId: string; caller: Caller }): Promise<KeyRecord> {
     const key = await this.findKey(req.scope.region, req.keyId)
     if (!key || key.accountId !== req.scope.accountId) {
-      throw new NotFoundException(`Key '${keyArn(req.scope, req.keyId)}' does not exist`)
+      throw keyNotFound(keyArn(req.scope, req.keyId))
     }
     // Another account's key is usable only where its key policy allows it; the default
     // key policy allows only its own account (Developer Guide, "Default key policy").
     if (key.accountId !== req.caller.accountId) {
-      throw new AccessDeniedException(
-        `User: ${req.caller.arn} is not authorized to perform this operation on resource: ${key.arn} because no resource-based policy allows it`,
-      )
+      throw notAuthorizedByResourcePolicy({ callerArn: req.caller.arn, resourceArn: key.arn })
     }
     return key
   }
@@ -252,11 +255,7 @@ export class KeyService {
    */
   async keyForCiphertext(caller: Caller, region: string, keyId: string): Promise<KeyRecord> {
     const key = await this.findKey(region, keyId)
-    if (!key || key.accountId !== caller.accountId) {
-      throw new AccessDeniedException(
-        'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.',
-      )
-    }
+    if (!key || key.accountId !== caller.accountId) throw ciphertextKeyNotAccessible()
     return key
   }
 
@@ -310,7 +309,7 @@ export class KeyService {
     try {
       return await this.#store.transaction(async (tx) => {
         const current = await tx.getKey(key.region, key.keyId)
-        if (!current) throw new NotFoundException(`Key '${key.arn}' does not exist`)
+        if (!current) throw keyNotFound(key.arn)
         const next = await change(current, tx)
         if (next !== current) await tx.updateKey(next)
         return next

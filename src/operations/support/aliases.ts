@@ -1,9 +1,4 @@
-import {
-  InvalidAliasNameException,
-  NotFoundException,
-  ValidationException,
-} from '../../wire/generated/exceptions.js'
-import { aliasArn, type Scope } from '../../domain/identifiers.js'
+import { InvalidAliasNameException, ValidationException } from '../../wire/generated/exceptions.js'
 
 /** Aliases per KMS key (Developer Guide, "Quotas": "Aliases per KMS key: 50"). */
 export const MAX_ALIASES_PER_KEY = 50
@@ -56,10 +51,3 @@ export function assertNewAliasName(aliasName: string): void {
     )
   }
 }
-
-/**
- * AWS's answer for an alias that does not exist: "Alias <alias ARN> is not found"
- * (kms-api.md §5.3), the same text KeyService.resolve uses for a KeyId.
- */
-export const aliasNotFound = (scope: Scope, aliasName: string): NotFoundException =>
-  new NotFoundException(`Alias ${aliasArn(scope, aliasName)} is not found`)
