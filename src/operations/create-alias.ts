@@ -15,7 +15,7 @@ import { assertNewAliasName, MAX_ALIASES_PER_KEY } from './support/aliases.js'
 export const createAlias: Handler<'CreateAlias'> = async (ctx, input) => {
   const name = input.AliasName
   assertNewAliasName(name)
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.TargetKeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.TargetKeyId, accept: 'idOrArn' })
   await ctx.keys.changeAliases(async (tx) => {
     const target = await tx.getKey(key.region, key.keyId)
     if (!target) throw keyNotFound(key.arn)

@@ -54,7 +54,7 @@ function assertCanRotateOnDemand(key: KeyRecord, now: number): void {
  * response KeyId is the key ARN (LocalStack's AWS-validated test_rotate_on_demand_returns_arn_for_key_id).
  */
 export const rotateKeyOnDemand: Handler<'RotateKeyOnDemand'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   assertCanRotateOnDemand(key, ctx.clock.now())
   await ctx.keys.mutate(key, async (current, tx) => {
     const now = ctx.clock.now()

@@ -11,7 +11,7 @@ export const untagResource: Handler<'UntagResource'> = async (ctx, input) => {
   if (input.TagKeys.some((k) => k.toLowerCase().startsWith('aws:'))) {
     throw reservedTagPrefix()
   }
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   const removed = new Set(input.TagKeys)
   await ctx.keys.mutate(key, (current) => {
     assertKeyState(current, 'manage')

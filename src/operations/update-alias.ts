@@ -36,7 +36,7 @@ function assertSameKind(current: KeyRecord, next: KeyRecord): void {
 export const updateAlias: Handler<'UpdateAlias'> = async (ctx, input) => {
   const name = input.AliasName
   assertAliasPrefix(name)
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.TargetKeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.TargetKeyId, accept: 'idOrArn' })
   await ctx.keys.changeAliases(async (tx) => {
     const alias = await tx.getAlias(ctx.scope, name)
     if (!alias) throw aliasNotFound(aliasArn(ctx.scope, name))

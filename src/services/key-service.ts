@@ -35,6 +35,26 @@ import type { Caller } from '../domain/caller.js'
 /** Which KeyId forms an operation accepts (API Reference, each operation's KeyId member). */
 export type KeyIdForms = 'idOrArn' | 'idArnOrAlias'
 
+/**
+ * Who keys are resolved for: the caller and the Region of one request, and the request core's
+ * hook for each key resolved (it authorizes the key and notes it as used by the call; see
+ * src/core/invoke.ts). The OperationContext of every operation is one.
+ */
+export interface KeyRequester {
+  readonly caller: Caller
+  readonly region: string
+  /** Throws to refuse the key (AccessDeniedException); the key is then not returned. */
+  readonly onKeyResolved: (key: KeyRecord) => Promise<void>
+}
+
+/** What {@link KeyService.resolve} is asked: a KeyId parameter, for whom, in which forms. */
+export interface ResolveRequest {
+  readonly by: KeyRequester
+  /** The KeyId (TargetKeyId, DestinationKeyId, ...) member as the caller sent it. */
+  readonly keyId: string
+  readonly accept: KeyIdForms
+}
+
 interface CachedKey {
   readonly record: KeyRecord
   /** Unwrapped materials by KeyMaterialId, filled on first use. */
@@ -201,17 +221,22 @@ export class KeyService {
    * Resolves a KeyId parameter the way AWS does, with AWS's messages:
    * malformed → NotFoundException "Invalid keyId 'x'"; an ARN of another Region →
    * NotFoundException "Invalid arn <region>"; unknown → "Key '<arn>' does not exist";
-   * unknown alias → "Alias <alias ARN> is not found".
+   * unknown alias → "Alias <alias ARN> is not found". The key found is handed to
+   * `request.by.onKeyResolved` (the request core: authorize, note as used) before it is
+   * returned, so an operation only ever sees keys its caller may use.
    *
    * @example
-   *   const key = await keys.resolve(caller, region, input.KeyId, 'idArnOrAlias')
+   *   const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idArnOrAlias' })
    */
-  async resolve(
-    caller: Caller,
-    region: string,
-    value: string,
-    forms: KeyIdForms,
-  ): Promise<KeyRecord> {
+  async resolve(request: ResolveRequest): Promise<KeyRecord> {
+    const key = await this.#find(request)
+    await request.by.onKeyResolved(key)
+    return key
+  }
+
+  async #find(request: ResolveRequest): Promise<KeyRecord> {
+    const { by, keyId: value, accept } = request
+    const { caller, region } = by
     const ref = classifyKeyReference(value)
     const scope = { accountId: caller.accountId, region }
     switch (ref.kind) {
@@ -224,7 +249,7 @@ export class KeyService {
         return this.#mustExist({ scope: ref.arn, keyId: ref.keyId, caller })
       case 'aliasName':
       case 'aliasArn': {
-        if (forms === 'idOrArn') throw invalidKeyId(value)
+        if (accept === 'idOrArn') throw invalidKeyId(value)
         const aliasScope = ref.kind === 'aliasArn' ? ref.arn : scope
         if (ref.kind === 'aliasArn' && ref.arn.region !== region) {
           throw invalidArnRegion(ref.arn.region)
@@ -251,11 +276,17 @@ export class KeyService {
 
   /**
    * The key a ciphertext names, for Decrypt and ReEncrypt. A missing key, or one the caller
-   * cannot use, gets AWS's AccessDeniedException rather than NotFound.
+   * cannot use, gets AWS's AccessDeniedException rather than NotFound. Like
+   * {@link KeyService.resolve}, it hands the key to `request.by.onKeyResolved` first.
+   *
+   * @example
+   *   const key = await ctx.keys.keyForCiphertext({ by: ctx, keyId: header.keyId })
    */
-  async keyForCiphertext(caller: Caller, region: string, keyId: string): Promise<KeyRecord> {
-    const key = await this.findKey(region, keyId)
+  async keyForCiphertext(request: { by: KeyRequester; keyId: string }): Promise<KeyRecord> {
+    const { caller, region } = request.by
+    const key = await this.findKey(region, request.keyId)
     if (!key || key.accountId !== caller.accountId) throw ciphertextKeyNotAccessible()
+    await request.by.onKeyResolved(key)
     return key
   }
 

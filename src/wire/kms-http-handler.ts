@@ -188,6 +188,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       customKeyStores: deps.customKeyStores,
       clock: deps.clock,
       random: deps.random,
+      onKeyResolved: async () => {},
     }
     const output = await handler(ctx, input)
     if (TRACKED_USES.has(op)) recordKeyUses(deps, { op, requestId, output })

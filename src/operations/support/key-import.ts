@@ -33,7 +33,7 @@ export function assertExternalOrigin(key: KeyRecord): void {
  *   const key = await keyForImport(ctx, input.KeyId)
  */
 export async function keyForImport(ctx: OperationContext, keyId: string): Promise<KeyRecord> {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, keyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: keyId, accept: 'idOrArn' })
   assertExternalOrigin(key)
   return key
 }

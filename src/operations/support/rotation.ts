@@ -26,7 +26,7 @@ export async function keyForAutomaticRotation(
   ctx: OperationContext,
   keyId: string,
 ): Promise<KeyRecord> {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, keyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: keyId, accept: 'idOrArn' })
   assertAutomaticRotationSupported(key)
   return key
 }
