@@ -11,12 +11,16 @@ import {
   readPrincipals,
   type Principals,
 } from './config/principals.js'
+import { createInvoke } from './core/invoke.js'
+import type { AuditEvent, AuditSink } from './ports/audit-sink.js'
+import { allowAll, type Authorizer } from './ports/authorizer.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import type { KeyStore } from './ports/key-store.js'
 import { jsonLineLogger, type Logger } from './ports/logger.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
 import { CustomKeyStoreService } from './services/custom-key-stores.js'
+import { keyLastUseSink } from './services/key-last-use.js'
 import { KeyService } from './services/key-service.js'
 import {
   importedMaterialExpiryJob,
@@ -36,6 +40,16 @@ export interface KeywardOptions {
   readonly clock?: Clock
   readonly random?: Random
   readonly logger?: Logger
+  /**
+   * Decides whether each call may proceed (src/ports/authorizer.ts). Default: allow all, the
+   * access rules of today being enforced where keys are resolved.
+   */
+  readonly authorizer?: Authorizer
+  /**
+   * Also told of every finished call (src/ports/audit-sink.ts), after the last-use sink that
+   * GetKeyLastUsage reads: where an audit trail is plugged in.
+   */
+  readonly audit?: AuditSink
   /** Scheduler period; one minute by default. */
   readonly schedulerIntervalMs?: number
   /**
@@ -70,6 +84,13 @@ export interface Keyward {
 export const consoleLogger: Logger = jsonLineLogger()
 
 const ROOT_KEY_SETTING = 'root_key_fingerprint'
+
+/** One sink that tells each of `sinks`, in order. */
+const eachOf = (sinks: readonly AuditSink[]): AuditSink => ({
+  record: (event: AuditEvent) => {
+    for (const sink of sinks) sink.record(event)
+  },
+})
 
 /**
  * The composition root: wires a store, a root key and principals into the HTTP server.
@@ -112,11 +133,18 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     logger,
     ...(options.schedulerIntervalMs ? { intervalMs: options.schedulerIntervalMs } : {}),
   })
-  const listener = createKmsRequestListener({
+  const invoke = createInvoke({
     keys,
     customKeyStores,
     clock,
     random,
+    authorizer: options.authorizer ?? allowAll,
+    audit: options.audit ? eachOf([keyLastUseSink(keys), options.audit]) : keyLastUseSink(keys),
+  })
+  const listener = createKmsRequestListener({
+    invoke,
+    customKeyStores,
+    clock,
     principals: options.principals,
     logger,
     ...(options.dev ? { devCaller: adminCaller() } : {}),

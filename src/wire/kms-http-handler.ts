@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Invoke } from '../core/invoke.js'
 import type { Caller } from '../domain/caller.js'
-import { parseArn } from '../domain/identifiers.js'
 import { isKmsException, type KmsException } from '../domain/kms-exception.js'
-import type { OperationContext } from '../operations/context.js'
-import { OPERATIONS } from '../operations/index.js'
 import type { Clock } from '../ports/clock.js'
-import type { Random } from '../ports/random.js'
-import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
-import type { KeyService } from '../services/key-service.js'
-import type { Principals } from '../config/principals.js'
 import type { Logger } from '../ports/logger.js'
+import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
+import type { Principals } from '../config/principals.js'
 import {
   KMSInternalException,
   SerializationException,
   UnknownOperationException,
-  UnsupportedOperationException,
 } from './generated/exceptions.js'
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
 import { renderMetrics } from './metrics.js'
@@ -29,7 +24,9 @@ import { toWire } from './to-wire.js'
  * order and the exception each step can raise are drawn in docs/lifecycle.md:
  *
  *   parseTarget → readBody → checkContentType → authenticate → parseJson → validate
- *   → execute → serialize → (log)
+ *   → invoke (the request core, src/core/invoke.ts) → serialize → (log)
+ *
+ * This file is protocol work only: what the call means is decided by the core.
  */
 
 /** Largest request body accepted. The largest legitimate KMS request (a 256 KiB attestation
@@ -40,51 +37,16 @@ const CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/x-amz-
 const KNOWN = new Set<string>(OPERATION_NAMES)
 
 export interface KmsHttpDeps {
-  readonly keys: KeyService
+  /** The request core every front door calls. */
+  readonly invoke: Invoke
+  /** For GET /metrics (the health poll of external key store proxies). */
   readonly customKeyStores: CustomKeyStoreService
+  /** SigV4's "now" (request dates more than 5 minutes off are refused). */
   readonly clock: Clock
-  readonly random: Random
   readonly principals: Principals
   /** Development mode: any well-formed SigV4 request is the admin of this caller. */
   readonly devCaller?: Caller
   readonly logger: Logger
-}
-
-/** The operations GetKeyLastUsage reports (the model's KeyLastUsageTrackingOperation enum). */
-const TRACKED_USES = new Set<string>([
-  'Decrypt',
-  'DeriveSharedSecret',
-  'Encrypt',
-  'GenerateDataKey',
-  'GenerateDataKeyPair',
-  'GenerateDataKeyPairWithoutPlaintext',
-  'GenerateDataKeyWithoutPlaintext',
-  'GenerateMac',
-  'ReEncrypt',
-  'Sign',
-  'Verify',
-  'VerifyMac',
-])
-
-/**
- * Notes a successful use of the key(s) a tracked operation answered with: its KeyId (an ARN),
- * and for ReEncrypt the source key too. Only successes count; a DryRun never gets here.
- */
-function recordKeyUses(
-  deps: KmsHttpDeps,
-  call: { op: string; requestId: string; output: Record<string, unknown> },
-): void {
-  for (const member of ['KeyId', 'SourceKeyId']) {
-    const arn = parseArn(String(call.output[member] ?? ''))
-    if (arn?.resourceType !== 'key') continue
-    deps.keys.recordKeyUse({
-      region: arn.region,
-      keyId: arn.resource,
-      operation: call.op,
-      usedAt: deps.clock.now(),
-      requestId: call.requestId,
-    })
-  }
 }
 
 function parseTarget(req: IncomingMessage): KmsOperationName {
@@ -174,24 +136,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       },
     )
     const input = validateInput(op, parseJson(body))
-    const handler = OPERATIONS[op] as
-      ((ctx: OperationContext, input: unknown) => Promise<Record<string, unknown>>) | undefined
-    if (!handler)
-      throw new UnsupportedOperationException(`${op} is not supported by this Keyward version.`)
-    const ctx: OperationContext = {
-      operation: op,
-      requestId,
-      caller: principal,
-      region,
-      scope: { accountId: principal.accountId, region },
-      keys: deps.keys,
-      customKeyStores: deps.customKeyStores,
-      clock: deps.clock,
-      random: deps.random,
-      onKeyResolved: async () => {},
-    }
-    const output = await handler(ctx, input)
-    if (TRACKED_USES.has(op)) recordKeyUses(deps, { op, requestId, output })
+    const output = await deps.invoke({ operation: op, input, caller: principal, region, requestId })
     return { op, body: serialize(op, output) }
   }
 

@@ -8,6 +8,8 @@ import type { HsmClusterConfig } from '../../src/config/hsm-clusters.js'
 import type { XksClientConfig } from '../../src/config/xks-client.js'
 import { adminCaller, type Principals } from '../../src/config/principals.js'
 import type { Caller } from '../../src/domain/caller.js'
+import type { AuditSink } from '../../src/ports/audit-sink.js'
+import type { Authorizer } from '../../src/ports/authorizer.js'
 import type { Clock } from '../../src/ports/clock.js'
 import { createKeyward, type Keyward } from '../../src/server.js'
 import type { Credential } from '../../src/wire/sigv4.js'
@@ -74,6 +76,10 @@ export async function startKeyward(
     dataDir?: string
     /** How external key store proxies are reached (principals.json "xksClient"). */
     xksClient?: XksClientConfig
+    /** Decides whether each call may proceed (default: allow all). */
+    authorizer?: Authorizer
+    /** Also told of every finished call. */
+    audit?: AuditSink
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keyward-test-'))
@@ -95,6 +101,8 @@ export async function startKeyward(
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.dev ? { dev: true } : {}),
+    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
   })
   const address = await keyward.listen(0, '127.0.0.1')
   const endpoint = `http://127.0.0.1:${address.port}`
