@@ -2,6 +2,46 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
+/** The composition root, the command line and the XKS proxy server: nothing imports them. */
+const OUTER = ['**/server.js', '**/cli/**', '**/xks-proxy/**']
+/**
+ * Protocol code: the files of src/wire/ itself. The generated model under wire/generated/ is
+ * vocabulary every layer above the domain shares (operation names, input and output shapes).
+ * TODO(issue 11): the exception classes leave wire/generated/ for src/domain/errors/; then
+ * WIRE then forbids all of wire/ to the domain, ports and services.
+ */
+const WIRE = ['**/wire/*.js', '**/wire/generated/model.js']
+/** Modules that do I/O, which the pure domain never touches. */
+const IO_MODULES = [
+  'node:fs',
+  'node:fs/promises',
+  'node:http',
+  'node:https',
+  'node:net',
+  'kysely',
+  'better-sqlite3',
+  'pkcs11js',
+].map((name) => ({ name, message: 'The domain does no I/O (docs/principles.md, 9).' }))
+
+/**
+ * A per-directory `no-restricted-imports` rule: files matching `files` (but not `except`) may
+ * not import what `forbid` matches (gitignore patterns; `!` re-allows).
+ */
+function layer(files, { forbid, message, paths = [], except = [] }) {
+  return [
+    {
+      files: [files],
+      ignores: except,
+      rules: {
+        '@typescript-eslint/no-restricted-imports': [
+          'error',
+          { paths, patterns: [{ group: forbid, message }] },
+        ],
+      },
+    },
+  ]
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'src/wire/generated/', 'bin/', 'scripts/'] },
   js.configs.recommended,
@@ -22,4 +62,68 @@ export default tseslint.config(
       ],
     },
   },
+  // The layers (docs/architecture.md): each may import only the layers below it. A rule here
+  // keeps a dependency that was removed from coming back; the import circle test
+  // (test/architecture/import-cycles.test.ts) catches what these patterns cannot.
+  ...layer('src/domain/**', {
+    forbid: [
+      ...OUTER,
+      ...WIRE,
+      '**/adapters/**',
+      '**/config/**',
+      '**/services/**',
+      '**/operations/**',
+      '**/core/**',
+      '**/crypto/**',
+    ],
+    message: 'The domain is pure: it imports only the domain (docs/principles.md, 9).',
+    paths: IO_MODULES,
+  }),
+  ...layer('src/ports/**', {
+    forbid: [
+      ...OUTER,
+      ...WIRE,
+      '**/adapters/**',
+      '**/config/**',
+      '**/services/**',
+      '**/operations/**',
+      '**/core/**',
+    ],
+    message: 'Ports are interfaces over domain values: they import only the domain.',
+  }),
+  ...layer('src/crypto/**', {
+    forbid: [
+      ...OUTER,
+      ...WIRE,
+      '**/adapters/**',
+      '**/config/**',
+      '**/services/**',
+      '**/operations/**',
+      '**/core/**',
+    ],
+    message: 'Software cryptography imports only the domain and ports.',
+  }),
+  ...layer('src/services/**', {
+    forbid: [...OUTER, ...WIRE, '**/operations/**', '**/core/**'],
+    message: 'Services are below the operations and every front door: no wire, operations or core.',
+  }),
+  ...layer('src/operations/**', {
+    forbid: [...OUTER, '**/wire/*.js', '**/adapters/**', '**/core/**'],
+    message: 'Operations reach adapters through ports and services, and know no front door.',
+    // TODO(issue 11): the KeyMaterialBackend port takes these files' adapter imports away;
+    // drop the exemption with them.
+    except: [
+      'src/operations/generate-random.ts',
+      'src/operations/support/external-key-stores.ts',
+      'src/operations/support/hsm-key-creation.ts',
+      'src/operations/support/hsm-keys.ts',
+      'src/operations/support/xks-key-creation.ts',
+      'src/operations/support/xks-keys.ts',
+    ],
+  }),
+  ...layer('src/core/**', {
+    forbid: [...OUTER, '**/wire/*.js', '**/adapters/**'],
+    message:
+      'The request core is shared by every front door: it imports no protocol code and no adapter.',
+  }),
 )
