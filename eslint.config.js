@@ -121,6 +121,10 @@ export default tseslint.config(
       'src/operations/support/xks-keys.ts',
     ],
   }),
+  ...layer('src/wire/**', {
+    forbid: [...OUTER, '**/operations/**'],
+    message: 'A front door calls the request core (src/core/invoke.ts), never an operation.',
+  }),
   ...layer('src/core/**', {
     forbid: [...OUTER, '**/wire/*.js', '**/adapters/**'],
     message:

@@ -31,6 +31,8 @@ const ROWS: ReadonlyArray<{ file: string; from: string; refused: boolean }> = [
   { file: 'src/core/x.ts', from: '../wire/kms-http-handler.js', refused: true },
   { file: 'src/core/x.ts', from: '../adapters/pkcs11/pkcs11-token.js', refused: true },
   { file: 'src/core/x.ts', from: '../operations/index.js', refused: false },
+  { file: 'src/wire/x.ts', from: '../operations/index.js', refused: true },
+  { file: 'src/wire/x.ts', from: '../core/invoke.js', refused: false },
 ]
 
 describe('the layer rules of eslint.config.js', () => {
