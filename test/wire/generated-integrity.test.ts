@@ -155,6 +155,7 @@ describe('generated wire code', () => {
     }
     const files = generated()
     assert.deepEqual(Object.keys(files).sort(), [
+      'src/domain/errors/exceptions.ts',
       'src/wire/generated/exceptions.ts',
       'src/wire/generated/model.ts',
     ])
