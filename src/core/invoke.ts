@@ -9,7 +9,7 @@ import type { Clock } from '../ports/clock.js'
 import type { Random } from '../ports/random.js'
 import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
 import type { KeyService } from '../services/key-service.js'
-import { UnsupportedOperationException } from '../wire/generated/exceptions.js'
+import { UnsupportedOperationException } from '../domain/errors/exceptions.js'
 import type { KmsOperationName } from '../wire/generated/model.js'
 
 /**

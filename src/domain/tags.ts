@@ -1,4 +1,4 @@
-import { TagException } from '../wire/generated/exceptions.js'
+import { TagException } from './errors/exceptions.js'
 import { reservedTagPrefix } from './errors/messages.js'
 import type { Tag } from './key.js'
 

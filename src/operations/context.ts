@@ -4,7 +4,7 @@ import type { Clock } from '../ports/clock.js'
 import type { Random } from '../ports/random.js'
 import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
 import type { KeyRequester, KeyService } from '../services/key-service.js'
-import { DryRunOperationException } from '../wire/generated/exceptions.js'
+import { DryRunOperationException } from '../domain/errors/exceptions.js'
 import type { KmsInputs, KmsOperationName, KmsOutput } from '../wire/generated/model.js'
 
 /**

@@ -1,4 +1,4 @@
-import { AlreadyExistsException, LimitExceededException } from '../wire/generated/exceptions.js'
+import { AlreadyExistsException, LimitExceededException } from '../domain/errors/exceptions.js'
 import { keyNotFound } from '../domain/errors/messages.js'
 import { aliasArn } from '../domain/identifiers.js'
 import { assertKeyState } from '../domain/key-state.js'

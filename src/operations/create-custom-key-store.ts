@@ -14,7 +14,7 @@ import {
   IncorrectTrustAnchorException,
   LimitExceededException,
   ValidationException,
-} from '../wire/generated/exceptions.js'
+} from '../domain/errors/exceptions.js'
 import type { CreateCustomKeyStoreInput } from '../wire/generated/model.js'
 import type { Handler, OperationContext } from './context.js'
 import { nameInUse, storeUsingToken } from './support/custom-key-stores.js'

@@ -1,5 +1,5 @@
 import { HsmConnectionError } from '../adapters/pkcs11/hsm-errors.js'
-import { UnsupportedOperationException, ValidationException } from '../wire/generated/exceptions.js'
+import { UnsupportedOperationException, ValidationException } from '../domain/errors/exceptions.js'
 import type { Handler, OperationContext } from './context.js'
 import { customKeyStoreInvalidState, requireCustomKeyStore } from './support/custom-key-stores.js'
 import { refuseRecipient } from './support/symmetric.js'

@@ -3,7 +3,7 @@ import {
   KMSInvalidStateException,
   LimitExceededException,
   UnsupportedOperationException,
-} from '../wire/generated/exceptions.js'
+} from '../domain/errors/exceptions.js'
 import type { KeyRecord } from '../domain/key.js'
 import { onDemandRotations, pendingMaterial, withRotation } from '../domain/key-materials.js'
 import { conflictsWithAutomaticRotation, ON_DEMAND_ROTATION_LIMIT } from '../domain/key-rotation.js'

@@ -1,4 +1,4 @@
-import { ValidationException } from '../wire/generated/exceptions.js'
+import { ValidationException } from '../domain/errors/exceptions.js'
 import { assertKeyState } from '../domain/key-state.js'
 import type { Handler } from './context.js'
 

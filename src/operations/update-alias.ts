@@ -1,4 +1,4 @@
-import { LimitExceededException, ValidationException } from '../wire/generated/exceptions.js'
+import { LimitExceededException, ValidationException } from '../domain/errors/exceptions.js'
 import type { KeyRecord } from '../domain/key.js'
 import { KEY_SPECS } from '../domain/key-specs.js'
 import { assertKeyState } from '../domain/key-state.js'

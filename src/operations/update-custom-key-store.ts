@@ -8,7 +8,7 @@ import {
   CloudHsmClusterInvalidConfigurationException,
   CloudHsmClusterNotFoundException,
   CloudHsmClusterNotRelatedException,
-} from '../wire/generated/exceptions.js'
+} from '../domain/errors/exceptions.js'
 import type { UpdateCustomKeyStoreInput } from '../wire/generated/model.js'
 import type { Handler, OperationContext } from './context.js'
 import {

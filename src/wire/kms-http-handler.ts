@@ -11,7 +11,7 @@ import {
   KMSInternalException,
   SerializationException,
   UnknownOperationException,
-} from './generated/exceptions.js'
+} from '../domain/errors/exceptions.js'
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
 import { renderMetrics } from './metrics.js'
 import { BodyTooLarge, readBody } from './read-body.js'

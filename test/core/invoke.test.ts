@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-kms'
 import type { AuditEvent } from '../../src/ports/audit-sink.js'
 import type { AuthorizationRequest } from '../../src/ports/authorizer.js'
-import { AccessDeniedException } from '../../src/wire/generated/exceptions.js'
+import { AccessDeniedException } from '../../src/domain/errors/exceptions.js'
 import { expectKmsError } from '../support/assertions.js'
 import { startKeyward, type TestServer } from '../support/keyward-server.js'
 

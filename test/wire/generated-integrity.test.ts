@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, it } from 'node:test'
 import { OPERATIONS } from '../../src/operations/index.js'
-import { EXCEPTIONS } from '../../src/wire/generated/exceptions.js'
+import { EXCEPTIONS } from '../../src/domain/errors/exceptions.js'
 import {
   MODELED_ERRORS,
   OPERATION_NAMES,

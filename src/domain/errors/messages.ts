@@ -5,7 +5,7 @@ import {
   KMSInvalidStateException,
   NotFoundException,
   TagException,
-} from '../../wire/generated/exceptions.js'
+} from './exceptions.js'
 
 /*
  * AWS's texts that more than one place answers, written once beside their exception classes:

@@ -1,4 +1,4 @@
-import { InvalidAliasNameException, ValidationException } from '../../wire/generated/exceptions.js'
+import { InvalidAliasNameException, ValidationException } from '../../domain/errors/exceptions.js'
 
 /** Aliases per KMS key (Developer Guide, "Quotas": "Aliases per KMS key: 50"). */
 export const MAX_ALIASES_PER_KEY = 50

@@ -2,7 +2,7 @@ import {
   KMSInternalException,
   UnsupportedOperationException,
   ValidationException,
-} from '../../wire/generated/exceptions.js'
+} from '../../domain/errors/exceptions.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { assertAlgorithm, assertKeyUsage } from '../../domain/key-checks.js'
 import {

@@ -4,7 +4,7 @@ import type { KeySpec, KeyUsage } from '../../domain/key-specs.js'
 import {
   UnsupportedOperationException,
   ValidationException,
-} from '../../wire/generated/exceptions.js'
+} from '../../domain/errors/exceptions.js'
 import type { CreateKeyInput } from '../../wire/generated/model.js'
 import type { OperationContext } from '../context.js'
 import {

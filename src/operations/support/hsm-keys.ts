@@ -3,7 +3,7 @@ import { HsmKeyNotFoundError, type Pkcs11Token } from '../../adapters/pkcs11/pkc
 import type { GcmKey } from '../../domain/ciphertext.js'
 import type { CustomKeyStoreRecord } from '../../domain/custom-key-store.js'
 import type { KeyRecord } from '../../domain/key.js'
-import { KMSInvalidStateException } from '../../wire/generated/exceptions.js'
+import { KMSInvalidStateException } from '../../domain/errors/exceptions.js'
 import type { OperationContext } from '../context.js'
 
 /**

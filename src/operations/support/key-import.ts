@@ -2,7 +2,7 @@ import {
   IncorrectKeyMaterialException,
   UnsupportedOperationException,
   ValidationException,
-} from '../../wire/generated/exceptions.js'
+} from '../../domain/errors/exceptions.js'
 import { readImportedPrivateKey } from '../../crypto/key-import.js'
 import type { KeyRecord } from '../../domain/key.js'
 import type { ExpirationModel } from '../../domain/key-materials.js'

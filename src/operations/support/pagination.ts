@@ -1,4 +1,4 @@
-import { InvalidMarkerException, ValidationException } from '../../wire/generated/exceptions.js'
+import { InvalidMarkerException, ValidationException } from '../../domain/errors/exceptions.js'
 import type { Page, PageRequest } from '../../ports/key-store.js'
 
 /**

@@ -1,4 +1,4 @@
-import { UnsupportedOperationException } from '../../wire/generated/exceptions.js'
+import { UnsupportedOperationException } from '../../domain/errors/exceptions.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { rotatableSpec } from '../../domain/key-rotation.js'
 import type { OperationContext } from '../context.js'

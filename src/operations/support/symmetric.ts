@@ -4,7 +4,7 @@ import {
   InvalidKeyUsageException,
   UnsupportedOperationException,
   ValidationException,
-} from '../../wire/generated/exceptions.js'
+} from '../../domain/errors/exceptions.js'
 import {
   openCiphertext,
   openCiphertextTwice,

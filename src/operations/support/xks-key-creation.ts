@@ -4,10 +4,7 @@ import type { KeyRecord } from '../../domain/key.js'
 import { KEY_SPECS, type KeySpec, type KeyUsage } from '../../domain/key-specs.js'
 import { xksCreateKeyError, xksKeyInvalidConfiguration } from '../../domain/xks-failures.js'
 import type { KeyStoreTransaction } from '../../ports/key-store.js'
-import {
-  ValidationException,
-  XksKeyAlreadyInUseException,
-} from '../../wire/generated/exceptions.js'
+import { ValidationException, XksKeyAlreadyInUseException } from '../../domain/errors/exceptions.js'
 import type { CreateKeyInput } from '../../wire/generated/model.js'
 import type { OperationContext } from '../context.js'
 import {

@@ -2,7 +2,7 @@ import { XksProxyError, type XksProxyClient } from '../../adapters/xks/xks-proxy
 import type { ExternalSealer, SealingKey } from '../../domain/ciphertext.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { xksCryptoError } from '../../domain/xks-failures.js'
-import { UnsupportedOperationException } from '../../wire/generated/exceptions.js'
+import { UnsupportedOperationException } from '../../domain/errors/exceptions.js'
 import type { OperationContext } from '../context.js'
 import { keyUnavailable, storeOfKey } from './hsm-keys.js'
 
