@@ -15,7 +15,7 @@ import {
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
 import { renderMetrics } from './metrics.js'
 import { BodyTooLarge, readBody } from './read-body.js'
-import { verifySigV4 } from './sigv4.js'
+import { verifySigV4 } from '../sigv4/sigv4.js'
 import { validateInput } from './validate-input.js'
 import { toWire } from './to-wire.js'
 

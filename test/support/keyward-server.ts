@@ -12,7 +12,7 @@ import type { AuditSink } from '../../src/ports/audit-sink.js'
 import type { Authorizer } from '../../src/ports/authorizer.js'
 import type { Clock } from '../../src/ports/clock.js'
 import { createKeyward, type Keyward } from '../../src/server.js'
-import type { Credential } from '../../src/wire/sigv4.js'
+import type { Credential } from '../../src/sigv4/sigv4.js'
 import type { Logger } from '../../src/ports/logger.js'
 
 /** The admin credential every test server knows (account 111122223333). */
