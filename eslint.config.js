@@ -4,13 +4,8 @@ import tseslint from 'typescript-eslint'
 
 /** The composition root, the command line and the XKS proxy server: nothing imports them. */
 const OUTER = ['**/server.js', '**/cli/**', '**/xks-proxy/**']
-/**
- * Protocol code: the files of src/wire/ itself. The generated model under wire/generated/ is
- * vocabulary every layer above the domain shares (operation names, input and output shapes).
- * TODO(issue 11): the exception classes leave wire/generated/ for src/domain/errors/; then
- * WIRE then forbids all of wire/ to the domain, ports and services.
- */
-const WIRE = ['**/wire/*.js', '**/wire/generated/model.js']
+/** Protocol code: everything in src/wire/, its generated wire model included. */
+const WIRE = ['**/wire/**']
 /** Modules that do I/O, which the pure domain never touches. */
 const IO_MODULES = [
   'node:fs',
@@ -99,6 +94,22 @@ export default tseslint.config(
       '**/core/**',
     ],
     message: 'Ports are interfaces over domain values: they import only the domain.',
+  }),
+  ...layer('src/sigv4/**', {
+    forbid: [
+      ...OUTER,
+      ...WIRE,
+      '**/adapters/**',
+      '**/config/**',
+      '**/services/**',
+      '**/operations/**',
+      '**/core/**',
+    ],
+    message: 'SigV4 is a library of the edges: it imports only the domain.',
+  }),
+  ...layer('src/config/**', {
+    forbid: [...OUTER, ...WIRE, '**/services/**', '**/operations/**', '**/core/**'],
+    message: 'Configuration is read below every front door: no wire, services, operations or core.',
   }),
   ...layer('src/crypto/**', {
     forbid: [

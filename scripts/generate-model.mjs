@@ -179,17 +179,9 @@ function generateExceptions() {
   return out
 }
 
-/**
- * The exception classes' old place, re-exporting the new one so that every commit builds while
- * imports are rewritten (TODO(issue 11): removed once no file imports it).
- */
-const generateOldExceptionsPath = () =>
-  HEADER + `export * from '../../domain/errors/exceptions.js'\n`
-
 export const generated = () => ({
   'src/wire/generated/model.ts': generateModel(),
   'src/domain/errors/exceptions.ts': generateExceptions(),
-  'src/wire/generated/exceptions.ts': generateOldExceptionsPath(),
 })
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
