@@ -18,7 +18,7 @@ export interface KmsCall {
 
 /**
  * How long one signature is replayed before the load generator signs again. Keyward, like AWS,
- * accepts an X-Amz-Date up to 5 minutes old (src/wire/sigv4.ts, MAX_CLOCK_SKEW_MS).
+ * accepts an X-Amz-Date up to 5 minutes old (src/sigv4/sigv4.ts, MAX_CLOCK_SKEW_MS).
  */
 export const RESIGN_EVERY_MS = 2 * 60 * 1000
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Generates src/wire/generated/* from the fact tables in model/ (copied from the public KMS
-// service model). The output is checked in; test/wire/generated-integrity.test.ts regenerates it
+// Generates, from the fact tables in model/ (copied from the public KMS service model), the wire
+// types and schemas (src/wire/generated/model.ts) and the exception classes the domain throws
+// (src/domain/errors/exceptions.ts). The output is checked in; test/wire/generated-integrity.test.ts regenerates it
 // in memory and fails on any difference, so the model and the code cannot drift.
 //
 //   node scripts/generate-model.mjs           write the files
@@ -159,7 +160,7 @@ function generateModel() {
 function generateExceptions() {
   const names = Object.keys(errors).sort()
   let out = HEADER
-  out += `import { KmsException } from '../../domain/kms-exception.js'\n\n`
+  out += `import { KmsException } from '../kms-exception.js'\n\n`
   for (const n of names) {
     const e = errors[n]
     const status = e.wireHttpStatus
@@ -180,7 +181,7 @@ function generateExceptions() {
 
 export const generated = () => ({
   'src/wire/generated/model.ts': generateModel(),
-  'src/wire/generated/exceptions.ts': generateExceptions(),
+  'src/domain/errors/exceptions.ts': generateExceptions(),
 })
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

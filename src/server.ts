@@ -20,12 +20,17 @@ import {
 import { DEFAULT_QUOTA_CONFIG } from './config/quotas.js'
 import { RequestRateLimiter } from './domain/quotas.js'
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './config/http-limits.js'
+import { createInvoke } from './core/invoke.js'
+import type { AuditEvent, AuditSink } from './ports/audit-sink.js'
+import { allowAll, type Authorizer } from './ports/authorizer.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import type { KeyMaterialBackends } from './ports/key-material-backend.js'
 import type { KeyStore } from './ports/key-store.js'
+import { jsonLineLogger, type Logger } from './ports/logger.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
 import { CustomKeyStoreService } from './services/custom-key-stores.js'
+import { keyLastUseSink } from './services/key-last-use.js'
 import { KeyService } from './services/key-service.js'
 import {
   importedMaterialExpiryJob,
@@ -33,7 +38,7 @@ import {
   keyRotationJob,
   Scheduler,
 } from './services/scheduler.js'
-import { createKmsRequestListener, type Logger } from './wire/kms-http-handler.js'
+import { createKmsRequestListener } from './wire/kms-http-handler.js'
 import { warmUpValidators } from './wire/validate-input.js'
 
 /** Everything the server is made of. Only this file chooses implementations. */
@@ -45,6 +50,16 @@ export interface KeywardOptions {
   readonly clock?: Clock
   readonly random?: Random
   readonly logger?: Logger
+  /**
+   * Decides whether each call may proceed (src/ports/authorizer.ts). Default: allow all, the
+   * access rules of today being enforced where keys are resolved.
+   */
+  readonly authorizer?: Authorizer
+  /**
+   * Also told of every finished call (src/ports/audit-sink.ts), after the last-use sink that
+   * GetKeyLastUsage reads: where an audit trail is plugged in.
+   */
+  readonly audit?: AuditSink
   /** Scheduler period; one minute by default. */
   readonly schedulerIntervalMs?: number
   /**
@@ -85,6 +100,8 @@ function createLimitedServer(listener: RequestListener, limits: HttpLimits): Ser
 /** A running Keyward. */
 export interface Keyward {
   readonly server: Server
+  /** The store the server was made with (tests inspect it; requests go through `keys`). */
+  readonly store: KeyStore
   readonly keys: KeyService
   readonly customKeyStores: CustomKeyStoreService
   readonly scheduler: Scheduler
@@ -100,16 +117,18 @@ export interface Keyward {
  * One JSON line per event on stderr. Debug events (aborted requests, which any peer can cause)
  * are written only when KEYWARD_LOG_LEVEL is `debug`.
  */
-export const consoleLogger: Logger = {
-  debug: (message, fields) => {
-    if (process.env.KEYWARD_LOG_LEVEL === 'debug')
-      console.error(JSON.stringify({ level: 'debug', message, ...fields }))
-  },
-  info: (message, fields) => console.error(JSON.stringify({ level: 'info', message, ...fields })),
-  error: (message, fields) => console.error(JSON.stringify({ level: 'error', message, ...fields })),
-}
+export const consoleLogger: Logger = jsonLineLogger({
+  debug: process.env.KEYWARD_LOG_LEVEL === 'debug',
+})
 
 const ROOT_KEY_SETTING = 'root_key_fingerprint'
+
+/** One sink that tells each of `sinks`, in order. */
+const eachOf = (sinks: readonly AuditSink[]): AuditSink => ({
+  record: (event: AuditEvent) => {
+    for (const sink of sinks) sink.record(event)
+  },
+})
 
 /**
  * The composition root: wires a store, a root key and principals into the HTTP server.
@@ -179,12 +198,19 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     logger,
     ...(options.schedulerIntervalMs ? { intervalMs: options.schedulerIntervalMs } : {}),
   })
-  const listener = createKmsRequestListener({
+  const invoke = createInvoke({
     keys,
     customKeyStores,
     backends,
     clock,
     random,
+    authorizer: options.authorizer ?? allowAll,
+    audit: options.audit ? eachOf([keyLastUseSink(keys), options.audit]) : keyLastUseSink(keys),
+  })
+  const listener = createKmsRequestListener({
+    invoke,
+    customKeyStores,
+    clock,
     principals,
     logger,
     ...(options.dev ? { devCaller: adminCaller() } : {}),
@@ -198,6 +224,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     logger.error('saving key last-use times failed', { cause: String(error) })
   return {
     server,
+    store: options.store,
     keys,
     customKeyStores,
     scheduler,

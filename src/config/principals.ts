@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { Caller } from '../domain/caller.js'
-import type { Credential } from '../wire/sigv4.js'
+import type { Credential } from '../sigv4/sigv4.js'
 import { readHsmClusters, type HsmClusterConfig } from './hsm-clusters.js'
 import { readQuotaConfig, type QuotaConfig } from './quotas.js'
 import { readXksClientConfig, type XksClientConfig } from './xks-client.js'

@@ -13,7 +13,7 @@ import type { WrappingAlgorithm, WrappingKeySpec } from '../domain/import-token.
 import { SIGNING_ALGORITHMS, type KeyMaterialSpec } from '../domain/key-specs.js'
 import { ecPrivateScalar, INTEGER, readTopSequence, SEQUENCE, spkiPublicKeyBits } from './der.js'
 import type { GeneratedMaterial } from './family.js'
-import { KEY_PAIR_OPERATIONS } from './index.js'
+import { KEY_PAIR_OPERATIONS } from './operations.js'
 import { generateDerKeyPair } from './key-objects.js'
 
 /**

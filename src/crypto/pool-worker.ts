@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads'
-import { KEY_PAIR_OPERATIONS } from './index.js'
+import { KEY_PAIR_OPERATIONS } from './operations.js'
 import { asBuffer, type PoolReply, type PoolTask } from './pool.js'
 
 /**

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import type { KEY_PAIR_OPERATIONS } from './index.js'
+import type { KEY_PAIR_OPERATIONS } from './operations.js'
 
 /** The operations a crypto worker runs, by name (the typed table in src/crypto/index.ts). */
 export type PoolOperation = keyof typeof KEY_PAIR_OPERATIONS

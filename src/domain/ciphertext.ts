@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto'
-import { InvalidCiphertextException } from '../wire/generated/exceptions.js'
+import { InvalidCiphertextException } from './errors/exceptions.js'
 import type { Random } from '../ports/random.js'
 import { encodeEncryptionContext, type EncryptionContext } from './encryption-context.js'
 import { isKeyId } from './identifiers.js'

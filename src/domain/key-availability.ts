@@ -1,7 +1,7 @@
 import {
   KMSInvalidStateException,
   UnsupportedOperationException,
-} from '../wire/generated/exceptions.js'
+} from './errors/exceptions.js'
 
 /*
  * The answers a key material backend gives for a key it cannot serve, written once for the

@@ -1,4 +1,4 @@
-import { InvalidKeyUsageException } from '../wire/generated/exceptions.js'
+import { InvalidKeyUsageException } from './errors/exceptions.js'
 import type { KeyRecord } from './key.js'
 import { KEY_SPECS, type KeyUsage } from './key-specs.js'
 

@@ -1,5 +1,12 @@
-import type { KeyRecord, KeyState } from './key.js'
-import { KEY_ORIGINS } from './key-origins.js'
+import {
+  findMaterial,
+  materialsOf,
+  type ImportInfo,
+  type KeyMaterialInfo,
+  type KeyRecord,
+  type KeyState,
+  type RotationType,
+} from './key.js'
 
 /**
  * The key materials of a key and how they change: rotation (a new material becomes current,
@@ -14,70 +21,19 @@ import { KEY_ORIGINS } from './key-origins.js'
  * until the same material is imported again).
  */
 
-export type RotationType = 'AUTOMATIC' | 'ON_DEMAND'
-export type ExpirationModel = 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE'
-export type KeyMaterialState = 'CURRENT' | 'NON_CURRENT' | 'PENDING_ROTATION'
-export type ImportState = 'IMPORTED' | 'PENDING_IMPORT'
-
-/** What is known of an imported material (origin EXTERNAL only). */
-export interface ImportInfo {
-  readonly importState: ImportState
-  /** Present while IMPORTED. */
-  readonly expirationModel?: ExpirationModel
-  /** Epoch ms; present while IMPORTED with KEY_MATERIAL_EXPIRES. */
-  readonly validTo?: number
-  readonly description?: string
-}
-
-/** One material of a key, as the key record lists it (no secret in here). */
-export interface KeyMaterialInfo {
-  /** 64 lowercase hex characters. */
-  readonly keyMaterialId: string
-  /** When it was generated or first imported (epoch ms); orders the listing. */
-  readonly createdAt: number
-  /** When a rotation made it current; absent for the first material and a pending one. */
-  readonly rotationDate?: number
-  readonly rotationType?: RotationType
-  /** Imported for an on-demand rotation that has not happened yet. */
-  readonly pendingRotation?: true
-  readonly imported?: ImportInfo
-}
-
-/**
- * The key's materials, oldest first. A record written before rotation existed lists none: its
- * only material is its current one, created with the key.
- *
- * @example
- *   materialsOf(newKey).length // 1
- */
-export function materialsOf(key: KeyRecord): readonly KeyMaterialInfo[] {
-  if (key.materials) return key.materials
-  return key.currentKeyMaterialId
-    ? [{ keyMaterialId: key.currentKeyMaterialId, createdAt: key.creationDate }]
-    : []
-}
-
-/** CURRENT, NON_CURRENT or PENDING_ROTATION. */
-export function materialState(key: KeyRecord, material: KeyMaterialInfo): KeyMaterialState {
-  if (material.pendingRotation) return 'PENDING_ROTATION'
-  return material.keyMaterialId === key.currentKeyMaterialId ? 'CURRENT' : 'NON_CURRENT'
-}
-
-/** The material with this ID, if the key has it. */
-export function findMaterial(key: KeyRecord, keyMaterialId: string): KeyMaterialInfo | undefined {
-  return materialsOf(key).find((m) => m.keyMaterialId === keyMaterialId)
-}
+export type {
+  ExpirationModel,
+  ImportInfo,
+  ImportState,
+  KeyMaterialInfo,
+  KeyMaterialState,
+  RotationType,
+} from './key.js'
+export { currentImport, findMaterial, materialsOf, materialState } from './key.js'
 
 /** The imported material waiting for an on-demand rotation, if any. */
 export function pendingMaterial(key: KeyRecord): KeyMaterialInfo | undefined {
   return materialsOf(key).find((m) => m.pendingRotation)
-}
-
-/** The import details of an EXTERNAL key's current material while it is imported. */
-export function currentImport(key: KeyRecord): ImportInfo | undefined {
-  if (KEY_ORIGINS[key.origin].material !== 'imported' || !key.currentKeyMaterialId) return undefined
-  const imported = findMaterial(key, key.currentKeyMaterialId)?.imported
-  return imported?.importState === 'IMPORTED' ? imported : undefined
 }
 
 /** How many on-demand rotations the key has had (AWS allows 25; key-rotation.ts). */

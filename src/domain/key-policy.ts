@@ -1,7 +1,4 @@
-import {
-  LimitExceededException,
-  MalformedPolicyDocumentException,
-} from '../wire/generated/exceptions.js'
+import { LimitExceededException, MalformedPolicyDocumentException } from './errors/exceptions.js'
 
 /** The key policy document quota: 32 KB, not adjustable (Developer Guide, "Resource quotas"). */
 export const MAX_POLICY_BYTES = 32_768

@@ -1,4 +1,4 @@
-import { DisabledException, KMSInvalidStateException } from '../wire/generated/exceptions.js'
+import { keyDisabled, keyInInvalidState, keyNotPendingDeletion } from './errors/messages.js'
 import type { KeyRecord, KeyState } from './key.js'
 
 /**
@@ -84,17 +84,6 @@ const RULES: Record<StateRule, Record<KeyState, Verdict>> = {
   any: ALL_OK,
 }
 
-const STATE_PHRASE: Record<KeyState, string> = {
-  Creating: 'is creating',
-  Enabled: 'is enabled',
-  Disabled: 'is disabled',
-  PendingDeletion: 'is pending deletion',
-  PendingImport: 'is pending import',
-  PendingReplicaDeletion: 'is pending replica deletion',
-  Unavailable: 'is unavailable',
-  Updating: 'is updating',
-}
-
 /**
  * Throws the exception AWS sends when `key`'s state forbids an operation under `rule`.
  *
@@ -106,10 +95,10 @@ export function assertKeyState(key: KeyRecord, rule: StateRule): void {
     case 'ok':
       return
     case 'disabled':
-      throw new DisabledException(`${key.arn} is disabled.`)
+      throw keyDisabled(key.arn)
     case 'notPendingDeletion':
-      throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`)
+      throw keyNotPendingDeletion(key.arn)
     case 'invalid':
-      throw new KMSInvalidStateException(`${key.arn} ${STATE_PHRASE[key.keyState]}.`)
+      throw keyInInvalidState(key.arn, key.keyState)
   }
 }

@@ -1,7 +1,6 @@
 import { KEY_ORIGINS, type Origin } from './key-origins.js'
 import type { KeySpec, KeyUsage } from './key-specs.js'
 import { algorithmsFor, KEY_SPECS } from './key-specs.js'
-import { currentImport, type KeyMaterialInfo } from './key-materials.js'
 
 /** AWS's key states (API Reference, KeyMetadata.KeyState). */
 export type KeyState =
@@ -19,6 +18,45 @@ export type { Origin } from './key-origins.js'
 export interface Tag {
   readonly TagKey: string
   readonly TagValue: string
+}
+
+/*
+ * The materials of a key as its record lists them (no secret in here). How they change
+ * (rotation, import, expiry) is src/domain/key-materials.ts; these types and readers live here
+ * because the record and its AWS view need them, and key-materials.ts needs the record.
+ *
+ * Vocabulary of the API Reference (RotationsListEntry, 2025-06): a material is CURRENT (used to
+ * encrypt and decrypt), NON_CURRENT (decrypt only) or PENDING_ROTATION (imported for an
+ * on-demand rotation that has not happened). Imported material is IMPORTED or PENDING_IMPORT.
+ */
+
+export type RotationType = 'AUTOMATIC' | 'ON_DEMAND'
+export type ExpirationModel = 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE'
+export type KeyMaterialState = 'CURRENT' | 'NON_CURRENT' | 'PENDING_ROTATION'
+export type ImportState = 'IMPORTED' | 'PENDING_IMPORT'
+
+/** What is known of an imported material (origin EXTERNAL only). */
+export interface ImportInfo {
+  readonly importState: ImportState
+  /** Present while IMPORTED. */
+  readonly expirationModel?: ExpirationModel
+  /** Epoch ms; present while IMPORTED with KEY_MATERIAL_EXPIRES. */
+  readonly validTo?: number
+  readonly description?: string
+}
+
+/** One material of a key, as the key record lists it (no secret in here). */
+export interface KeyMaterialInfo {
+  /** 64 lowercase hex characters. */
+  readonly keyMaterialId: string
+  /** When it was generated or first imported (epoch ms); orders the listing. */
+  readonly createdAt: number
+  /** When a rotation made it current; absent for the first material and a pending one. */
+  readonly rotationDate?: number
+  readonly rotationType?: RotationType
+  /** Imported for an on-demand rotation that has not happened yet. */
+  readonly pendingRotation?: true
+  readonly imported?: ImportInfo
 }
 
 /**
@@ -146,4 +184,36 @@ function expirationOf(key: KeyRecord) {
     ExpirationModel: current.expirationModel,
     ValidTo: current.validTo === undefined ? undefined : seconds(current.validTo),
   }
+}
+
+/**
+ * The key's materials, oldest first. A record written before rotation existed lists none: its
+ * only material is its current one, created with the key.
+ *
+ * @example
+ *   materialsOf(newKey).length // 1
+ */
+export function materialsOf(key: KeyRecord): readonly KeyMaterialInfo[] {
+  if (key.materials) return key.materials
+  return key.currentKeyMaterialId
+    ? [{ keyMaterialId: key.currentKeyMaterialId, createdAt: key.creationDate }]
+    : []
+}
+
+/** CURRENT, NON_CURRENT or PENDING_ROTATION. */
+export function materialState(key: KeyRecord, material: KeyMaterialInfo): KeyMaterialState {
+  if (material.pendingRotation) return 'PENDING_ROTATION'
+  return material.keyMaterialId === key.currentKeyMaterialId ? 'CURRENT' : 'NON_CURRENT'
+}
+
+/** The material with this ID, if the key has it. */
+export function findMaterial(key: KeyRecord, keyMaterialId: string): KeyMaterialInfo | undefined {
+  return materialsOf(key).find((m) => m.keyMaterialId === keyMaterialId)
+}
+
+/** The import details of an EXTERNAL key's current material while it is imported. */
+export function currentImport(key: KeyRecord): ImportInfo | undefined {
+  if (KEY_ORIGINS[key.origin].material !== 'imported' || !key.currentKeyMaterialId) return undefined
+  const imported = findMaterial(key, key.currentKeyMaterialId)?.imported
+  return imported?.importState === 'IMPORTED' ? imported : undefined
 }

@@ -1,6 +1,6 @@
 /**
  * Base of every exception Keyward sends on the wire. The concrete classes are generated from
- * model/kms-errors.json (src/wire/generated/exceptions.ts) so that the wire name, the fault and
+ * model/kms-errors.json (src/domain/errors/exceptions.ts) so that the wire name, the fault and
  * the HTTP status live on the class and nowhere else.
  *
  * `message` is public and goes to the caller; `cause` is internal and only logged, joined to the

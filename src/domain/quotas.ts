@@ -1,4 +1,4 @@
-import { LimitExceededException, ThrottlingException } from '../wire/generated/exceptions.js'
+import { LimitExceededException, ThrottlingException } from './errors/exceptions.js'
 
 /**
  * AWS KMS's quotas, per account and Region: resource quotas (how many keys, aliases per key,

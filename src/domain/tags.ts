@@ -1,4 +1,5 @@
-import { TagException } from '../wire/generated/exceptions.js'
+import { TagException } from './errors/exceptions.js'
+import { reservedTagPrefix } from './errors/messages.js'
 import type { Tag } from './key.js'
 
 /** At most 50 tags per KMS key (Developer Guide, "Tagging keys"). */
@@ -15,7 +16,7 @@ export function mergeTags(existing: readonly Tag[], added: readonly Tag[]): Tag[
   const seen = new Set<string>()
   for (const t of added) {
     if (t.TagKey.toLowerCase().startsWith('aws:')) {
-      throw new TagException('Tags beginning with aws: are reserved')
+      throw reservedTagPrefix()
     }
     if (seen.has(t.TagKey)) throw new TagException('Duplicate tag keys')
     seen.add(t.TagKey)

@@ -7,7 +7,7 @@ import {
   XksProxyInvalidConfigurationException,
   XksProxyInvalidResponseException,
   XksProxyUriUnreachableException,
-} from '../wire/generated/exceptions.js'
+} from './errors/exceptions.js'
 
 /**
  * How a failed call to an external key store proxy becomes an AWS KMS answer. AWS KMS cannot

@@ -22,7 +22,7 @@ function withoutDeletion(key: KeyRecord): KeyRecord {
  * "Key states", footnote [4]). The response KeyId is the key ARN.
  */
 export const cancelKeyDeletion: Handler<'CancelKeyDeletion'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   const cancelled = await ctx.keys.mutate(key, (current) => {
     assertKeyState(current, 'cancelDeletion')
     return withoutDeletion(current)

@@ -4,15 +4,19 @@ import type { Clock } from '../ports/clock.js'
 import type { KeyMaterialBackends } from '../ports/key-material-backend.js'
 import type { Random } from '../ports/random.js'
 import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
-import type { KeyService } from '../services/key-service.js'
-import { DryRunOperationException } from '../wire/generated/exceptions.js'
+import type { KeyRequester, KeyService } from '../services/key-service.js'
+import { DryRunOperationException } from '../domain/errors/exceptions.js'
 import type { KmsInputs, KmsOperationName, KmsOutput } from '../wire/generated/model.js'
 
-/** What every operation handler receives besides its input. */
-export interface OperationContext {
+/**
+ * What every operation handler receives besides its input. It is the {@link KeyRequester} of
+ * the keys the operation resolves: `ctx.keys.resolve({ by: ctx, keyId, accept })`.
+ */
+export interface OperationContext extends KeyRequester {
   /** The operation being served (XKS proxies are told it as kmsOperation). */
   readonly operation: KmsOperationName
   readonly requestId: string
+  /** Who sent the request, as the front door authenticated it. */
   readonly caller: Caller
   /** The Region of the request (from the SigV4 credential scope). */
   readonly region: string

@@ -1,8 +1,5 @@
-import {
-  AlreadyExistsException,
-  LimitExceededException,
-  NotFoundException,
-} from '../wire/generated/exceptions.js'
+import { AlreadyExistsException, LimitExceededException } from '../domain/errors/exceptions.js'
+import { keyNotFound } from '../domain/errors/messages.js'
 import { aliasArn } from '../domain/identifiers.js'
 import { assertKeyState } from '../domain/key-state.js'
 import type { Handler } from './context.js'
@@ -18,10 +15,10 @@ import { assertNewAliasName } from './support/aliases.js'
 export const createAlias: Handler<'CreateAlias'> = async (ctx, input) => {
   const name = input.AliasName
   assertNewAliasName(name)
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.TargetKeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.TargetKeyId, accept: 'idOrArn' })
   await ctx.keys.changeAliases(async (tx) => {
     const target = await tx.getKey(key.region, key.keyId)
-    if (!target) throw new NotFoundException(`Key '${key.arn}' does not exist`)
+    if (!target) throw keyNotFound(key.arn)
     assertKeyState(target, 'manage')
     const taken = () =>
       new AlreadyExistsException(

@@ -13,7 +13,7 @@ import {
   IncorrectTrustAnchorException,
   LimitExceededException,
   ValidationException,
-} from '../wire/generated/exceptions.js'
+} from '../domain/errors/exceptions.js'
 import type { CreateCustomKeyStoreInput } from '../wire/generated/model.js'
 import type { Handler, OperationContext } from './context.js'
 import { nameInUse, storeUsingToken } from './support/custom-key-stores.js'
@@ -195,10 +195,10 @@ async function externalKeyStore(
   }
   assertConnectivity(settings)
   // Cheap refusals first: no proxy call for a request that cannot succeed anyway.
-  if (await ctx.keys.store.findCustomKeyStoreByName(ctx.scope, input.CustomKeyStoreName)) {
+  if (await ctx.keys.findCustomKeyStoreByName(ctx.scope, input.CustomKeyStoreName)) {
     throw nameInUse()
   }
-  await assertXksSettingsFree(ctx.keys.store, ctx.scope, { candidate: settings })
+  await assertXksSettingsFree(ctx.keys, ctx.scope, { candidate: settings })
   if (settings.connectivity === 'PUBLIC_ENDPOINT') {
     await checkProxyHealth(
       ctx,

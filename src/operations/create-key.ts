@@ -1,4 +1,4 @@
-import { UnsupportedOperationException, ValidationException } from '../wire/generated/exceptions.js'
+import { UnsupportedOperationException, ValidationException } from '../domain/errors/exceptions.js'
 import { keyArn } from '../domain/identifiers.js'
 import { toKeyMetadata, type KeyRecord } from '../domain/key.js'
 import { assertValidKeyPolicy, defaultKeyPolicy } from '../domain/key-policy.js'

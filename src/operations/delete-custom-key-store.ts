@@ -1,4 +1,4 @@
-import { CustomKeyStoreHasCMKsException } from '../wire/generated/exceptions.js'
+import { CustomKeyStoreHasCMKsException } from '../domain/errors/exceptions.js'
 import type { Handler } from './context.js'
 import { customKeyStoreInvalidState, requireCustomKeyStore } from './support/custom-key-stores.js'
 

@@ -1,4 +1,4 @@
-import { NotFoundException, ValidationException } from '../wire/generated/exceptions.js'
+import { NotFoundException, ValidationException } from '../domain/errors/exceptions.js'
 import { findMaterial, withMaterialsDeleted } from '../domain/key-materials.js'
 import type { Handler } from './context.js'
 import { keyForImport } from './support/key-import.js'

@@ -1,4 +1,4 @@
-import { ValidationException } from '../wire/generated/exceptions.js'
+import { ValidationException } from '../domain/errors/exceptions.js'
 import { deriveSharedSecret as derive } from '../crypto/index.js'
 import { assertAlgorithm } from '../domain/key-checks.js'
 import { KEY_SPECS } from '../domain/key-specs.js'

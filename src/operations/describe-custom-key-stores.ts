@@ -11,12 +11,11 @@ import { readPageRequest, toPageOutput } from './support/pagination.js'
  */
 export const describeCustomKeyStores: Handler<'DescribeCustomKeyStores'> = async (ctx, input) => {
   const request = readPageRequest('DescribeCustomKeyStores', input)
-  const store = ctx.keys.store
   if (input.CustomKeyStoreId !== undefined || input.CustomKeyStoreName !== undefined) {
     const found =
       input.CustomKeyStoreId !== undefined
-        ? await requireCustomKeyStore(store, ctx.scope, input.CustomKeyStoreId)
-        : await store.findCustomKeyStoreByName(ctx.scope, input.CustomKeyStoreName!)
+        ? await requireCustomKeyStore(ctx.keys, ctx.scope, input.CustomKeyStoreId)
+        : await ctx.keys.findCustomKeyStoreByName(ctx.scope, input.CustomKeyStoreName!)
     // Both given: they must name the same store.
     if (
       !found ||
@@ -26,7 +25,7 @@ export const describeCustomKeyStores: Handler<'DescribeCustomKeyStores'> = async
     }
     return { CustomKeyStores: [toCustomKeyStoresListEntry(found)], Truncated: false }
   }
-  const page = await store.listCustomKeyStores(ctx.scope, request)
+  const page = await ctx.keys.listCustomKeyStores(ctx.scope, request)
   const out = toPageOutput('DescribeCustomKeyStores', page, (s) => s.customKeyStoreId)
   return {
     CustomKeyStores: out.items.map(toCustomKeyStoresListEntry),

@@ -9,7 +9,7 @@ import { storeOfKey } from './support/key-backends.js'
  * deletion, which it stays (kms-api.md §3.3).
  */
 export const describeKey: Handler<'DescribeKey'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idArnOrAlias')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idArnOrAlias' })
   const metadata = toKeyMetadata(key)
   if (inCustomKeyStore(key.origin) && key.keyState !== 'PendingDeletion') {
     const store = await storeOfKey(ctx, key)

@@ -1,5 +1,5 @@
 import { CUSTOM_KEY_STORE_TYPES } from '../domain/key-origins.js'
-import { UnsupportedOperationException, ValidationException } from '../wire/generated/exceptions.js'
+import { UnsupportedOperationException, ValidationException } from '../domain/errors/exceptions.js'
 import type { Handler, OperationContext } from './context.js'
 import { customKeyStoreInvalidState, requireCustomKeyStore } from './support/custom-key-stores.js'
 import { whileReachable } from './support/key-backends.js'
@@ -26,7 +26,7 @@ async function randomFromStore(
   customKeyStoreId: string,
   length: number,
 ): Promise<Buffer> {
-  const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, customKeyStoreId)
+  const store = await requireCustomKeyStore(ctx.keys, ctx.scope, customKeyStoreId)
   const storeType = CUSTOM_KEY_STORE_TYPES[store.customKeyStoreType]
   // "This parameter is not valid for … external key stores" (kms-api.md, GenerateRandom).
   if (!storeType.generateRandom) {

@@ -7,12 +7,12 @@ import type { Handler } from './context.js'
  * AWS also returns a CloudTrailEventId; Keyward has no CloudTrail, so it is left out.
  */
 export const getKeyLastUsage: Handler<'GetKeyLastUsage'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   const [use, trackingStart] = await Promise.all([
     ctx.keys.lastKeyUse(key.region, key.keyId),
-    ctx.keys.store.getSetting('key_usage_tracking_start'),
+    ctx.keys.keyUsageTrackingStart(),
   ])
-  const since = Math.max(Number(trackingStart ?? 0), key.creationDate)
+  const since = Math.max(trackingStart ?? 0, key.creationDate)
   return {
     KeyId: key.arn,
     KeyLastUsage: use

@@ -15,7 +15,7 @@ import { automaticRotationSupported } from './support/rotation.js'
  * DisableKeyRotation and RotateKeyOnDemand still refuse such keys.
  */
 export const getKeyRotationStatus: Handler<'GetKeyRotationStatus'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   if (!automaticRotationSupported(key)) return { KeyId: key.arn, KeyRotationEnabled: false }
   const enabled = key.nextRotationDate !== undefined
   return {

@@ -1,4 +1,4 @@
-import { ValidationException } from '../wire/generated/exceptions.js'
+import { ValidationException } from '../domain/errors/exceptions.js'
 import { generateWrappingKeyPair } from '../crypto/key-import.js'
 import {
   IMPORT_TOKEN_VALIDITY_MS,

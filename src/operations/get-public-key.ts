@@ -9,7 +9,7 @@ import { assertKeyState } from '../domain/key-state.js'
  * HMAC keys have no public key: UnsupportedOperationException.
  */
 export const getPublicKey: Handler<'GetPublicKey'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idArnOrAlias')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idArnOrAlias' })
   assertKeyState(key, 'use')
   const publicKey = publicKeyOf(key, 'GetPublicKey')
   const { EncryptionAlgorithms, SigningAlgorithms, KeyAgreementAlgorithms } = algorithmsFor(

@@ -5,7 +5,7 @@ import {
   InvalidImportTokenException,
   KMSInvalidStateException,
   ValidationException,
-} from '../wire/generated/exceptions.js'
+} from '../domain/errors/exceptions.js'
 import { unwrapKeyMaterial } from '../crypto/key-import.js'
 import type { KeyRecord } from '../domain/key.js'
 import {

@@ -13,8 +13,8 @@ export const listAliases: Handler<'ListAliases'> = async (ctx, input) => {
   const key =
     input.KeyId === undefined
       ? undefined
-      : await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
-  const page = await ctx.keys.store.listAliases(ctx.scope, {
+      : await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
+  const page = await ctx.keys.listAliases(ctx.scope, {
     ...request,
     ...(key ? { keyId: key.keyId } : {}),
   })

@@ -9,7 +9,7 @@ import { DEFAULT_POLICY_NAME } from './support/policy-names.js'
  */
 export const listKeyPolicies: Handler<'ListKeyPolicies'> = async (ctx, input) => {
   const request = readPageRequest('ListKeyPolicies', input)
-  await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   const out = pageOfList('ListKeyPolicies', request, {
     items: [DEFAULT_POLICY_NAME],
     sortKey: (name) => name,

@@ -41,7 +41,7 @@ const positionKey = (position: number) => String(position).padStart(8, '0')
  * that cannot rotate get UnsupportedOperationException. Works in every key state.
  */
 export const listKeyRotations: Handler<'ListKeyRotations'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   assertRotatableSpec(key)
   const request = readPageRequest('ListKeyRotations', input)
   const all = input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL'

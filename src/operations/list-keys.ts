@@ -7,7 +7,7 @@ import { readPageRequest, toPageOutput } from './support/pagination.js'
  * (API Reference, ListKeys).
  */
 export const listKeys: Handler<'ListKeys'> = async (ctx, input) => {
-  const page = await ctx.keys.store.listKeys(ctx.scope, readPageRequest('ListKeys', input))
+  const page = await ctx.keys.listKeys(ctx.scope, readPageRequest('ListKeys', input))
   const out = toPageOutput('ListKeys', page, (key) => key.keyId)
   return {
     Keys: out.items.map((key) => ({ KeyId: key.keyId, KeyArn: key.arn })),

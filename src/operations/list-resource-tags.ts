@@ -7,7 +7,7 @@ import { pageOfList, readPageRequest } from './support/pagination.js'
  */
 export const listResourceTags: Handler<'ListResourceTags'> = async (ctx, input) => {
   const request = readPageRequest('ListResourceTags', input)
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   const out = pageOfList('ListResourceTags', request, {
     items: key.tags,
     sortKey: (tag) => tag.TagKey,

@@ -11,7 +11,7 @@ import { assertPolicyName } from './support/policy-names.js'
  * enforced yet, so no policy can lock a caller out; the flag is accepted and has no effect.
  */
 export const putKeyPolicy: Handler<'PutKeyPolicy'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   assertPolicyName(key, input.PolicyName)
   assertValidKeyPolicy(input.Policy)
   await ctx.keys.mutate(key, (current) =>

@@ -3,7 +3,7 @@ import {
   KMSInvalidStateException,
   LimitExceededException,
   UnsupportedOperationException,
-} from '../wire/generated/exceptions.js'
+} from '../domain/errors/exceptions.js'
 import type { KeyRecord } from '../domain/key.js'
 import { onDemandRotations, pendingMaterial, withRotation } from '../domain/key-materials.js'
 import { conflictsWithAutomaticRotation, ON_DEMAND_ROTATION_LIMIT } from '../domain/key-rotation.js'
@@ -55,7 +55,7 @@ function assertCanRotateOnDemand(key: KeyRecord, now: number): void {
  * response KeyId is the key ARN (LocalStack's AWS-validated test_rotate_on_demand_returns_arn_for_key_id).
  */
 export const rotateKeyOnDemand: Handler<'RotateKeyOnDemand'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   assertCanRotateOnDemand(key, ctx.clock.now())
   await ctx.keys.mutate(key, async (current, tx) => {
     const now = ctx.clock.now()

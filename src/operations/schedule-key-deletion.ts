@@ -1,4 +1,4 @@
-import { ValidationException } from '../wire/generated/exceptions.js'
+import { ValidationException } from '../domain/errors/exceptions.js'
 import { assertKeyState } from '../domain/key-state.js'
 import type { Handler } from './context.js'
 
@@ -30,7 +30,7 @@ function pendingWindow(days: number | undefined): number {
  */
 export const scheduleKeyDeletion: Handler<'ScheduleKeyDeletion'> = async (ctx, input) => {
   const days = pendingWindow(input.PendingWindowInDays)
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   const scheduled = await ctx.keys.mutate(key, (current) => {
     assertKeyState(current, 'scheduleDeletion')
     return {

@@ -8,7 +8,7 @@ import type { Handler } from './context.js'
  * src/domain/tags.ts has the messages). Refused while the key is pending deletion.
  */
 export const tagResource: Handler<'TagResource'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   await ctx.keys.mutate(key, (current) => {
     assertKeyState(current, 'manage')
     return { ...current, tags: mergeTags(current.tags, input.Tags) }

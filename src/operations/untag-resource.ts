@@ -1,4 +1,4 @@
-import { TagException } from '../wire/generated/exceptions.js'
+import { reservedTagPrefix } from '../domain/errors/messages.js'
 import { assertKeyState } from '../domain/key-state.js'
 import type { Handler } from './context.js'
 
@@ -9,9 +9,9 @@ import type { Handler } from './context.js'
  */
 export const untagResource: Handler<'UntagResource'> = async (ctx, input) => {
   if (input.TagKeys.some((k) => k.toLowerCase().startsWith('aws:'))) {
-    throw new TagException('Tags beginning with aws: are reserved')
+    throw reservedTagPrefix()
   }
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   const removed = new Set(input.TagKeys)
   await ctx.keys.mutate(key, (current) => {
     assertKeyState(current, 'manage')

@@ -1,13 +1,11 @@
-import {
-  LimitExceededException,
-  NotFoundException,
-  ValidationException,
-} from '../wire/generated/exceptions.js'
+import { LimitExceededException, ValidationException } from '../domain/errors/exceptions.js'
 import type { KeyRecord } from '../domain/key.js'
 import { KEY_SPECS } from '../domain/key-specs.js'
 import { assertKeyState } from '../domain/key-state.js'
 import type { Handler } from './context.js'
-import { aliasNotFound, assertAliasPrefix } from './support/aliases.js'
+import { aliasNotFound, keyNotFound } from '../domain/errors/messages.js'
+import { aliasArn } from '../domain/identifiers.js'
+import { assertAliasPrefix } from './support/aliases.js'
 
 /** The three key types UpdateAlias distinguishes: symmetric encryption, HMAC, asymmetric. */
 function keyType(key: KeyRecord): 'symmetric' | 'HMAC' | 'asymmetric' {
@@ -38,12 +36,12 @@ function assertSameKind(current: KeyRecord, next: KeyRecord): void {
 export const updateAlias: Handler<'UpdateAlias'> = async (ctx, input) => {
   const name = input.AliasName
   assertAliasPrefix(name)
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.TargetKeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.TargetKeyId, accept: 'idOrArn' })
   await ctx.keys.changeAliases(async (tx) => {
     const alias = await tx.getAlias(ctx.scope, name)
-    if (!alias) throw aliasNotFound(ctx.scope, name)
+    if (!alias) throw aliasNotFound(aliasArn(ctx.scope, name))
     const next = await tx.getKey(key.region, key.keyId)
-    if (!next) throw new NotFoundException(`Key '${key.arn}' does not exist`)
+    if (!next) throw keyNotFound(key.arn)
     assertKeyState(next, 'manage')
     const current = await tx.getKey(alias.region, alias.targetKeyId)
     if (current) assertSameKind(current, next)

@@ -8,7 +8,7 @@ import {
   CloudHsmClusterInvalidConfigurationException,
   CloudHsmClusterNotFoundException,
   CloudHsmClusterNotRelatedException,
-} from '../wire/generated/exceptions.js'
+} from '../domain/errors/exceptions.js'
 import type { UpdateCustomKeyStoreInput } from '../wire/generated/model.js'
 import type { Handler, OperationContext } from './context.js'
 import {
@@ -51,7 +51,7 @@ function checkNewCluster(ctx: OperationContext, store: CloudHsmKeyStoreRecord, c
  * each by its own rules, and returns nothing.
  */
 export const updateCustomKeyStore: Handler<'UpdateCustomKeyStore'> = async (ctx, input) => {
-  const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, input.CustomKeyStoreId)
+  const store = await requireCustomKeyStore(ctx.keys, ctx.scope, input.CustomKeyStoreId)
   if (store.customKeyStoreType === 'EXTERNAL_KEY_STORE') await updateExternal(ctx, input, store)
   else await updateCloudHsm(ctx, input)
   return {}
@@ -164,7 +164,7 @@ async function updateExternal(
   const changesConnection =
     needsDisconnect || next.uriPath !== current.uriPath || credential !== undefined
   if (changesConnection)
-    await assertXksSettingsFree(ctx.keys.store, ctx.scope, {
+    await assertXksSettingsFree(ctx.keys, ctx.scope, {
       candidate: next,
       except: store.customKeyStoreId,
     })

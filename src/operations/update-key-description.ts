@@ -6,7 +6,7 @@ import type { Handler } from './context.js'
  * refused while the key is pending deletion (Developer Guide, "Key states": footnote [3]).
  */
 export const updateKeyDescription: Handler<'UpdateKeyDescription'> = async (ctx, input) => {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, input.KeyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   await ctx.keys.mutate(key, (current) => {
     assertKeyState(current, 'manage')
     return current.description === input.Description

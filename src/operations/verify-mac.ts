@@ -1,4 +1,4 @@
-import { KMSInvalidMacException } from '../wire/generated/exceptions.js'
+import { KMSInvalidMacException } from '../domain/errors/exceptions.js'
 import { hmac } from '../crypto/index.js'
 import { constantTimeEqual } from '../domain/constant-time.js'
 import { assertAlgorithm } from '../domain/key-checks.js'

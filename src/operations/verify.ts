@@ -1,4 +1,4 @@
-import { KMSInvalidSignatureException } from '../wire/generated/exceptions.js'
+import { KMSInvalidSignatureException } from '../domain/errors/exceptions.js'
 import { verifySignature } from '../crypto/index.js'
 import { KEY_SPECS } from '../domain/key-specs.js'
 import { stopIfDryRun, type Handler } from './context.js'

@@ -18,7 +18,7 @@ import type {
 import type { Random } from '../ports/random.js'
 import type { KeyStore, KeyStoreTransaction } from '../ports/key-store.js'
 import type { RootKey } from '../ports/root-key.js'
-import type { Logger } from '../wire/kms-http-handler.js'
+import type { Logger } from '../ports/logger.js'
 
 const storeKey = (s: { region: string; customKeyStoreId: string }) =>
   `${s.region}/${s.customKeyStoreId}`

@@ -1,5 +1,12 @@
 import { createHmac } from 'node:crypto'
-import { AccessDeniedException, NotFoundException } from '../wire/generated/exceptions.js'
+import {
+  aliasNotFound,
+  ciphertextKeyNotAccessible,
+  invalidArnRegion,
+  invalidKeyId,
+  keyNotFound,
+  notAuthorizedByResourcePolicy,
+} from '../domain/errors/messages.js'
 import type { SealingKey } from '../domain/ciphertext.js'
 import {
   decodeImportParameters,
@@ -12,7 +19,15 @@ import { generateKeyMaterial } from '../crypto/index.js'
 import { classifyKeyReference, keyArn, aliasArn, type Scope } from '../domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
-import type { KeyStore, KeyStoreTransaction, KeyUsageRecord } from '../ports/key-store.js'
+import type {
+  AliasRecord,
+  KeyStore,
+  KeyStoreTransaction,
+  KeyUsageRecord,
+  Page,
+  PageRequest,
+} from '../ports/key-store.js'
+import type { CustomKeyStoreRecord } from '../domain/custom-key-store.js'
 import type { Random } from '../ports/random.js'
 import type { RootKey } from '../ports/root-key.js'
 import type { Caller } from '../domain/caller.js'
@@ -24,6 +39,26 @@ import {
 
 /** Which KeyId forms an operation accepts (API Reference, each operation's KeyId member). */
 export type KeyIdForms = 'idOrArn' | 'idArnOrAlias'
+
+/**
+ * Who keys are resolved for: the caller and the Region of one request, and the request core's
+ * hook for each key resolved (it authorizes the key and notes it as used by the call; see
+ * src/core/invoke.ts). The OperationContext of every operation is one.
+ */
+export interface KeyRequester {
+  readonly caller: Caller
+  readonly region: string
+  /** Throws to refuse the key (AccessDeniedException); the key is then not returned. */
+  readonly onKeyResolved: (key: KeyRecord) => Promise<void>
+}
+
+/** What {@link KeyService.resolve} is asked: a KeyId parameter, for whom, in which forms. */
+export interface ResolveRequest {
+  readonly by: KeyRequester
+  /** The KeyId (TargetKeyId, DestinationKeyId, ...) member as the caller sent it. */
+  readonly keyId: string
+  readonly accept: KeyIdForms
+}
 
 interface CachedKey {
   readonly record: KeyRecord
@@ -83,8 +118,75 @@ export class KeyService {
     this.#random = deps.random
   }
 
-  get store(): KeyStore {
-    return this.#store
+  /*
+   * Reads that operations and jobs need besides keys and aliases, outside any transaction.
+   * They go through the service, never around it (operations do not see the store), so that a
+   * cache, a read replica or per-Region routing has one place to go.
+   */
+
+  /** One page of the keys of `scope` (ListKeys). */
+  listKeys(scope: Scope, page: PageRequest): Promise<Page<KeyRecord>> {
+    return this.#store.listKeys(scope, page)
+  }
+
+  /** One page of the aliases of `scope`, or of one key of it (ListAliases). */
+  listAliases(
+    scope: Scope,
+    page: PageRequest & { readonly keyId?: string },
+  ): Promise<Page<AliasRecord>> {
+    return this.#store.listAliases(scope, page)
+  }
+
+  /** The custom key store with this ID in `region`, any account. */
+  getCustomKeyStore(
+    region: string,
+    customKeyStoreId: string,
+  ): Promise<CustomKeyStoreRecord | undefined> {
+    return this.#store.getCustomKeyStore(region, customKeyStoreId)
+  }
+
+  /** The custom key store of `scope` with this name. */
+  findCustomKeyStoreByName(scope: Scope, name: string): Promise<CustomKeyStoreRecord | undefined> {
+    return this.#store.findCustomKeyStoreByName(scope, name)
+  }
+
+  /** Every custom key store of `scope` (at most 10). */
+  listCustomKeyStoresOf(scope: Scope): Promise<CustomKeyStoreRecord[]> {
+    return this.#store.listCustomKeyStoresOf(scope)
+  }
+
+  /** One page of the custom key stores of `scope`, by ID (DescribeCustomKeyStores). */
+  listCustomKeyStores(scope: Scope, page: PageRequest): Promise<Page<CustomKeyStoreRecord>> {
+    return this.#store.listCustomKeyStores(scope, page)
+  }
+
+  /** The keys (any state) that live in a custom key store. */
+  listKeysInCustomKeyStore(region: string, customKeyStoreId: string): Promise<KeyRecord[]> {
+    return this.#store.listKeysInCustomKeyStore(region, customKeyStoreId)
+  }
+
+  /**
+   * When this database started tracking key use (GetKeyLastUsage's TrackingStartDate), in
+   * epoch milliseconds; undefined for a database that never recorded it.
+   */
+  async keyUsageTrackingStart(): Promise<number | undefined> {
+    const value = await this.#store.getSetting('key_usage_tracking_start')
+    return value === undefined ? undefined : Number(value)
+  }
+
+  /** Keys whose deletion date has passed, any account or Region (the scheduler). */
+  listKeysDueForDeletion(now: number): Promise<Array<{ region: string; keyId: string }>> {
+    return this.#store.listKeysDueForDeletion(now)
+  }
+
+  /** Enabled keys whose automatic rotation is due, any account or Region (the scheduler). */
+  listKeysDueForRotation(now: number): Promise<Array<{ region: string; keyId: string }>> {
+    return this.#store.listKeysDueForRotation(now)
+  }
+
+  /** Keys with expired imported material, any account or Region (the scheduler). */
+  listKeysWithExpiredMaterial(now: number): Promise<Array<{ region: string; keyId: string }>> {
+    return this.#store.listKeysWithExpiredMaterial(now)
   }
 
   /**
@@ -134,39 +236,42 @@ export class KeyService {
    * Resolves a KeyId parameter the way AWS does, with AWS's messages:
    * malformed → NotFoundException "Invalid keyId 'x'"; an ARN of another Region →
    * NotFoundException "Invalid arn <region>"; unknown → "Key '<arn>' does not exist";
-   * unknown alias → "Alias <alias ARN> is not found." (with the period of AWS's answers quoted in
-   * aws-recorded-errors.md: cloudposse/docs#152, sigstore/cosign#1474).
+   * unknown alias → "Alias <alias ARN> is not found." (the period as in
+   * AWS's recorded answers). The key found is handed to
+   * `request.by.onKeyResolved` (the request core: authorize, note as used) before it is
+   * returned, so an operation only ever sees keys its caller may use.
    *
    * @example
-   *   const key = await keys.resolve(caller, region, input.KeyId, 'idArnOrAlias')
+   *   const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idArnOrAlias' })
    */
-  async resolve(
-    caller: Caller,
-    region: string,
-    value: string,
-    forms: KeyIdForms,
-  ): Promise<KeyRecord> {
+  async resolve(request: ResolveRequest): Promise<KeyRecord> {
+    const key = await this.#find(request)
+    await request.by.onKeyResolved(key)
+    return key
+  }
+
+  async #find(request: ResolveRequest): Promise<KeyRecord> {
+    const { by, keyId: value, accept } = request
+    const { caller, region } = by
     const ref = classifyKeyReference(value)
     const scope = { accountId: caller.accountId, region }
     switch (ref.kind) {
       case 'malformed':
-        throw new NotFoundException(`Invalid keyId '${value}'`)
+        throw invalidKeyId(value)
       case 'keyId':
         return this.#mustExist({ scope, keyId: ref.keyId, caller })
       case 'keyArn':
-        if (ref.arn.region !== region) throw new NotFoundException(`Invalid arn ${ref.arn.region}`)
+        if (ref.arn.region !== region) throw invalidArnRegion(ref.arn.region)
         return this.#mustExist({ scope: ref.arn, keyId: ref.keyId, caller })
       case 'aliasName':
       case 'aliasArn': {
-        if (forms === 'idOrArn') throw new NotFoundException(`Invalid keyId '${value}'`)
+        if (accept === 'idOrArn') throw invalidKeyId(value)
         const aliasScope = ref.kind === 'aliasArn' ? ref.arn : scope
         if (ref.kind === 'aliasArn' && ref.arn.region !== region) {
-          throw new NotFoundException(`Invalid arn ${ref.arn.region}`)
+          throw invalidArnRegion(ref.arn.region)
         }
         const target = await this.#aliasTarget(aliasScope, ref.aliasName)
-        if (!target) {
-          throw new NotFoundException(`Alias ${aliasArn(aliasScope, ref.aliasName)} is not found.`)
-        }
+        if (!target) throw aliasNotFound(aliasArn(aliasScope, ref.aliasName))
         return this.#mustExist({ scope: aliasScope, keyId: target, caller })
       }
     }
@@ -175,29 +280,29 @@ export class KeyService {
   async #mustExist(req: { scope: Scope; keyId: string; caller: Caller }): Promise<KeyRecord> {
     const key = await this.findKey(req.scope.region, req.keyId)
     if (!key || key.accountId !== req.scope.accountId) {
-      throw new NotFoundException(`Key '${keyArn(req.scope, req.keyId)}' does not exist`)
+      throw keyNotFound(keyArn(req.scope, req.keyId))
     }
     // Another account's key is usable only where its key policy allows it; the default
     // key policy allows only its own account (Developer Guide, "Default key policy").
     if (key.accountId !== req.caller.accountId) {
-      throw new AccessDeniedException(
-        `User: ${req.caller.arn} is not authorized to perform this operation on resource: ${key.arn} because no resource-based policy allows it`,
-      )
+      throw notAuthorizedByResourcePolicy({ callerArn: req.caller.arn, resourceArn: key.arn })
     }
     return key
   }
 
   /**
    * The key a ciphertext names, for Decrypt and ReEncrypt. A missing key, or one the caller
-   * cannot use, gets AWS's AccessDeniedException rather than NotFound.
+   * cannot use, gets AWS's AccessDeniedException rather than NotFound. Like
+   * {@link KeyService.resolve}, it hands the key to `request.by.onKeyResolved` first.
+   *
+   * @example
+   *   const key = await ctx.keys.keyForCiphertext({ by: ctx, keyId: header.keyId })
    */
-  async keyForCiphertext(caller: Caller, region: string, keyId: string): Promise<KeyRecord> {
-    const key = await this.findKey(region, keyId)
-    if (!key || key.accountId !== caller.accountId) {
-      throw new AccessDeniedException(
-        'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.',
-      )
-    }
+  async keyForCiphertext(request: { by: KeyRequester; keyId: string }): Promise<KeyRecord> {
+    const { caller, region } = request.by
+    const key = await this.findKey(region, request.keyId)
+    if (!key || key.accountId !== caller.accountId) throw ciphertextKeyNotAccessible()
+    await request.by.onKeyResolved(key)
     return key
   }
 
@@ -257,7 +362,7 @@ export class KeyService {
     try {
       return await this.#store.transaction(async (tx) => {
         const current = await tx.getKey(key.region, key.keyId)
-        if (!current) throw new NotFoundException(`Key '${key.arn}' does not exist`)
+        if (!current) throw keyNotFound(key.arn)
         const next = await change(current, tx)
         if (next !== current) await tx.updateKey(next)
         return next

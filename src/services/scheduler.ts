@@ -4,7 +4,7 @@ import { inCustomKeyStore } from '../domain/key-origins.js'
 import type { KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
 import type { KeyStoreTransaction } from '../ports/key-store.js'
-import type { Logger } from '../wire/kms-http-handler.js'
+import type { Logger } from '../ports/logger.js'
 import type { KeyService } from './key-service.js'
 
 /** A job the scheduler runs on every tick; it must be idempotent and safe to run late. */
@@ -82,7 +82,7 @@ export function keyDeletionJob(
   } = {},
 ): ScheduledJob {
   return async (now) => {
-    const due = await keys.store.listKeysDueForDeletion(now)
+    const due = await keys.listKeysDueForDeletion(now)
     for (const { region, keyId } of due) {
       const key = await keys.findKey(region, keyId)
       const deleted = await keys.destroy(region, keyId)
@@ -125,7 +125,7 @@ async function changeEach(
  */
 export function keyRotationJob(keys: KeyService): ScheduledJob {
   return async (now) => {
-    const due = await keys.store.listKeysDueForRotation(now)
+    const due = await keys.listKeysDueForRotation(now)
     return changeEach(keys, due, async (current, tx) => {
       if (!isRotationDue(current, now)) return current
       const rotated = await keys.rotateToNewMaterial(tx, current, { type: 'AUTOMATIC' })
@@ -142,7 +142,7 @@ export function keyRotationJob(keys: KeyService): ScheduledJob {
  */
 export function importedMaterialExpiryJob(keys: KeyService): ScheduledJob {
   return async (now) => {
-    const due = await keys.store.listKeysWithExpiredMaterial(now)
+    const due = await keys.listKeysWithExpiredMaterial(now)
     return changeEach(keys, due, async (current, tx) => {
       const expired = expiredMaterials(current, now)
       if (expired.length === 0) return current

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import { SerializationException } from './generated/exceptions.js'
+import { SerializationException } from '../domain/errors/exceptions.js'
 
 /**
  * Checks on the bytes of a request body before JSON.parse sees them (the parseJson step).

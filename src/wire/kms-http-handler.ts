@@ -1,28 +1,23 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Invoke } from '../core/invoke.js'
 import type { Caller } from '../domain/caller.js'
-import { parseArn } from '../domain/identifiers.js'
 import { isKmsException, type KmsException } from '../domain/kms-exception.js'
 import type { RequestRateLimiter } from '../domain/quotas.js'
-import type { OperationContext } from '../operations/context.js'
-import { OPERATIONS } from '../operations/index.js'
 import type { Clock } from '../ports/clock.js'
-import type { KeyMaterialBackends } from '../ports/key-material-backend.js'
-import type { Random } from '../ports/random.js'
+import type { Logger } from '../ports/logger.js'
 import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
-import type { KeyService } from '../services/key-service.js'
 import type { Principals } from '../config/principals.js'
 import {
   KMSInternalException,
   SerializationException,
   UnknownOperationException,
-  UnsupportedOperationException,
-} from './generated/exceptions.js'
+} from '../domain/errors/exceptions.js'
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
 import { renderMetrics } from './metrics.js'
 import { AWS_REGION_NAMES } from './aws-regions.js'
 import { BodyTooLarge, discardRest, readBody, RequestAborted } from './read-body.js'
-import { verifySigV4 } from './sigv4.js'
+import { verifySigV4 } from '../sigv4/sigv4.js'
 import { validateInput } from './validate-input.js'
 import { checkJsonBytes } from './json-body.js'
 import { toWire } from './to-wire.js'
@@ -32,7 +27,9 @@ import { toWire } from './to-wire.js'
  * order and the exception each step can raise are drawn in docs/lifecycle.md:
  *
  *   parseTarget → readBody → checkContentType → authenticate → throttle → parseJson
- *   → validate → execute → serialize → (log)
+ *   → validate → invoke (the request core, src/core/invoke.ts) → serialize → (log)
+ *
+ * This file is protocol work only: what the call means is decided by the core.
  */
 
 /** Largest request body accepted. The largest legitimate KMS request (a 256 KiB attestation
@@ -45,20 +42,13 @@ const KNOWN = new Set<string>(OPERATION_NAMES)
 const ROOT_PAGE =
   'Keyward: a self-hosted key management service speaking the AWS KMS API (POST / with SigV4, from an AWS SDK or the aws CLI); documentation: README.md in the Keyward distribution, and `keyward serve --help`.\n'
 
-/** Where log lines go. `fields` never holds request or response bodies. */
-export interface Logger {
-  /** Events any peer can cause and nobody needs to act on (an aborted request). */
-  debug(message: string, fields?: Record<string, unknown>): void
-  info(message: string, fields?: Record<string, unknown>): void
-  error(message: string, fields?: Record<string, unknown>): void
-}
-
 export interface KmsHttpDeps {
-  readonly keys: KeyService
+  /** The request core every front door calls. */
+  readonly invoke: Invoke
+  /** For GET /metrics (the health poll of external key store proxies). */
   readonly customKeyStores: CustomKeyStoreService
-  readonly backends: KeyMaterialBackends
+  /** SigV4's "now" (request dates more than 5 minutes off are refused). */
   readonly clock: Clock
-  readonly random: Random
   /** Read once per request: SIGHUP can swap them (see PrincipalsHolder). */
   readonly principals: { current(): Principals }
   /** Development mode: any well-formed SigV4 request is the admin of this caller. */
@@ -66,43 +56,6 @@ export interface KmsHttpDeps {
   /** AWS's request quotas per account and Region; absent when off (always in --dev). */
   readonly requestRates?: RequestRateLimiter
   readonly logger: Logger
-}
-
-/** The operations GetKeyLastUsage reports (the model's KeyLastUsageTrackingOperation enum). */
-const TRACKED_USES = new Set<string>([
-  'Decrypt',
-  'DeriveSharedSecret',
-  'Encrypt',
-  'GenerateDataKey',
-  'GenerateDataKeyPair',
-  'GenerateDataKeyPairWithoutPlaintext',
-  'GenerateDataKeyWithoutPlaintext',
-  'GenerateMac',
-  'ReEncrypt',
-  'Sign',
-  'Verify',
-  'VerifyMac',
-])
-
-/**
- * Notes a successful use of the key(s) a tracked operation answered with: its KeyId (an ARN),
- * and for ReEncrypt the source key too. Only successes count; a DryRun never gets here.
- */
-function recordKeyUses(
-  deps: KmsHttpDeps,
-  call: { op: string; requestId: string; output: Record<string, unknown> },
-): void {
-  for (const member of ['KeyId', 'SourceKeyId']) {
-    const arn = parseArn(String(call.output[member] ?? ''))
-    if (arn?.resourceType !== 'key') continue
-    deps.keys.recordKeyUse({
-      region: arn.region,
-      keyId: arn.resource,
-      operation: call.op,
-      usedAt: deps.clock.now(),
-      requestId: call.requestId,
-    })
-  }
 }
 
 function parseTarget(req: IncomingMessage): KmsOperationName {
@@ -244,24 +197,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     )
     deps.requestRates?.admit({ accountId: principal.accountId, region, operation: op, body })
     const input = validateInput(op, parseJson(body))
-    const handler = OPERATIONS[op] as
-      ((ctx: OperationContext, input: unknown) => Promise<Record<string, unknown>>) | undefined
-    if (!handler)
-      throw new UnsupportedOperationException(`${op} is not supported by this Keyward version.`)
-    const ctx: OperationContext = {
-      operation: op,
-      requestId,
-      caller: principal,
-      region,
-      scope: { accountId: principal.accountId, region },
-      keys: deps.keys,
-      customKeyStores: deps.customKeyStores,
-      backends: deps.backends,
-      clock: deps.clock,
-      random: deps.random,
-    }
-    const output = await handler(ctx, input)
-    if (TRACKED_USES.has(op)) recordKeyUses(deps, { op, requestId, output })
+    const output = await deps.invoke({ operation: op, input, caller: principal, region, requestId })
     return { op, body: serialize(op, output) }
   }
 

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
-import { SerializationException, ValidationException } from './generated/exceptions.js'
+import { SerializationException, ValidationException } from '../domain/errors/exceptions.js'
 import { INPUT_SCHEMAS, OPERATION_NAMES, type KmsOperationName } from './generated/model.js'
 import { awsEnumOrder } from './enum-order.js'
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { isKmsException } from '../domain/kms-exception.js'
-import { verifySigV4, type Credential } from '../wire/sigv4.js'
+import { verifySigV4, type Credential } from '../sigv4/sigv4.js'
 import type { XksCredential } from './config.js'
 import { XksError } from './errors.js'
 

@@ -22,7 +22,7 @@ import {
   type EncryptionContext,
 } from '../../src/domain/encryption-context.js'
 import type { Random } from '../../src/ports/random.js'
-import { InvalidCiphertextException } from '../../src/wire/generated/exceptions.js'
+import { InvalidCiphertextException } from '../../src/domain/errors/exceptions.js'
 
 /** A Random that replays SHA-256(seed ‖ counter): the same seed gives the same blob. */
 function deterministicRandom(seed: string): Random {

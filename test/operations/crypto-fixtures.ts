@@ -89,7 +89,7 @@ export async function insertKey(
     Buffer.isBuffer(material) ? { keyMaterialId, bytes: material } : undefined,
   )
   if (material === 'broken') {
-    await kw.keyward.keys.store.transaction((tx) =>
+    await kw.keyward.store.transaction((tx) =>
       tx.insertKeyMaterial({
         keyId,
         region: REGION,

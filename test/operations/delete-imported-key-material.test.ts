@@ -84,7 +84,7 @@ describe('DeleteImportedKeyMaterial and expiry', () => {
       assert.equal(metadata.CurrentKeyMaterialId, keyMaterialId)
       assert.equal(metadata.ExpirationModel, undefined)
       assert.equal(metadata.ValidTo, undefined)
-      assert.deepEqual(await kw.keyward.keys.store.listKeyMaterials('us-east-1', key.KeyId), [])
+      assert.deepEqual(await kw.keyward.store.listKeyMaterials('us-east-1', key.KeyId), [])
     })
 
     it('leaves nothing the key encrypted decryptable, and refuses new use (recorded message)', async () => {
@@ -253,7 +253,7 @@ describe('DeleteImportedKeyMaterial and expiry', () => {
       assert.equal(metadata.KeyState, 'PendingImport')
       assert.equal(metadata.ExpirationModel, undefined)
       assert.equal(metadata.ValidTo, undefined)
-      assert.deepEqual(await kw.keyward.keys.store.listKeyMaterials('us-east-1', key.KeyId), [])
+      assert.deepEqual(await kw.keyward.store.listKeyMaterials('us-east-1', key.KeyId), [])
       await expectKmsError(
         kms().send(new DecryptCommand({ CiphertextBlob: blob })),
         'KMSInvalidStateException',
@@ -284,7 +284,7 @@ describe('DeleteImportedKeyMaterial and expiry', () => {
       clock.advance(DAY_MS)
       await kw.keyward.scheduler.runOnce()
       assert.equal((await describeKey(doomed.KeyId)).KeyState, 'PendingDeletion')
-      assert.deepEqual(await kw.keyward.keys.store.listKeyMaterials('us-east-1', doomed.KeyId), [])
+      assert.deepEqual(await kw.keyward.store.listKeyMaterials('us-east-1', doomed.KeyId), [])
     })
   })
 })

@@ -84,10 +84,15 @@ describe('GetKeyLastUsage', () => {
     await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') }))
     const { keys } = kw.keyward
     await keys.saveKeyUses()
-    const stored = await keys.store.getKeyUsage('us-east-1', key.KeyId!)
+    const stored = await kw.keyward.store.getKeyUsage('us-east-1', key.KeyId!)
     assert.equal(stored?.operation, 'Encrypt')
-    await keys.store.recordKeyUsage([{ ...stored!, usedAt: stored!.usedAt - 1, operation: 'Sign' }])
-    assert.equal((await keys.store.getKeyUsage('us-east-1', key.KeyId!))?.operation, 'Encrypt')
+    await kw.keyward.store.recordKeyUsage([
+      { ...stored!, usedAt: stored!.usedAt - 1, operation: 'Sign' },
+    ])
+    assert.equal(
+      (await kw.keyward.store.getKeyUsage('us-east-1', key.KeyId!))?.operation,
+      'Encrypt',
+    )
   })
 
   it('takes a key ID or ARN only, as AWS: "Alias names are not supported"', async () => {

@@ -173,7 +173,7 @@ describe('ScheduleKeyDeletion', () => {
       assert.ok(!Aliases!.some((a) => a.AliasName === 'alias/gone'))
       const { Keys } = await kms().send(new ListKeysCommand({ Limit: 1000 }))
       assert.ok(!Keys!.some((k) => k.KeyId === key.KeyId))
-      assert.deepEqual(await kw.keyward.keys.store.listKeyMaterials('us-east-1', key.KeyId!), [])
+      assert.deepEqual(await kw.keyward.store.listKeyMaterials('us-east-1', key.KeyId!), [])
     })
 
     it('answers Decrypt of an old ciphertext with AccessDeniedException, as AWS', async () => {

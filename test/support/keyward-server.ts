@@ -11,10 +11,12 @@ import { DEFAULT_RESOURCE_QUOTAS } from '../../src/domain/quotas.js'
 import { adminCaller, type Principals } from '../../src/config/principals.js'
 import type { Caller } from '../../src/domain/caller.js'
 import type { HttpLimits } from '../../src/config/http-limits.js'
+import type { AuditSink } from '../../src/ports/audit-sink.js'
+import type { Authorizer } from '../../src/ports/authorizer.js'
 import type { Clock } from '../../src/ports/clock.js'
 import { createKeyward, type Keyward } from '../../src/server.js'
-import type { Credential } from '../../src/wire/sigv4.js'
-import type { Logger } from '../../src/wire/kms-http-handler.js'
+import type { Credential } from '../../src/sigv4/sigv4.js'
+import type { Logger } from '../../src/ports/logger.js'
 
 /** The admin credential every test server knows (account 111122223333). */
 export const ADMIN = {
@@ -88,6 +90,10 @@ export async function startKeyward(
     sharedStore?: boolean
     /** Timeouts and connection cap of the HTTP server (short ones in timeout tests). */
     http?: Partial<HttpLimits>
+    /** Decides whether each call may proceed (default: allow all). */
+    authorizer?: Authorizer
+    /** Also told of every finished call. */
+    audit?: AuditSink
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keyward-test-'))
@@ -114,6 +120,8 @@ export async function startKeyward(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.dev ? { dev: true } : {}),
     ...(options.http ? { http: options.http } : {}),
+    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
   })
   const address = await keyward.listen(0, '127.0.0.1')
   const endpoint = `http://127.0.0.1:${address.port}`

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, it } from 'node:test'
 import { OPERATIONS } from '../../src/operations/index.js'
-import { EXCEPTIONS } from '../../src/wire/generated/exceptions.js'
+import { EXCEPTIONS } from '../../src/domain/errors/exceptions.js'
 import {
   MODELED_ERRORS,
   OPERATION_NAMES,
@@ -155,7 +155,7 @@ describe('generated wire code', () => {
     }
     const files = generated()
     assert.deepEqual(Object.keys(files).sort(), [
-      'src/wire/generated/exceptions.ts',
+      'src/domain/errors/exceptions.ts',
       'src/wire/generated/model.ts',
     ])
     for (const [file, text] of Object.entries(files)) {

@@ -372,7 +372,7 @@ describe('an internal failure', () => {
 
   it('answers KMSInternalException 500 with the request ID, and logs the cause under it', async () => {
     // Closing the database under the running server makes the next store read fail.
-    await kw.keyward.keys.store.close()
+    await kw.keyward.store.close()
     const r = await rawRequest(kw.endpoint, {
       target: 'TrentService.DescribeKey',
       body: '{"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab"}',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, createHmac } from 'node:crypto'
 import { connect } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { verifySigV4, type Credential, type SignedRequest } from '../../src/wire/sigv4.js'
+import { verifySigV4, type Credential, type SignedRequest } from '../../src/sigv4/sigv4.js'
 import { ADMIN, startKeyward, type TestServer } from '../support/keyward-server.js'
 
 /**

@@ -3,7 +3,7 @@ import { createHash, createHmac } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { CreateKeyCommand, DescribeKeyCommand, GenerateRandomCommand } from '@aws-sdk/client-kms'
 import { ManualClock } from '../../src/ports/clock.js'
-import { verifySigV4, type Credential, type SignedRequest } from '../../src/wire/sigv4.js'
+import { verifySigV4, type Credential, type SignedRequest } from '../../src/sigv4/sigv4.js'
 import { expectKmsError } from '../support/assertions.js'
 import { ADMIN, OTHER, startKeyward, type TestServer } from '../support/keyward-server.js'
 import { rawRequest, type RawResponse } from '../support/raw-request.js'
@@ -13,7 +13,7 @@ import { expectWireError, expectWireSuccess, REQUEST_ID } from '../support/wire-
  * SigV4 as clients really send it (AWS General Reference, "Signature Version 4 signing
  * process"): the JS SDK's signer (@smithy/signature-v4, about nine signed headers) through
  * rawRequest, and a botocore-style request signed by hand over only four headers. The hand
- * signer below is written from the specification, independently of src/wire/sigv4.ts.
+ * signer below is written from the specification, independently of src/sigv4/sigv4.ts.
  */
 
 const MINUTE = 60_000

@@ -11,7 +11,7 @@ import type {
   MaterialSource,
 } from '../../ports/key-material-backend.js'
 import type { Random } from '../../ports/random.js'
-import { InvalidCiphertextException } from '../../wire/generated/exceptions.js'
+import { InvalidCiphertextException } from '../../domain/errors/exceptions.js'
 
 /**
  * The software backend: keys of Origin AWS_KMS and EXTERNAL, whose material Keyward keeps

@@ -3,7 +3,7 @@ import { Agent, request as httpsRequest, type RequestOptions } from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import { XKS_ERROR_NAMES, XksProxyError, type XksErrorName } from '../../domain/xks-failures.js'
 import type { XksProxyTarget } from '../../ports/key-material-backend.js'
-import { signSigV4 } from '../../wire/sigv4.js'
+import { signSigV4 } from '../../sigv4/sigv4.js'
 
 /**
  * Keyward's side of the XKS Proxy API v1 (aws/aws-kms-xksproxy-api-spec v1.0.3; facts in

@@ -1,9 +1,4 @@
-import {
-  InvalidAliasNameException,
-  NotFoundException,
-  ValidationException,
-} from '../../wire/generated/exceptions.js'
-import { aliasArn, type Scope } from '../../domain/identifiers.js'
+import { InvalidAliasNameException, ValidationException } from '../../domain/errors/exceptions.js'
 
 /** Reserved for AWS managed keys (API Reference, CreateAlias: "cannot begin with alias/aws/"). */
 const RESERVED_PREFIX = 'alias/aws/'
@@ -53,11 +48,3 @@ export function assertNewAliasName(aliasName: string): void {
     )
   }
 }
-
-/**
- * AWS's answer for an alias that does not exist: "Alias <alias ARN> is not found.", final period
- * included (two real answers quoted in aws-recorded-errors.md: cloudposse/docs#152,
- * sigstore/cosign#1474), the same text KeyService.resolve uses for a KeyId.
- */
-export const aliasNotFound = (scope: Scope, aliasName: string): NotFoundException =>
-  new NotFoundException(`Alias ${aliasArn(scope, aliasName)} is not found.`)

@@ -1,4 +1,4 @@
-import { InvalidCiphertextException, ValidationException } from '../../wire/generated/exceptions.js'
+import { InvalidCiphertextException, ValidationException } from '../../domain/errors/exceptions.js'
 import { decryptWithPrivateKey, encryptWithPublicKey } from '../../crypto/index.js'
 import type { EncryptionContext } from '../../domain/encryption-context.js'
 import type { KeyRecord } from '../../domain/key.js'

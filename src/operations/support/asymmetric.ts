@@ -2,7 +2,7 @@ import {
   KMSInternalException,
   UnsupportedOperationException,
   ValidationException,
-} from '../../wire/generated/exceptions.js'
+} from '../../domain/errors/exceptions.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { assertAlgorithm, assertKeyUsage } from '../../domain/key-checks.js'
 import {
@@ -33,7 +33,7 @@ export async function keyForUsage(
   ctx: OperationContext,
   req: { keyId: string; usage: KeyUsage; operation: string },
 ): Promise<KeyRecord> {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, req.keyId, 'idArnOrAlias')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: req.keyId, accept: 'idArnOrAlias' })
   assertKeyState(key, 'use')
   assertKeyUsage(key, req.usage, req.operation)
   return key

@@ -8,7 +8,7 @@ import {
   CustomKeyStoreNameInUseException,
   CustomKeyStoreNotFoundException,
   UnsupportedOperationException,
-} from '../../wire/generated/exceptions.js'
+} from '../../domain/errors/exceptions.js'
 
 /*
  * No exchange with real AWS about custom key stores is recorded (aws-recorded-errors.md), so

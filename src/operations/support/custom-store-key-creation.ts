@@ -6,7 +6,7 @@ import {
   UnsupportedOperationException,
   ValidationException,
   XksKeyAlreadyInUseException,
-} from '../../wire/generated/exceptions.js'
+} from '../../domain/errors/exceptions.js'
 import type { CreateKeyInput } from '../../wire/generated/model.js'
 import type { OperationContext } from '../context.js'
 import {
@@ -96,7 +96,7 @@ export async function createKeyInCustomKeyStore(
 ): Promise<KeyRecord> {
   const origin = originOf(input)
   const capabilities = KEY_ORIGINS[origin]
-  const store = await requireCustomKeyStore(ctx.keys.store, ctx.scope, input.CustomKeyStoreId!)
+  const store = await requireCustomKeyStore(ctx.keys, ctx.scope, input.CustomKeyStoreId!)
   if (store.customKeyStoreType !== capabilities.customKeyStoreType) {
     throw wrongStoreType(store, origin)
   }
@@ -105,7 +105,7 @@ export async function createKeyInCustomKeyStore(
   }
   const ids = { region: store.region, customKeyStoreId: store.customKeyStoreId }
   const xksKeyId = input.XksKeyId
-  if (xksKeyId !== undefined) await assertXksKeyFree(ctx.keys.store, { ...ids, xksKeyId })
+  if (xksKeyId !== undefined) await assertXksKeyFree(ctx.keys, { ...ids, xksKeyId })
   const key: KeyRecord = {
     ...base,
     keyState: 'Enabled',

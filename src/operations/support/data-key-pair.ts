@@ -3,7 +3,7 @@ import type { EncryptionContext } from '../../domain/encryption-context.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { KEY_ORIGINS } from '../../domain/key-origins.js'
 import { KEY_SPECS, type KeySpec } from '../../domain/key-specs.js'
-import { UnsupportedOperationException } from '../../wire/generated/exceptions.js'
+import { UnsupportedOperationException } from '../../domain/errors/exceptions.js'
 import { stopIfDryRun, type OperationContext } from '../context.js'
 import { keyForDataKey, sealUnderKey } from './symmetric.js'
 

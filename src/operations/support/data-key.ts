@@ -1,4 +1,4 @@
-import { ValidationException } from '../../wire/generated/exceptions.js'
+import { ValidationException } from '../../domain/errors/exceptions.js'
 import type { EncryptionContext } from '../../domain/encryption-context.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { stopIfDryRun, type OperationContext } from '../context.js'

@@ -12,7 +12,7 @@ import {
   XksProxyUriEndpointInUseException,
   XksProxyUriInUseException,
   XksProxyVpcEndpointServiceInUseException,
-} from '../../wire/generated/exceptions.js'
+} from '../../domain/errors/exceptions.js'
 import type { OperationContext } from '../context.js'
 
 /*

@@ -2,7 +2,7 @@ import {
   IncorrectKeyMaterialException,
   UnsupportedOperationException,
   ValidationException,
-} from '../../wire/generated/exceptions.js'
+} from '../../domain/errors/exceptions.js'
 import { readImportedPrivateKey } from '../../crypto/key-import.js'
 import type { KeyRecord } from '../../domain/key.js'
 import type { ExpirationModel } from '../../domain/key-materials.js'
@@ -34,7 +34,7 @@ export function assertExternalOrigin(key: KeyRecord): void {
  *   const key = await keyForImport(ctx, input.KeyId)
  */
 export async function keyForImport(ctx: OperationContext, keyId: string): Promise<KeyRecord> {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, keyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: keyId, accept: 'idOrArn' })
   assertExternalOrigin(key)
   return key
 }

@@ -1,4 +1,4 @@
-import { InvalidMarkerException, ValidationException } from '../../wire/generated/exceptions.js'
+import { InvalidMarkerException, ValidationException } from '../../domain/errors/exceptions.js'
 import type { Page, PageRequest } from '../../ports/key-store.js'
 
 /**
@@ -80,7 +80,7 @@ function decodeMarker(op: PaginatedOperation, marker: string): string {
  * marker Keyward did not issue.
  *
  * @example
- *   const page = await ctx.keys.store.listKeys(ctx.scope, readPageRequest('ListKeys', input))
+ *   const page = await ctx.keys.listKeys(ctx.scope, readPageRequest('ListKeys', input))
  */
 export function readPageRequest(op: PaginatedOperation, input: PaginationInput): PageRequest {
   const { max, default: fallback } = PAGE_LIMITS[op]

@@ -1,4 +1,4 @@
-import { NotFoundException } from '../../wire/generated/exceptions.js'
+import { NotFoundException } from '../../domain/errors/exceptions.js'
 import type { KeyRecord } from '../../domain/key.js'
 
 /** A KMS key has exactly one key policy, named `default` (API Reference, GetKeyPolicy). */

@@ -1,4 +1,4 @@
-import { UnsupportedOperationException } from '../../wire/generated/exceptions.js'
+import { UnsupportedOperationException } from '../../domain/errors/exceptions.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { KEY_ORIGINS } from '../../domain/key-origins.js'
 import { rotatableSpec } from '../../domain/key-rotation.js'
@@ -27,7 +27,7 @@ export async function keyForAutomaticRotation(
   ctx: OperationContext,
   keyId: string,
 ): Promise<KeyRecord> {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, keyId, 'idOrArn')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: keyId, accept: 'idOrArn' })
   assertAutomaticRotationSupported(key)
   return key
 }

@@ -4,7 +4,7 @@ import {
   InvalidKeyUsageException,
   UnsupportedOperationException,
   ValidationException,
-} from '../../wire/generated/exceptions.js'
+} from '../../domain/errors/exceptions.js'
 import { readCiphertextHeader } from '../../domain/ciphertext.js'
 import type { EncryptionContext } from '../../domain/encryption-context.js'
 import type { KeyRecord } from '../../domain/key.js'
@@ -22,7 +22,7 @@ export async function keyForSealing(
   ctx: OperationContext,
   req: { keyId: string; operation: string; algorithm?: string },
 ): Promise<KeyRecord> {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, req.keyId, 'idArnOrAlias')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: req.keyId, accept: 'idArnOrAlias' })
   assertUsableForEncryption(key, req)
   return key
 }
@@ -40,7 +40,7 @@ export async function keyForDataKey(
   ctx: OperationContext,
   req: { keyId: string; operation: string },
 ): Promise<KeyRecord> {
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, req.keyId, 'idArnOrAlias')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: req.keyId, accept: 'idArnOrAlias' })
   assertKeyState(key, 'use')
   assertKeyUsage(key, 'ENCRYPT_DECRYPT', req.operation)
   if (!KEY_SPECS[key.keySpec].encryptionAlgorithms.includes('SYMMETRIC_DEFAULT')) {
@@ -93,7 +93,7 @@ export async function keyForOpening(
 ): Promise<KeyRecord> {
   const header = readCiphertextHeader(req.blob)
   const given = req.keyId
-    ? await ctx.keys.resolve(ctx.caller, ctx.region, req.keyId, 'idArnOrAlias')
+    ? await ctx.keys.resolve({ by: ctx, keyId: req.keyId, accept: 'idArnOrAlias' })
     : undefined
   if (!header) throw new InvalidCiphertextException()
   if (given && given.keyId !== header.keyId) {
@@ -101,7 +101,7 @@ export async function keyForOpening(
       'The key ID in the request does not identify a CMK that can perform this operation.',
     )
   }
-  const key = given ?? (await ctx.keys.keyForCiphertext(ctx.caller, ctx.region, header.keyId))
+  const key = given ?? (await ctx.keys.keyForCiphertext({ by: ctx, keyId: header.keyId }))
   assertUsableForEncryption(key, req)
   return key
 }
@@ -152,7 +152,7 @@ export async function checkKeyForOpening(
   req: { keyId?: string | undefined; algorithm?: string | undefined; operation: string },
 ): Promise<void> {
   if (!req.keyId) return
-  const key = await ctx.keys.resolve(ctx.caller, ctx.region, req.keyId, 'idArnOrAlias')
+  const key = await ctx.keys.resolve({ by: ctx, keyId: req.keyId, accept: 'idArnOrAlias' })
   assertUsableForEncryption(key, req)
 }
 

@@ -11,7 +11,7 @@ import {
   XksProxyError,
   type XksProxyTarget,
 } from '../../../src/adapters/xks/xks-proxy-client.js'
-import { verifySigV4 } from '../../../src/wire/sigv4.js'
+import { verifySigV4 } from '../../../src/sigv4/sigv4.js'
 import { createTestPki } from '../../support/test-pki.js'
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { signSigV4, verifySigV4 } from '../../src/wire/sigv4.js'
+import { signSigV4, verifySigV4 } from '../../src/sigv4/sigv4.js'
 
 /**
  * signSigV4, the signer of Keyward's calls to XKS proxies, checked against AWS's published

@@ -5,7 +5,7 @@ import {
   InvalidSignatureException,
   MissingAuthenticationTokenException,
   UnrecognizedClientException,
-} from './generated/exceptions.js'
+} from '../domain/errors/exceptions.js'
 
 /**
  * AWS Signature Version 4: verification of incoming requests, and signing of the calls Keyward
