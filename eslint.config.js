@@ -124,8 +124,9 @@ export default tseslint.config(
     message: 'Software cryptography imports only the domain and ports.',
   }),
   ...layer('src/services/**', {
-    forbid: [...OUTER, ...WIRE, '**/operations/**', '**/core/**'],
-    message: 'Services are below the operations and every front door: no wire, operations or core.',
+    forbid: [...OUTER, ...WIRE, '**/adapters/**', '**/operations/**', '**/core/**'],
+    message:
+      'Services are below the operations and every front door, and reach adapters through ports: no wire, adapters, operations or core.',
   }),
   ...layer('src/operations/**', {
     forbid: [...OUTER, '**/wire/*.js', '**/adapters/**', '**/core/**'],
