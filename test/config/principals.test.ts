@@ -41,15 +41,16 @@ describe('principals file', () => {
     })
     const p = readPrincipals(path)
     assert.deepEqual(p.regions, ['us-east-1', 'us-gov-west-1'])
-    assert.deepEqual(p.credentials.get('AKIA1'), {
-      secretAccessKey: 's1',
-      principal: { accountId: '111122223333', arn: 'arn:aws:iam::111122223333:user/alice' },
-    })
-    assert.deepEqual(p.credentials.get('ASIA2'), {
-      secretAccessKey: 's2',
-      sessionToken: 'token',
-      principal: { accountId: '444455556666', arn: 'arn:aws:iam::444455556666:user/bob' },
-    })
+    const alice = p.credentials.get('AKIA1')!
+    assert.equal(alice.secretAccessKey, 's1')
+    assert.equal(alice.sessionToken, undefined)
+    assert.equal(alice.principal.accountId, '111122223333')
+    assert.equal(alice.principal.arn, 'arn:aws:iam::111122223333:user/alice')
+    assert.equal(alice.principal.accessKeyId, 'AKIA1')
+    const bob = p.credentials.get('ASIA2')!
+    assert.equal(bob.secretAccessKey, 's2')
+    assert.equal(bob.sessionToken, 'token')
+    assert.equal(bob.principal.arn, 'arn:aws:iam::444455556666:user/bob')
   })
 
   it('adds the root credential from the environment as the admin of 111122223333', () => {
@@ -64,17 +65,17 @@ describe('principals file', () => {
 
   const REFUSED: Array<[string, unknown, string]> = [
     ['not JSON', '{"accounts": [', 'not valid JSON'],
-    ['accounts not a list', { accounts: {} }, '"accounts" must be a list'],
-    ['a bad account id', { accounts: [account('12345', [])] }, 'account id 12345 is not 12 digits'],
+    ['accounts not a list', { accounts: {} }, '/accounts: must be array'],
+    ['a bad account id', { accounts: [account('12345', [])] }, '/accounts/0/id: must match pattern'],
     [
       'a user without a name',
       { accounts: [{ id: '111122223333', users: [{ accessKeys: [] }] }] },
-      'a user of account 111122223333 has no name',
+      '/accounts/0/users/0: the member "name" is required',
     ],
     [
       'a key without its secret',
       { accounts: [account('111122223333', [{ accessKeyId: 'AKIA1' }])] },
-      'user alice has an incomplete access key',
+      '/accounts/0/users/0/accessKeys/0: the member "secretAccessKey" is required',
     ],
     [
       'one access key ID twice',
@@ -84,13 +85,13 @@ describe('principals file', () => {
           account('444455556666', [{ accessKeyId: 'AKIA1', secretAccessKey: 'b' }], 'bob'),
         ],
       },
-      'access key ID AKIA1 is listed twice',
+      '/accounts/1/users/0/accessKeys/0: access key ID AKIA1 is listed twice',
     ],
-    ['regions not a list', { regions: 'us-east-1', accounts: [] }, '"regions" must be a list'],
+    ['regions not a list', { regions: 'us-east-1', accounts: [] }, '/regions: must be array'],
     [
       'a Region that is not one',
       { regions: ['us-east-1', 'moon'], accounts: [] },
-      'moon is not a Region name',
+      '/regions/1: moon is not a Region name',
     ],
   ]
   for (const [name, content, why] of REFUSED) {
