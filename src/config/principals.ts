@@ -306,10 +306,34 @@ function checkPolicies(file: PrincipalsFile, path: string): Map<string, Compiled
     for (const [ri, r] of (a.roles ?? []).entries()) {
       each(r.policies, `/accounts/${ai}/roles/${ri}`, `role ${r.name}`)
       const at = `/accounts/${ai}/roles/${ri}/trustPolicy (trust policy of role ${r.name})`
-      trust.set(`arn:aws:iam::${a.id}:role/${r.name}`, parse(r.trustPolicy, 'key', at))
+      trust.set(
+        `arn:aws:iam::${a.id}:role/${r.name}`,
+        parse(trustDocument(r.trustPolicy), 'key', at),
+      )
     }
   }
   return trust
+}
+
+/**
+ * A trust policy with its implied resource written out: trust policy statements have no
+ * Resource, the role they are attached to is their resource (IAM User Guide, "Role trust
+ * policy"), while the policy grammar requires one. `"*"` in a resource policy means the
+ * resource it is attached to.
+ */
+function trustDocument(document: Record<string, unknown>): unknown {
+  const statements = document['Statement']
+  const withResource = (s: unknown) =>
+    s !== null &&
+    typeof s === 'object' &&
+    !Array.isArray(s) &&
+    !('Resource' in s) &&
+    !('NotResource' in s)
+      ? { ...s, Resource: '*' }
+      : s
+  if (Array.isArray(statements)) return { ...document, Statement: statements.map(withResource) }
+  if (statements !== undefined) return { ...document, Statement: withResource(statements) }
+  return document
 }
 
 /** Reads and parses the file's JSON, naming the file when it is not JSON. */
