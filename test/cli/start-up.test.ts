@@ -217,6 +217,7 @@ describe('keyward serve: a start that cannot hurt', () => {
         `export AWS_SECRET_ACCESS_KEY=${admin.secretAccessKey}`,
         'export AWS_DEFAULT_REGION=us-east-1',
         `export AWS_ENDPOINT_URL_KMS=http://127.0.0.1:${port}`,
+        `export AWS_ENDPOINT_URL_STS=http://127.0.0.1:${port}`,
         '',
       ].join('\n'),
     )
@@ -271,7 +272,8 @@ describe('keyward serve: a start that cannot hurt', () => {
     assert.equal(root.status, 0, root.stderr)
     assert.match(root.stdout, /^export AWS_ACCESS_KEY_ID=AKIAFROMENV\n/)
     assert.match(root.stdout, /\nexport AWS_SECRET_ACCESS_KEY=envsecret\n/)
-    assert.match(root.stdout, /\nexport AWS_ENDPOINT_URL_KMS=http:\/\/127\.0\.0\.1:8000\n$/)
+    assert.match(root.stdout, /\nexport AWS_ENDPOINT_URL_KMS=http:\/\/127\.0\.0\.1:8000\n/)
+    assert.match(root.stdout, /\nexport AWS_ENDPOINT_URL_STS=http:\/\/127\.0\.0\.1:8000\n$/)
     const none = run(['credentials', '--data-dir', join(dir, 'nothing-here')])
     assert.equal(none.status, 1)
     assert.equal(
