@@ -38,8 +38,8 @@ Options:
                      (KEYWARD_DATA_DIR; default ~/.keyward)
   --config <file>    Principals file: accounts, users and their access keys (KEYWARD_CONFIG;
                      default <data-dir>/principals.json, created on first start; a --config
-                     file must exist). SIGHUP rereads it; a broken file is reported and the
-                     previous one kept.
+                     file must exist). SIGHUP, or a change of the file, rereads it; a broken
+                     file is reported and the previous one kept. See 'keyward principals'.
   --dev              Development mode: any well-formed SigV4 request is accepted as the admin
                      of account 111122223333, whatever its secret (KEYWARD_DEV=1).
                      Refused on a non-loopback host unless --force-dev is given too.
