@@ -134,7 +134,8 @@ describe('keyward principals', () => {
         assert.equal(r.status, 0, r.stderr)
         return r.stdout
       }
-      edit(['add-user', 'bob'])
+      // An administrator, so that the call is allowed whatever the key and identity policies.
+      edit(['add-user', 'bob', '--admin'])
       const { AccessKey } = JSON.parse(edit(['create-access-key', 'bob'])) as {
         AccessKey: { AccessKeyId: string; SecretAccessKey: string }
       }

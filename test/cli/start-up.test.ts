@@ -305,7 +305,17 @@ describe('keyward serve: a start that cannot hurt', () => {
         accounts: [
           {
             id: '111122223333',
-            users: [...file.accounts[0]!.users, { name: 'bob', accessKeys: [bob] }],
+            // A copy: the SDK adds a `$source` member to the credentials object it was given,
+            // which the principals file's schema refuses as an unknown member.
+            users: [
+              ...file.accounts[0]!.users,
+              {
+                name: 'bob',
+                accessKeys: [
+                  { accessKeyId: bob.accessKeyId, secretAccessKey: bob.secretAccessKey },
+                ],
+              },
+            ],
           },
         ],
       }
