@@ -36,10 +36,19 @@ export interface ServeProcess {
  */
 export function startServe(
   args: readonly string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>
+    timeoutMs?: number
+    /** An installed `keyward` executable to run instead of `node bin/keyward.js`. */
+    bin?: string
+    cwd?: string
+  } = {},
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [KEYWARD_BIN, 'serve', ...args], {
-    cwd: REPO_ROOT,
+  const [command, argv] = options.bin
+    ? [options.bin, ['serve', ...args]]
+    : [process.execPath, [KEYWARD_BIN, 'serve', ...args]]
+  const child = spawn(command, argv, {
+    cwd: options.cwd ?? REPO_ROOT,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
