@@ -6,8 +6,8 @@ import { benchAsymmetric } from './asymmetric.js'
 import { benchHsm, softHsmAvailable } from './hsm.js'
 import { benchXks } from './xks.js'
 import { benchXksProxy } from './xks-proxy.js'
-import { runLoad, type LoadResult } from './load.js'
-import { cpuSeconds, startServer, type ServerProcess } from './processes.js'
+import { runLoad, warmUp, type LoadResult } from './load.js'
+import { cpuSeconds, startServer, waitUntilIdle, type ServerProcess } from './processes.js'
 import { summarizeCpuProfile, type HotSpot } from './profile-summary.js'
 import { callKms, signKmsCall, type BenchCredentials, type KmsCall } from './signing.js'
 import { runOpenLoop, type OpenLoopResult } from './open-loop.js'
@@ -36,7 +36,7 @@ import { loadText, printTargetSummary, type TargetCheck } from './targets.js'
  *   Requests/s and the closed-loop p99 are printed for reference.
  *
  * Environment: BENCH_DURATION (seconds per scenario, default 10), BENCH_WARMUP (seconds of
- * unmeasured load before each scenario, default 2), BENCH_CONNECTIONS (default "32,128"),
+ * unmeasured load before each scenario, default 2, and at least WARMUP_REQUESTS requests), BENCH_CONNECTIONS (default "32,128"),
  * BENCH_PROFILE=1 (run Keyward under `node --cpu-prof` and print its hot spots),
  * BENCH_ENFORCE=1 (exit 1 when a target is missed), BENCH_WORKERS (keyward serve --workers;
  * default one per core, as the brief allows; on a 2-core machine busy with other work 1 can do
@@ -422,9 +422,7 @@ async function measureScenarios(
     if (!s.check(await callKms(s.call))) {
       throw new Error(`${s.server} ${s.operation} gave an unexpected answer before the run`)
     }
-    if (settings.warmupSeconds > 0) {
-      await runLoad(s.call, { connections: s.connections, seconds: settings.warmupSeconds })
-    }
+    await warmUp(s.call, { connections: s.connections, seconds: settings.warmupSeconds })
     const pid = run.pids[s.server]!
     const cpuBefore = cpuSeconds(pid)
     const result = await runLoad(s.call, {
@@ -468,6 +466,8 @@ async function benchSoftware(
       ? await startKeyward(settings, { dataDir: join(dataDir, 'single'), profileDir, workers: 1 })
       : undefined
   if (single) servers.push(single)
+  // Keyward compiles its validators in the background once listening: let it finish first.
+  for (const server of [keyward, single]) if (server) await waitUntilIdle(server.child.pid!)
   console.log(
     `baseline pid ${baseline.child.pid} at ${baseline.url}; SigV4 baseline pid ${baselineSigv4.child.pid} at ${baselineSigv4.url}; ` +
       `keyward (${settings.workers} worker(s)) pid ${keyward.child.pid} at ${keyward.url}` +
