@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http'
  * the credential scope (day, service, terminator) and that `host` is signed; hash the body and
  * compare it with x-amz-content-sha256; build the canonical request from the signed headers;
  * HMAC the string to sign with the signing key, derived once per day and scope; compare in
- * constant time. Written independently of src/wire/sigv4.ts, so it measures the work, not
+ * constant time. Written independently of src/sigv4/sigv4.ts, so it measures the work, not
  * Keyward's code.
  */
 
