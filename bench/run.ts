@@ -53,6 +53,11 @@ import { loadText, printTargetSummary, type TargetCheck } from './targets.js'
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+/**
+ * The Keyward to measure: this checkout's, or BENCH_KEYWARD_BIN (another checkout's
+ * bin/keyward.js, built), so that two versions can be compared against the same baselines.
+ */
+const KEYWARD_BIN = process.env.BENCH_KEYWARD_BIN || join(ROOT, 'bin/keyward.js')
 const CREDENTIALS: BenchCredentials = {
   accessKeyId: 'AKIABENCHMARK0000001',
   secretAccessKey: 'bench-secret-not-for-production-00000001',
@@ -399,7 +404,7 @@ function startKeyward(
   run: { dataDir: string; profileDir: string; workers: number },
 ): Promise<ServerProcess> {
   const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', run.dataDir]
-  return startServer([join(ROOT, 'bin/keyward.js'), ...args, '--workers', String(run.workers)], {
+  return startServer([KEYWARD_BIN, ...args, '--workers', String(run.workers)], {
     ready: /listening on (http:\/\/\S+)/,
     env: keywardEnv(),
     ...(settings.profile
