@@ -60,11 +60,11 @@ export function startServe(
     child.once('exit', (code, signal) => resolve({ code, signal })),
   )
   return new Promise((resolve, reject) => {
+    // Generous: with --workers, each worker loads the whole server, and CI runs two test files
+    // at once beside native-module compiles (the packaging test) on two cores.
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`keyward serve did not start in time.\nstdout: ${out}\nstderr: ${err}`))
-      // Generous: with --workers, each worker loads the whole server, and CI runs two test files
-      // at once beside native-module compiles (the packaging test) on two cores.
     }, options.timeoutMs ?? 45_000)
     const onData = () => {
       const m = /Keyward listening on (http:\/\/\S+) /.exec(out)
