@@ -160,8 +160,27 @@ function fromKey(key: KeyRecord, aliases: readonly string[] | undefined) {
   return out
 }
 
+/**
+ * Answers of {@link supplies} for fixed names (no tag or context key inside), by operation and
+ * whether the check is on a key: the table is read once per name, not on every request.
+ */
+const supplied = new Map<string, Map<string, boolean>>()
+
 /** True when `operation` supplies the condition key `name` (CONDITION_KEYS). */
 function supplies(name: string, operation: string, onKey: boolean): boolean {
+  // Prefix keys (kms:EncryptionContext:<k>, aws:ResourceTag/<k>, …) carry request data in
+  // their names, so only the fixed names are remembered (a bounded set).
+  const fixed = !name.includes('/') && !name.startsWith('kms:EncryptionContext:')
+  if (!fixed) return suppliesByTable(name, operation, onKey)
+  const scope = `${operation}:${onKey}`
+  let answers = supplied.get(scope)
+  if (!answers) supplied.set(scope, (answers = new Map()))
+  let answer = answers.get(name)
+  if (answer === undefined) answers.set(name, (answer = suppliesByTable(name, operation, onKey)))
+  return answer
+}
+
+function suppliesByTable(name: string, operation: string, onKey: boolean): boolean {
   const info = conditionKeyInfo(name)
   if (!info) return false
   if (info.operations === 'all' || info.operations === 'some') return true
@@ -180,16 +199,27 @@ function supplies(name: string, operation: string, onKey: boolean): boolean {
  *   // { 'kms:EncryptionContext:AppName': 'ExampleApp', 'kms:EncryptionAlgorithm': 'SYMMETRIC_DEFAULT', … }
  */
 export function requestConditions(req: ConditionRequest): Record<string, ConditionValue> {
-  const all = {
-    ...fromInput(req),
-    ...(req.key ? fromKey(req.key, req.aliases) : {}),
-  }
   const out: Record<string, ConditionValue> = {}
-  for (const [name, value] of Object.entries(all)) {
-    if (supplies(name, req.operation, req.key !== undefined)) out[name] = value
+  const onKey = req.key !== undefined
+  const keep = (all: Record<string, ConditionValue>) => {
+    for (const name in all) if (supplies(name, req.operation, onKey)) out[name] = all[name]!
   }
-  out['aws:CurrentTime'] = new Date(req.now).toISOString()
-  out['aws:EpochTime'] = Math.floor(req.now / 1000)
+  keep(fromInput(req))
+  if (req.key) keep(fromKey(req.key, req.aliases))
+  const seconds = Math.floor(req.now / 1000)
+  out['aws:CurrentTime'] = isoSecond(seconds)
+  out['aws:EpochTime'] = seconds
   out['aws:RequestedRegion'] = req.region
   return out
+}
+
+/** aws:CurrentTime, formatted once per second rather than once per request. */
+let lastSecond = -1
+let lastIso = ''
+function isoSecond(seconds: number): string {
+  if (seconds !== lastSecond) {
+    lastSecond = seconds
+    lastIso = new Date(seconds * 1000).toISOString().replace('.000Z', 'Z')
+  }
+  return lastIso
 }
