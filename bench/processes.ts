@@ -122,3 +122,31 @@ function childPids(pid: number): number[] {
     return []
   }
 }
+
+/**
+ * Waits until process `pid` (with its children) is idle: less than `maxBusyMs` of CPU in each of
+ * two consecutive `windowMs` windows, or `timeoutMs` has passed. A fresh Keyward compiles its
+ * request validators in the background after it starts listening; on a machine busy with other
+ * work that takes many seconds of wall time, and a measurement that started before it ended
+ * would charge the compilation to the requests.
+ *
+ * @example
+ *   await waitUntilIdle(keyward.child.pid!)
+ */
+export async function waitUntilIdle(
+  pid: number,
+  options: { windowMs?: number; maxBusyMs?: number; timeoutMs?: number } = {},
+): Promise<void> {
+  const windowMs = options.windowMs ?? 500
+  const maxBusyMs = options.maxBusyMs ?? 10
+  const end = Date.now() + (options.timeoutMs ?? 60_000)
+  let quiet = 0
+  let before = cpuSeconds(pid)
+  while (before !== undefined && quiet < 2 && Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, windowMs))
+    const after = cpuSeconds(pid)
+    if (after === undefined) return
+    quiet = (after - before) * 1000 < maxBusyMs ? quiet + 1 : 0
+    before = after
+  }
+}

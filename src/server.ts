@@ -32,6 +32,7 @@ import type { RootKey } from './ports/root-key.js'
 import { CustomKeyStoreService } from './services/custom-key-stores.js'
 import { keyLastUseSink } from './services/key-last-use.js'
 import { KeyService } from './services/key-service.js'
+import { NO_GRANTS, PolicyAuthorizer, storedAliases } from './services/policy-authorizer.js'
 import {
   importedMaterialExpiryJob,
   keyDeletionJob,
@@ -53,8 +54,8 @@ export interface KeywardOptions {
   readonly random?: Random
   readonly logger?: Logger
   /**
-   * Decides whether each call may proceed (src/ports/authorizer.ts). Default: allow all, the
-   * access rules of today being enforced where keys are resolved.
+   * Decides whether each call may proceed (src/ports/authorizer.ts). Default: key policies,
+   * identity policies and grants (src/services/policy-authorizer.ts); allow-all with `dev`.
    */
   readonly authorizer?: Authorizer
   /**
@@ -206,7 +207,11 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     backends,
     clock,
     random,
-    authorizer: options.authorizer ?? allowAll,
+    authorizer:
+      options.authorizer ??
+      (options.dev
+        ? allowAll
+        : new PolicyAuthorizer({ grants: NO_GRANTS, aliases: storedAliases(keys), clock })),
     audit: options.audit ? eachOf([keyLastUseSink(keys), options.audit]) : keyLastUseSink(keys),
   })
   const tokens = await openSessionTokens(options.store, options.rootKey)

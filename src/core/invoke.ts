@@ -1,5 +1,6 @@
 import type { Caller } from '../domain/caller.js'
 import type { KeyRecord } from '../domain/key.js'
+import { aliasArn } from '../domain/identifiers.js'
 import { isKmsException } from '../domain/kms-exception.js'
 import type { OperationContext } from '../operations/context.js'
 import { OPERATIONS } from '../operations/index.js'
@@ -102,15 +103,24 @@ export function createInvoke(deps: CoreDeps): Invoke {
   return async (call) => {
     const used = new Map<string, UsedKey>()
     const context = { region: call.region, requestId: call.requestId }
-    const authorize = (resource: string) =>
+    const authorize = (check: { action?: `kms:${string}`; resource: string } & KeyCheck) =>
       deps.authorizer.authorize({
         caller: call.caller,
-        action: actionOf(call.operation),
-        resource,
+        action: check.action ?? actionOf(call.operation),
+        resource: check.resource,
         context,
+        operation: call.operation,
+        input: call.input,
+        ...(check.key ? { key: check.key } : {}),
+        ...(check.role ? { role: check.role, action: reEncryptAction(check.role) } : {}),
       })
+    let resolved = 0
     const onKeyResolved = async (key: KeyRecord) => {
-      await authorize(key.arn)
+      // ReEncrypt resolves its source key first, then its destination (re-encrypt.ts), and
+      // needs kms:ReEncryptFrom on the one and kms:ReEncryptTo on the other (kms-authz.md §2).
+      const role =
+        call.operation === 'ReEncrypt' ? (resolved++ === 0 ? 'source' : 'destination') : undefined
+      await authorize({ resource: key.arn, key, ...(role ? { role } : {}) })
       used.set(key.arn, { arn: key.arn, region: key.region, keyId: key.keyId })
     }
     const record = (outcome: 'success' | { error: string }) =>
@@ -125,7 +135,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
       })
     try {
       const handler = findHandler(call.operation)
-      if (ON_NO_KEY.has(call.operation)) await authorize('*')
+      for (const check of accountChecks(call)) await authorize(check)
       const output = await handler(operationContext(deps, { call, onKeyResolved }), call.input)
       record('success')
       return output
@@ -134,6 +144,48 @@ export function createInvoke(deps: CoreDeps): Invoke {
       throw error
     }
   }
+}
+
+/** The key a check is on, and for ReEncrypt which side. */
+interface KeyCheck {
+  readonly key?: KeyRecord
+  readonly role?: 'source' | 'destination'
+}
+
+const reEncryptAction = (role: 'source' | 'destination') =>
+  role === 'source' ? ('kms:ReEncryptFrom' as const) : ('kms:ReEncryptTo' as const)
+
+const ALIAS_OPERATIONS: ReadonlySet<KmsOperationName> = new Set<KmsOperationName>([
+  'CreateAlias',
+  'DeleteAlias',
+  'UpdateAlias',
+])
+
+/**
+ * The checks of a call that are on no key: `*` for operations on no key (and kms:TagResource
+ * when CreateKey carries Tags), and the alias ARN for the alias half of alias operations,
+ * which IAM policies alone decide (Developer Guide, "Controlling access to aliases").
+ */
+function accountChecks(call: Call): Array<{ action?: `kms:${string}`; resource: string }> {
+  const input = (call.input ?? {}) as { Tags?: unknown[]; AliasName?: unknown }
+  if (ON_NO_KEY.has(call.operation)) {
+    const checks: Array<{ action?: `kms:${string}`; resource: string }> = [{ resource: '*' }]
+    if (call.operation === 'CreateKey' && (input.Tags?.length ?? 0) > 0) {
+      checks.push({ action: 'kms:TagResource', resource: '*' })
+    }
+    return checks
+  }
+  const alias = input.AliasName
+  if (
+    ALIAS_OPERATIONS.has(call.operation) &&
+    typeof alias === 'string' &&
+    alias.startsWith('alias/')
+  ) {
+    return [
+      { resource: aliasArn({ accountId: call.caller.accountId, region: call.region }, alias) },
+    ]
+  }
+  return []
 }
 
 /** The context of one operation: who, where, and the services it may use. */

@@ -40,6 +40,8 @@ function wtf8(s: string): Buffer {
  *   // 00000001 | 00000007 'purpose' | 00000004 'test'
  */
 export function encodeEncryptionContext(context: EncryptionContext | undefined): Buffer {
+  // Most requests carry no context: its encoding is a zero count, with no entries to sort.
+  if (context === undefined) return Buffer.alloc(4)
   const entries = Object.entries(context ?? {})
     .map(([k, v]) => [wtf8(k), wtf8(v)] as const)
     .sort(([a], [b]) => Buffer.compare(a, b))

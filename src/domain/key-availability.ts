@@ -1,7 +1,4 @@
-import {
-  KMSInvalidStateException,
-  UnsupportedOperationException,
-} from './errors/exceptions.js'
+import { KMSInvalidStateException, UnsupportedOperationException } from './errors/exceptions.js'
 
 /*
  * The answers a key material backend gives for a key it cannot serve, written once for the

@@ -1,13 +1,14 @@
 import { UnsupportedOperationException, ValidationException } from '../domain/errors/exceptions.js'
 import { keyArn } from '../domain/identifiers.js'
 import { toKeyMetadata, type KeyRecord } from '../domain/key.js'
-import { assertValidKeyPolicy, defaultKeyPolicy } from '../domain/key-policy.js'
+import { defaultKeyPolicy } from '../domain/policy/index.js'
 import { KEY_SPECS, type KeySpec, type KeyUsage } from '../domain/key-specs.js'
 import { mergeTags } from '../domain/tags.js'
 import { inCustomKeyStore, KEY_ORIGINS, originOf } from '../domain/key-origins.js'
 import type { CreateKeyInput } from '../wire/generated/model.js'
 import type { Handler } from './context.js'
 import { backendCall } from './support/key-backends.js'
+import { assertAcceptableKeyPolicy } from './support/key-policies.js'
 import {
   assertCustomStoreKeyRequest,
   createKeyInCustomKeyStore,
@@ -90,9 +91,17 @@ export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
   const origin = originOf(input)
   if (inCustomKeyStore(origin)) assertCustomStoreKeyRequest(input, { keySpec, keyUsage })
   const tags = mergeTags([], input.Tags ?? [])
-  const policy = input.Policy ?? defaultKeyPolicy(ctx.caller.accountId)
-  assertValidKeyPolicy(policy)
   const keyId = ctx.random.uuid()
+  // Without a Policy, AWS's default key policy, which delegates to the account's IAM policies
+  // (Developer Guide, "Default key policy"); a given one is checked, lockout check included.
+  const policy = input.Policy ?? defaultKeyPolicy(ctx.scope.accountId)
+  if (input.Policy !== undefined) {
+    assertAcceptableKeyPolicy(ctx, {
+      policy: input.Policy,
+      keyArn: keyArn(ctx.scope, keyId),
+      bypass: input.BypassPolicyLockoutSafetyCheck,
+    })
+  }
   const base = {
     schemaVersion: 1,
     keyId,

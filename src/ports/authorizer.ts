@@ -1,4 +1,5 @@
 import type { Caller } from '../domain/caller.js'
+import type { KeyRecord } from '../domain/key.js'
 
 /**
  * One authorization question: may `caller` perform `action` on `resource`? This is the shape
@@ -19,6 +20,18 @@ export interface AuthorizationRequest {
     readonly region: string
     readonly requestId: string
   }
+  /** The API operation (`Encrypt`); `action` differs for ReEncrypt (`kms:ReEncryptFrom`). */
+  readonly operation?: string
+  /**
+   * The operation's validated input, the source of request condition keys
+   * (kms:EncryptionContext:*, kms:EncryptionAlgorithm, kms:RequestAlias, aws:RequestTag/*, …)
+   * and of grant constraints' encryption context.
+   */
+  readonly input?: unknown
+  /** The resolved key when `resource` is a key ARN: its policy, tags, spec, usage, origin. */
+  readonly key?: KeyRecord
+  /** For ReEncrypt: whether the key is the source (ReEncryptFrom) or the destination. */
+  readonly role?: 'source' | 'destination'
 }
 
 /**
@@ -35,8 +48,7 @@ export interface Authorizer {
 }
 
 /**
- * Allows every request: today's behaviour, where the only access rule (a key is usable by its
- * own account alone, the default key policy) is enforced where keys are resolved
- * (KeyService.resolve). Replaced when key policies are evaluated.
+ * Allows every request: `--dev` mode, where every caller is the admin of 111122223333 and
+ * every call is allowed (issue 12). Otherwise src/services/policy-authorizer.ts decides.
  */
 export const allowAll: Authorizer = { authorize: () => {} }

@@ -5,9 +5,10 @@ import {
   invalidArnRegion,
   invalidKeyId,
   keyNotFound,
-  notAuthorizedByResourcePolicy,
 } from '../domain/errors/messages.js'
 import type { SealingKey } from '../domain/ciphertext.js'
+import { AccessDeniedException } from '../domain/errors/exceptions.js'
+import { implicitDenyMessage } from '../domain/policy/index.js'
 import {
   decodeImportParameters,
   encodeImportParameters,
@@ -50,6 +51,8 @@ export interface KeyRequester {
   readonly region: string
   /** Throws to refuse the key (AccessDeniedException); the key is then not returned. */
   readonly onKeyResolved: (key: KeyRecord) => Promise<void>
+  /** The API operation, named in the denial of a key of another account that does not exist. */
+  readonly operation?: string
 }
 
 /** What {@link KeyService.resolve} is asked: a KeyId parameter, for whom, in which forms. */
@@ -259,10 +262,10 @@ export class KeyService {
       case 'malformed':
         throw invalidKeyId(value)
       case 'keyId':
-        return this.#mustExist({ scope, keyId: ref.keyId, caller })
+        return this.#mustExist({ scope, keyId: ref.keyId, by })
       case 'keyArn':
         if (ref.arn.region !== region) throw invalidArnRegion(ref.arn.region)
-        return this.#mustExist({ scope: ref.arn, keyId: ref.keyId, caller })
+        return this.#mustExist({ scope: ref.arn, keyId: ref.keyId, by })
       case 'aliasName':
       case 'aliasArn': {
         if (accept === 'idOrArn') throw invalidKeyId(value)
@@ -272,22 +275,31 @@ export class KeyService {
         }
         const target = await this.#aliasTarget(aliasScope, ref.aliasName)
         if (!target) throw aliasNotFound(aliasArn(aliasScope, ref.aliasName))
-        return this.#mustExist({ scope: aliasScope, keyId: target, caller })
+        return this.#mustExist({ scope: aliasScope, keyId: target, by })
       }
     }
   }
 
-  async #mustExist(req: { scope: Scope; keyId: string; caller: Caller }): Promise<KeyRecord> {
+  async #mustExist(req: { scope: Scope; keyId: string; by: KeyRequester }): Promise<KeyRecord> {
     const key = await this.findKey(req.scope.region, req.keyId)
-    if (!key || key.accountId !== req.scope.accountId) {
-      throw keyNotFound(keyArn(req.scope, req.keyId))
+    if (key && key.accountId === req.scope.accountId) return key
+    const arn = keyArn(req.scope, req.keyId)
+    // Whether another account's key may be used is its key policy's to say (onKeyResolved).
+    // One that does not exist answers as one whose policy does not name the caller, so a
+    // denial never tells whether a key of another account exists (kms-authz.md §8, §11).
+    if (req.scope.accountId !== req.by.caller.accountId) {
+      throw new AccessDeniedException(
+        implicitDenyMessage(
+          {
+            principalArn: req.by.caller.arn,
+            action: `kms:${req.by.operation ?? 'DescribeKey'}`,
+            resource: arn,
+          },
+          'resource-based',
+        ),
+      )
     }
-    // Another account's key is usable only where its key policy allows it; the default
-    // key policy allows only its own account (Developer Guide, "Default key policy").
-    if (key.accountId !== req.caller.accountId) {
-      throw notAuthorizedByResourcePolicy({ callerArn: req.caller.arn, resourceArn: key.arn })
-    }
-    return key
+    throw keyNotFound(arn)
   }
 
   /**
@@ -301,8 +313,19 @@ export class KeyService {
   async keyForCiphertext(request: { by: KeyRequester; keyId: string }): Promise<KeyRecord> {
     const { caller, region } = request.by
     const key = await this.findKey(region, request.keyId)
-    if (!key || key.accountId !== caller.accountId) throw ciphertextKeyNotAccessible()
-    await request.by.onKeyResolved(key)
+    if (!key) throw ciphertextKeyNotAccessible()
+    if (key.accountId === caller.accountId) {
+      await request.by.onKeyResolved(key)
+      return key
+    }
+    // Another account's key opens its ciphertext where its key policy allows; a refusal says
+    // no more than the answer for a key that does not exist.
+    try {
+      await request.by.onKeyResolved(key)
+    } catch (error) {
+      if (error instanceof AccessDeniedException) throw ciphertextKeyNotAccessible()
+      throw error
+    }
     return key
   }
 

@@ -103,6 +103,14 @@ describe('ciphertext seal/open', () => {
       })
     }
 
+    it('refuses to seal under a key material ID that is not 64 hex characters', () => {
+      // The header is written in place: a short ID must not leave unwritten bytes in it.
+      assert.throws(() => seal({ key: { ...KEY, keyMaterialId: 'ab'.repeat(31) } }), {
+        name: 'Error',
+        message: 'a key material ID is 64 hex characters',
+      })
+    })
+
     it('works for an mrk- key ID', () => {
       const key = { ...KEY, keyId: 'mrk-1234abcd12ab34cd56ef1234567890ab' }
       const blob = seal({ key })

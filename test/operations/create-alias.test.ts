@@ -120,7 +120,7 @@ describe('CreateAlias', () => {
     await expectKmsError(
       kms.send(new CreateAliasCommand({ AliasName: 'alias/theirs', TargetKeyId: theirs.Arn })),
       'AccessDeniedException',
-      `User: arn:aws:iam::111122223333:user/admin is not authorized to perform this operation on resource: ${theirs.Arn} because no resource-based policy allows it`,
+      `User: arn:aws:iam::111122223333:user/admin is not authorized to perform: kms:CreateAlias on resource: ${theirs.Arn} because no resource-based policy allows the kms:CreateAlias action`,
     )
   })
 

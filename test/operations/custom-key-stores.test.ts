@@ -21,6 +21,7 @@ import {
   type TestHsm,
 } from '../support/hsm-clusters.js'
 import { OTHER, startKeyward, type TestServer } from '../support/keyward-server.js'
+import { SOFTHSM_MISSING } from '../support/softhsm.js'
 
 const NOT_FOUND =
   'The request was rejected because AWS KMS cannot find a custom key store with the specified key store name or ID.'
@@ -31,7 +32,7 @@ const CLUSTER_IN_USE =
 const CLUSTER_NOT_FOUND =
   'The request was rejected because AWS KMS cannot find the AWS CloudHSM cluster with the specified cluster ID. Retry the request with a different cluster ID.'
 
-describe('CloudHSM custom key stores over SoftHSM', () => {
+describe('CloudHSM custom key stores over SoftHSM', { skip: SOFTHSM_MISSING }, () => {
   let testHsm: TestHsm
   let kw: TestServer
   let kms: KMSClient

@@ -227,7 +227,7 @@ export function describeDataKeyRules(
             KeySpec: 'AES_256',
           }),
           'AccessDeniedException',
-          `User: arn:aws:iam::444455556666:user/admin is not authorized to perform this operation on resource: ${key.arn} because no resource-based policy allows it`,
+          `User: arn:aws:iam::444455556666:user/admin is not authorized to perform: kms:${operation} on resource: ${key.arn} because no resource-based policy allows the kms:${operation} action`,
         )
       })
     })

@@ -6,7 +6,7 @@ import {
   ScheduleKeyDeletionCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms'
-import { defaultKeyPolicy } from '../../src/domain/key-policy.js'
+import { defaultKeyPolicy } from '../../src/domain/policy/index.js'
 import { expectKmsError } from '../support/assertions.js'
 import { OTHER, startKeyward, type TestServer } from '../support/keyward-server.js'
 
@@ -31,7 +31,10 @@ describe('GetKeyPolicy', () => {
 
   it('returns the policy given to CreateKey', async () => {
     const policy = JSON.stringify({
-      Statement: [{ Effect: 'Allow', Principal: '*', Action: 'kms:Describe*', Resource: '*' }],
+      Statement: [
+        { Effect: 'Allow', Principal: '*', Action: 'kms:Describe*', Resource: '*' },
+        { Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: 'kms:*', Resource: '*' },
+      ],
     })
     const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Policy: policy }))
     const out = await kms.send(new GetKeyPolicyCommand({ KeyId: KeyMetadata!.KeyId }))
@@ -68,7 +71,7 @@ describe('GetKeyPolicy', () => {
     await expectKmsError(
       kw.client({ credentials: OTHER }).send(new GetKeyPolicyCommand({ KeyId: key.Arn })),
       'AccessDeniedException',
-      `User: arn:aws:iam::444455556666:user/admin is not authorized to perform this operation on resource: ${key.Arn} because no resource-based policy allows it`,
+      `User: arn:aws:iam::444455556666:user/admin is not authorized to perform: kms:GetKeyPolicy on resource: ${key.Arn} because no resource-based policy allows the kms:GetKeyPolicy action`,
     )
   })
 })

@@ -36,11 +36,12 @@ import {
   type TestHsm,
 } from '../support/hsm-clusters.js'
 import { startKeyward, type TestServer } from '../support/keyward-server.js'
+import { SOFTHSM_MISSING } from '../support/softhsm.js'
 
 const DAY_MS = 86_400_000
 const CONTEXT = { purpose: 'hsm-test' }
 
-describe('keys in a CloudHSM key store (SoftHSM)', () => {
+describe('keys in a CloudHSM key store (SoftHSM)', { skip: SOFTHSM_MISSING }, () => {
   let testHsm: TestHsm
   let kw: TestServer
   let kms: KMSClient

@@ -110,7 +110,7 @@ describe('ListResourceTags', () => {
     await expectKmsError(
       kw.client({ credentials: OTHER }).send(new ListResourceTagsCommand({ KeyId: key.Arn })),
       'AccessDeniedException',
-      `User: arn:aws:iam::444455556666:user/admin is not authorized to perform this operation on resource: ${key.Arn} because no resource-based policy allows it`,
+      `User: arn:aws:iam::444455556666:user/admin is not authorized to perform: kms:ListResourceTags on resource: ${key.Arn} because no resource-based policy allows the kms:ListResourceTags action`,
     )
   })
 })

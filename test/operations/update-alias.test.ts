@@ -9,6 +9,7 @@ import {
   UpdateAliasCommand,
 } from '@aws-sdk/client-kms'
 import { keyArn } from '../../src/domain/identifiers.js'
+import { defaultKeyPolicy } from '../../src/domain/policy/index.js'
 import type { KeyRecord } from '../../src/domain/key.js'
 import type { KeySpec, KeyUsage } from '../../src/domain/key-specs.js'
 import { ManualClock } from '../../src/ports/clock.js'
@@ -49,7 +50,7 @@ describe('UpdateAlias', () => {
       origin: 'AWS_KMS',
       keyManager: 'CUSTOMER',
       multiRegion: false,
-      policy: '{}',
+      policy: defaultKeyPolicy(ACCOUNT),
       tags: [],
     }
     await kw.keyward.keys.create(record)

@@ -36,10 +36,19 @@ export interface ServeProcess {
  */
 export function startServe(
   args: readonly string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>
+    timeoutMs?: number
+    /** An installed `keyward` executable to run instead of `node bin/keyward.js`. */
+    bin?: string
+    cwd?: string
+  } = {},
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [KEYWARD_BIN, 'serve', ...args], {
-    cwd: REPO_ROOT,
+  const [command, argv] = options.bin
+    ? [options.bin, ['serve', ...args]]
+    : [process.execPath, [KEYWARD_BIN, 'serve', ...args]]
+  const child = spawn(command, argv, {
+    cwd: options.cwd ?? REPO_ROOT,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -51,10 +60,12 @@ export function startServe(
     child.once('exit', (code, signal) => resolve({ code, signal })),
   )
   return new Promise((resolve, reject) => {
+    // Generous: with --workers, each worker loads the whole server, and CI runs two test files
+    // at once beside native-module compiles (the packaging test) on two cores.
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`keyward serve did not start in time.\nstdout: ${out}\nstderr: ${err}`))
-    }, options.timeoutMs ?? 15_000)
+    }, options.timeoutMs ?? 45_000)
     const onData = () => {
       const m = /Keyward listening on (http:\/\/\S+) /.exec(out)
       if (!m) return

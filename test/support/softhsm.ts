@@ -19,21 +19,17 @@ export interface SoftHsm {
 }
 
 /**
- * Installs softhsm2 with apt-get when it is missing and we are root (as `.ci/run` does); true
- * when the module is there afterwards.
+ * Why the SoftHSM tests cannot run here, or undefined when they can: pass it as the `skip`
+ * option of their `describe`. Tests never install system packages themselves: `npm test`
+ * runs scripts/system-deps.mjs first, which installs softhsm2 as root and otherwise prints
+ * the command (two test files installing packages at once fail on the dpkg lock).
+ *
+ * @example
+ *   describe('Pkcs11Token (SoftHSMv2)', { skip: SOFTHSM_MISSING }, () => { … })
  */
-export function ensureSoftHsmInstalled(): boolean {
-  if (existsSync(SOFTHSM_MODULE)) return true
-  if (process.getuid?.() !== 0) return false
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  try {
-    execFileSync('apt-get', ['install', '-y', 'softhsm2'], { stdio: 'ignore', env })
-  } catch {
-    execFileSync('apt-get', ['update'], { stdio: 'ignore', env })
-    execFileSync('apt-get', ['install', '-y', 'softhsm2'], { stdio: 'ignore', env })
-  }
-  return existsSync(SOFTHSM_MODULE)
-}
+export const SOFTHSM_MISSING: string | undefined = existsSync(SOFTHSM_MODULE)
+  ? undefined
+  : `SoftHSMv2 is not installed (${SOFTHSM_MODULE}); install the softhsm2 package (node scripts/system-deps.mjs does, as root)`
 
 /**
  * Points this process's SoftHSM at a fresh token directory in a temporary folder (through
@@ -52,9 +48,7 @@ export function startSoftHsm(): SoftHsm {
   // directory would be silently ignored.
   if (started) throw new Error('startSoftHsm: one SoftHSM token directory per test process')
   started = true
-  if (!ensureSoftHsmInstalled()) {
-    throw new Error(`SoftHSMv2 is not installed (${SOFTHSM_MODULE}); apt-get install softhsm2`)
-  }
+  if (SOFTHSM_MISSING !== undefined) throw new Error(SOFTHSM_MISSING)
   const dir = mkdtempSync(join(tmpdir(), 'keyward-softhsm-'))
   const tokens = join(dir, 'tokens')
   mkdirSync(tokens)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Pkcs11KeyManager } from '../../src/xks-proxy/backends/pkcs11-key-manager.js'
 import { childEnv, KEYWARD_BIN, REPO_ROOT } from '../support/cli-process.js'
-import { startSoftHsm, type SoftHsm } from '../support/softhsm.js'
+import { SOFTHSM_MISSING, startSoftHsm, type SoftHsm } from '../support/softhsm.js'
 import { createTestPki, type TestPki } from '../support/test-pki.js'
 import { xksRequest } from '../support/xks-client.js'
 import { startConfiguredXksProxy, type ConfiguredXksProxy } from '../support/xks-proxy.js'
@@ -22,7 +22,7 @@ const PIN = '1234'
 const PLAINTEXT = Buffer.from('inner KMS ciphertext')
 const AAD = Buffer.from('header and encryption context hash')
 
-describe('XKS proxy on a PKCS#11 token (SoftHSMv2)', () => {
+describe('XKS proxy on a PKCS#11 token (SoftHSMv2)', { skip: SOFTHSM_MISSING }, () => {
   let hsm: SoftHsm
   let pki: TestPki
   let xks: ConfiguredXksProxy

@@ -1,6 +1,7 @@
 /**
  * The authorization evaluator of Keyward: pure functions over compiled policies, grants and a
- * request context (docs/authorization-evaluator.md). Not yet called by the server.
+ * request context (docs/authorization-evaluator.md). The server calls it for every request
+ * through src/services/policy-authorizer.ts (docs/authorization.md).
  */
 export { accessDeniedMessage, explicitDenyMessage, implicitDenyMessage } from './access-denied.js'
 export type { AccessDeniedInput } from './access-denied.js'

@@ -3,9 +3,10 @@ import { after, before, describe, it } from 'node:test'
 import pkcs11js from 'pkcs11js'
 import { loadModule } from '../../../src/adapters/pkcs11/pkcs11-module.js'
 import { Pkcs11Token } from '../../../src/adapters/pkcs11/pkcs11-token.js'
-import { startSoftHsm, type SoftHsm } from '../../support/softhsm.js'
+import { SOFTHSM_MISSING, startSoftHsm, type SoftHsm } from '../../support/softhsm.js'
 
 const PIN = '1234567'
+const needsSoftHsm = { skip: SOFTHSM_MISSING }
 const IV = Buffer.alloc(12, 3)
 const AAD = Buffer.from('aad')
 
@@ -38,7 +39,7 @@ const sessionOf = (token: Pkcs11Token) => token.withSession((session) => session
  * tests build exactly that collision (in a process of their own, so that the numbering is
  * known), check that it happened, and check that the token never uses the old handles.
  */
-describe('Pkcs11Token object handles across a module restart (SoftHSMv2)', () => {
+describe('Pkcs11Token object handles across a module restart (SoftHSMv2)', needsSoftHsm, () => {
   let hsm: SoftHsm
   const open = (tokenLabel: string) =>
     Pkcs11Token.open({ modulePath: hsm.modulePath, tokenLabel, pin: PIN, poolSize: 1 })

@@ -6,11 +6,11 @@ import { after, before, describe, it } from 'node:test'
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms'
 import { Pkcs11RootKey, parsePkcs11Uri } from '../../../src/adapters/root-key/pkcs11-root-key.js'
 import { createEmbeddedKeyward } from '../../../src/server.js'
-import { startSoftHsm, type SoftHsm } from '../../support/softhsm.js'
+import { SOFTHSM_MISSING, startSoftHsm, type SoftHsm } from '../../support/softhsm.js'
 
 const PIN = 'root-pin-123'
 
-describe('root key in a PKCS#11 token (SoftHSM)', () => {
+describe('root key in a PKCS#11 token (SoftHSM)', { skip: SOFTHSM_MISSING }, () => {
   let hsm: SoftHsm
   let uri: string
   before(() => {

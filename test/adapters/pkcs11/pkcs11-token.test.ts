@@ -6,7 +6,12 @@ import pkcs11js from 'pkcs11js'
 import { HsmConnectionError } from '../../../src/adapters/pkcs11/hsm-errors.js'
 import { loadModule } from '../../../src/adapters/pkcs11/pkcs11-module.js'
 import { HsmKeyNotFoundError, Pkcs11Token } from '../../../src/adapters/pkcs11/pkcs11-token.js'
-import { SOFTHSM_MODULE, startSoftHsm, type SoftHsm } from '../../support/softhsm.js'
+import {
+  SOFTHSM_MISSING,
+  SOFTHSM_MODULE,
+  startSoftHsm,
+  type SoftHsm,
+} from '../../support/softhsm.js'
 
 const PIN = '1234567'
 
@@ -64,7 +69,7 @@ function destroyFromAnotherProcess(options: { tokenLabel: string; label: string 
   )
 }
 
-describe('Pkcs11Token (SoftHSMv2)', () => {
+describe('Pkcs11Token (SoftHSMv2)', { skip: SOFTHSM_MISSING }, () => {
   let hsm: SoftHsm
   let serial: string
   let token: Pkcs11Token

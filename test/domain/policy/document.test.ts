@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { defaultKeyPolicy as legacyDefaultKeyPolicy } from '../../../src/domain/key-policy.js'
 import { defaultKeyPolicy } from '../../../src/domain/policy/default-policy.js'
 import { parsePolicy, type PolicyKind } from '../../../src/domain/policy/document.js'
 import { PolicyDocumentError } from '../../../src/domain/policy/errors.js'
@@ -143,11 +142,6 @@ describe('policy documents: accepted', () => {
     assert.equal(p.statements[0]!.sid, 'Enable IAM User Permissions')
     assert.deepEqual([...p.statements[0]!.principal!.accounts], [ACCOUNT])
     assert.deepEqual(p.principals, [`arn:aws:iam::${ACCOUNT}:root`])
-  })
-
-  it('the default key policy text is the one the server already writes', () => {
-    // Until the server calls this module, both must stay byte-identical (§1.3).
-    assert.equal(defaultKeyPolicy(ACCOUNT), legacyDefaultKeyPolicy(ACCOUNT))
   })
 
   it('principalExists sees every named principal and can refuse one', () => {
