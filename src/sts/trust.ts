@@ -1,11 +1,7 @@
 import { ADMINISTRATOR_POLICY, type Role } from '../config/principals.js'
 import type { Caller } from '../domain/caller.js'
-import {
-  evaluate,
-  parsePolicy,
-  type CallerPrincipal,
-  type CompiledPolicy,
-} from '../domain/policy/index.js'
+import { callerPolicies, callerPrincipal } from '../domain/policy-caller.js'
+import { evaluate, parsePolicy } from '../domain/policy/index.js'
 
 /**
  * May `caller` assume `role`? (IAM User Guide, "Policy evaluation logic" and "Cross-account
@@ -17,40 +13,7 @@ import {
  * Deny in any of them wins.
  */
 
-const compiledCache = new WeakMap<readonly unknown[], CompiledPolicy[]>()
 const administrator = parsePolicy(ADMINISTRATOR_POLICY.document, { kind: 'identity' })
-
-/** The caller's identity policies, compiled (undefined: an administrator, issue 12). */
-export function identityPoliciesOf(caller: Caller): CompiledPolicy[] {
-  const documents = caller.identityPolicies
-  if (documents === undefined) return [administrator]
-  let compiled = compiledCache.get(documents)
-  if (!compiled) {
-    compiled = documents.map((d) => parsePolicy(d as object, { kind: 'identity' }))
-    compiledCache.set(documents, compiled)
-  }
-  return compiled
-}
-
-/** The session policy of a role session, compiled; undefined without one. */
-export function sessionPolicyOf(caller: Caller): CompiledPolicy | undefined {
-  return caller.sessionPolicy === undefined
-    ? undefined
-    : parsePolicy(caller.sessionPolicy as object, { kind: 'identity' })
-}
-
-/** The evaluator's view of a caller. */
-export function callerPrincipal(caller: Caller): CallerPrincipal {
-  return {
-    type: caller.principalType ?? 'user',
-    arn: caller.arn,
-    account: caller.accountId,
-    ...(caller.roleArn !== undefined ? { roleArn: caller.roleArn } : {}),
-    ...(caller.userName !== undefined ? { username: caller.userName } : {}),
-    ...(caller.userId !== undefined ? { userid: caller.userId } : {}),
-    ...(caller.tags !== undefined ? { tags: caller.tags } : {}),
-  }
-}
 
 /** What the request supplies to the trust decision. */
 export interface TrustRequest {
@@ -68,9 +31,9 @@ export interface TrustRequest {
  *   trustAllows(alice, role, { action: 'sts:AssumeRole', conditions: {} })
  */
 export function trustAllows(caller: Caller, role: Role, request: TrustRequest): boolean {
+  // The same view of the caller as every KMS decision (src/domain/policy-caller.ts).
   const principal = callerPrincipal(caller)
-  const identityPolicies = identityPoliciesOf(caller)
-  const sessionPolicy = sessionPolicyOf(caller)
+  const { identityPolicies, sessionPolicy } = callerPolicies(caller)
   const base = {
     principal,
     action: request.action,
