@@ -153,3 +153,58 @@ describe('role sessions under key policies', () => {
     assert.ok(KeyId.startsWith(`arn:aws:kms:us-east-1:${A}:key/`))
   })
 })
+
+describe('a principals file written before identity policies', () => {
+  it('starts, its users are administrators, and the server says so once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'keyward-legacy-'))
+    try {
+      writeFileSync(
+        join(dataDir, 'principals.json'),
+        JSON.stringify({
+          accounts: [
+            {
+              id: A,
+              // Named fields: the SDK has added `$source` to the ADMIN object by now.
+              users: [
+                {
+                  name: 'ops',
+                  accessKeys: [
+                    { accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.secretAccessKey },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+        { mode: 0o600 },
+      )
+      const logger = new CapturingLogger()
+      const { createEmbeddedKeyward } = await import('../../src/server.js')
+      const { keyward } = await createEmbeddedKeyward({
+        dataDir,
+        logger,
+        runScheduler: false,
+        env: {},
+      })
+      try {
+        const said = logger.lines.filter((l) => l.includes('have no \\"policies\\" member'))
+        assert.equal(said.length, 1, logger.lines.join('\n'))
+        assert.ok(said[0]!.includes(`arn:aws:iam::${A}:user/ops`))
+        const port = (await keyward.listen(0, '127.0.0.1')).port
+        const client = new KMSClient({
+          endpoint: `http://127.0.0.1:${port}`,
+          region: 'us-east-1',
+          credentials: ADMIN,
+          maxAttempts: 1,
+        })
+        // An administrator: CreateKey is decided by identity policies alone.
+        await client.send(new CreateKeyCommand({}))
+        client.destroy()
+      } finally {
+        await keyward.close()
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
