@@ -125,6 +125,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
       })
     try {
       const handler = findHandler(call.operation)
+      await checkGrantTokens(deps.keys, call.input)
       if (ON_NO_KEY.has(call.operation)) await authorize('*')
       const output = await handler(operationContext(deps, { call, onKeyResolved }), call.input)
       record('success')
@@ -134,6 +135,17 @@ export function createInvoke(deps: CoreDeps): Invoke {
       throw error
     }
   }
+}
+
+/**
+ * Every operation that takes GrantTokens refuses a token Keyward did not issue with
+ * InvalidGrantTokenException (kms-errors.json lists it for each of them). A valid token adds
+ * nothing more: grants take effect at once here (kms-authz.md §6.3), so the grant it names is
+ * already among the key's grants.
+ */
+async function checkGrantTokens(keys: KeyService, input: unknown): Promise<void> {
+  const tokens = (input as { readonly GrantTokens?: readonly string[] }).GrantTokens
+  for (const token of tokens ?? []) await keys.grantIdOfToken(token)
 }
 
 /** The context of one operation: who, where, and the services it may use. */

@@ -9,7 +9,7 @@ import {
 } from '../domain/grant.js'
 import { assertKeyState } from '../domain/key-state.js'
 import { stopIfDryRun, type Handler } from './context.js'
-import { checkGrantTokens, refuseAlias } from './support/grants.js'
+import { refuseAlias } from './support/grants.js'
 
 /**
  * CreateGrant (API Reference, CreateGrant; Developer Guide, "Grants in AWS KMS"; kms-authz.md
@@ -17,7 +17,8 @@ import { checkGrantTokens, refuseAlias } from './support/grants.js'
  * (account, user, role, federated user or assumed-role session, in any account), with
  * operations the key supports and, on symmetric encryption keys, an encryption context
  * constraint. A Name makes retries idempotent: the same Name and parameters on the same key
- * answer the existing GrantId, with a new token. Checks run in AWS's order for DryRun: bad
+ * answer the existing GrantId, with a new token. GrantTokens are checked by the request core
+ * (src/core/invoke.ts), as for every operation that takes them. Checks run in AWS's order for DryRun: bad
  * parameters get ValidationException, a good request DryRunOperationException.
  *
  * Grants to AWS service principals (GranteeServicePrincipal, RetiringServicePrincipal,
@@ -28,7 +29,6 @@ export const createGrant: Handler<'CreateGrant'> = async (ctx, input) => {
   const request = readGrantRequest(input)
   refuseAlias(input.KeyId)
   const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
-  await checkGrantTokens(ctx.keys, input.GrantTokens)
   assertKeyState(key, 'grant')
   assertGrantFitsKey(key, request)
   stopIfDryRun(input)

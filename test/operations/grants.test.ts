@@ -4,7 +4,10 @@ import {
   CreateAliasCommand,
   CreateGrantCommand,
   CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
   DisableKeyCommand,
+  EncryptCommand,
   ListGrantsCommand,
   ListRetirableGrantsCommand,
   RetireGrantCommand,
@@ -352,6 +355,39 @@ describe('Grants', () => {
         AWS_MESSAGES.dryRun,
       )
       assert.deepEqual((await grantIds(k.KeyId!)).sort(), [first.GrantId, second.GrantId].sort())
+    })
+  })
+
+  describe('GrantTokens of other operations', () => {
+    it('lets Encrypt, Decrypt and DescribeKey carry a token at once; refuses a token not issued here', async () => {
+      const g = await grant({ GranteePrincipal: BOB_ARN })
+      const sealed = await kms.send(
+        new EncryptCommand({
+          KeyId: key.KeyId,
+          Plaintext: Buffer.from('hi'),
+          GrantTokens: [g.GrantToken!],
+        }),
+      )
+      const opened = await kms.send(
+        new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob, GrantTokens: [g.GrantToken!] }),
+      )
+      assert.equal(Buffer.from(opened.Plaintext!).toString(), 'hi')
+      await expectKmsError(
+        kms.send(
+          new EncryptCommand({
+            KeyId: key.KeyId,
+            Plaintext: Buffer.from('hi'),
+            GrantTokens: [g.GrantToken!, 'forged'],
+          }),
+        ),
+        'InvalidGrantTokenException',
+        INVALID_TOKEN,
+      )
+      await expectKmsError(
+        kms.send(new DescribeKeyCommand({ KeyId: key.KeyId, GrantTokens: ['A'.repeat(108)] })),
+        'InvalidGrantTokenException',
+        INVALID_TOKEN,
+      )
     })
   })
 

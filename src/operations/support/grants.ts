@@ -5,7 +5,6 @@ import {
 } from '../../domain/errors/exceptions.js'
 import { isGrantId, type GrantRecord } from '../../domain/grant.js'
 import { classifyKeyReference, keyArn } from '../../domain/identifiers.js'
-import type { KeyService } from '../../services/key-service.js'
 
 /*
  * What the five grant operations share: AWS's answer to an alias where a grant operation wants
@@ -38,18 +37,6 @@ export function readGrantId(value: string): string {
 /** A well-formed grant ID that names no grant of the key (the text is not recorded). */
 export const grantNotFound = (grantId: string): NotFoundException =>
   new NotFoundException(`Grant ${grantId} does not exist`)
-
-/**
- * Checks every token of a GrantTokens member: InvalidGrantTokenException for one this Keyward
- * did not issue. Keyward is strongly consistent, so a valid token adds no permission that
- * the grant itself does not already give (kms-authz.md §6.3).
- */
-export async function checkGrantTokens(
-  keys: KeyService,
-  tokens: readonly string[] | undefined,
-): Promise<void> {
-  for (const token of tokens ?? []) await keys.grantIdOfToken(token)
-}
 
 /** One GrantListEntry (API Reference, ListGrants; kms-authz.md §6.2). */
 export function grantListEntry(grant: GrantRecord) {
