@@ -18,12 +18,12 @@ import { refuseAlias } from './support/grants.js'
  * operations the key supports and, on symmetric encryption keys, an encryption context
  * constraint. A Name makes retries idempotent: the same Name and parameters on the same key
  * answer the existing GrantId, with a new token. GrantTokens are checked by the request core
- * (src/core/invoke.ts), as for every operation that takes them. Checks run in AWS's order for DryRun: bad
- * parameters get ValidationException, a good request DryRunOperationException.
+ * (src/core/invoke.ts), as for every operation that takes them. Checks run in AWS's order for
+ * DryRun: bad parameters get ValidationException, a good request DryRunOperationException.
  *
  * Grants to AWS service principals (GranteeServicePrincipal, RetiringServicePrincipal,
  * Constraints.SourceArn) are refused: no AWS service calls Keyward, so such a grant could
- * never be used (docs/authorization.md, deviations).
+ * never be used (docs/grants.md, "Deviations").
  */
 export const createGrant: Handler<'CreateGrant'> = async (ctx, input) => {
   const request = readGrantRequest(input)
