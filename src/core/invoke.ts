@@ -135,6 +135,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
       })
     try {
       const handler = findHandler(call.operation)
+      await checkGrantTokens(deps.keys, call.input)
       for (const check of accountChecks(call)) await authorize(check)
       const output = await handler(operationContext(deps, { call, onKeyResolved }), call.input)
       record('success')
@@ -186,6 +187,17 @@ function accountChecks(call: Call): Array<{ action?: `kms:${string}`; resource: 
     ]
   }
   return []
+}
+
+/**
+ * Every operation that takes GrantTokens refuses a token Keyward did not issue with
+ * InvalidGrantTokenException (kms-errors.json lists it for each of them). A valid token adds
+ * nothing more: grants take effect at once here (kms-authz.md §6.3), so the grant it names is
+ * already among the key's grants.
+ */
+async function checkGrantTokens(keys: KeyService, input: unknown): Promise<void> {
+  const tokens = (input as { readonly GrantTokens?: readonly string[] }).GrantTokens
+  for (const token of tokens ?? []) await keys.grantIdOfToken(token)
 }
 
 /** The context of one operation: who, where, and the services it may use. */

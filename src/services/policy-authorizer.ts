@@ -78,9 +78,6 @@ export function storedAliases(keys: Pick<KeyService, 'listAliases'>): AliasSourc
   }
 }
 
-/** No grants: the source used until grant storage is connected. */
-export const NO_GRANTS: GrantSource = { grantsForKey: async () => [] }
-
 /** What the authorizer is built from. */
 export interface PolicyAuthorizerDeps {
   readonly grants: GrantSource
