@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import {
   CreateAliasCommand,
+  CreateGrantCommand,
   CreateKeyCommand,
   DecryptCommand,
   EncryptCommand,
@@ -15,6 +16,7 @@ import {
   KMSClient,
   ListKeysCommand,
   PutKeyPolicyCommand,
+  RevokeGrantCommand,
   ScheduleKeyDeletionCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -159,6 +161,41 @@ describe('authorization: key policies, identity policies and grants', () => {
           EncryptionContext: { AppName: 'Other' },
         }),
       ),
+      'AccessDeniedException',
+      denied(bob.arn, 'Encrypt', key.Arn!, 'identity-based'),
+    )
+  })
+
+  it('a grant lets a user no policy allows use the key, within its constraints, until revoked', async () => {
+    const key = await newKey()
+    const context = { app: 'billing' }
+    const encrypt = (EncryptionContext?: Record<string, string>) =>
+      as(bob).send(
+        new EncryptCommand({ KeyId: key.KeyId, Plaintext: PLAINTEXT, EncryptionContext }),
+      )
+    await expectKmsError(
+      encrypt(context),
+      'AccessDeniedException',
+      denied(bob.arn, 'Encrypt', key.Arn!, 'identity-based'),
+    )
+    const { GrantId } = await admin.send(
+      new CreateGrantCommand({
+        KeyId: key.KeyId,
+        GranteePrincipal: bob.arn,
+        Operations: ['Encrypt'],
+        Constraints: { EncryptionContextEquals: context },
+      }),
+    )
+    // The grant counts at once (kms-authz.md §6.3: stricter than AWS's eventual consistency).
+    assert.equal((await encrypt(context)).KeyId, key.Arn)
+    await expectKmsError(
+      encrypt({ app: 'payroll' }),
+      'AccessDeniedException',
+      denied(bob.arn, 'Encrypt', key.Arn!, 'identity-based'),
+    )
+    await admin.send(new RevokeGrantCommand({ KeyId: key.KeyId, GrantId }))
+    await expectKmsError(
+      encrypt(context),
       'AccessDeniedException',
       denied(bob.arn, 'Encrypt', key.Arn!, 'identity-based'),
     )
