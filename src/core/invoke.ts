@@ -36,6 +36,11 @@ export interface Call {
   readonly region: string
   /** The ID the answer carries (x-amzn-RequestId); also in log lines and audit events. */
   readonly requestId: string
+  /**
+   * Where the call came from, as the front door saw it: the peer's IP address (aws:SourceIp)
+   * and whether it arrived over TLS (aws:SecureTransport).
+   */
+  readonly origin?: { readonly sourceIp?: string; readonly secureTransport: boolean }
 }
 
 /** Runs one call; resolves with the operation's output, rejects with what to answer. */
@@ -102,7 +107,11 @@ const errorNameOf = (error: unknown) =>
 export function createInvoke(deps: CoreDeps): Invoke {
   return async (call) => {
     const used = new Map<string, UsedKey>()
-    const context = { region: call.region, requestId: call.requestId }
+    const context = {
+      region: call.region,
+      requestId: call.requestId,
+      ...(call.origin ? { origin: call.origin } : {}),
+    }
     const authorize = (check: { action?: `kms:${string}`; resource: string } & KeyCheck) =>
       deps.authorizer.authorize({
         caller: call.caller,

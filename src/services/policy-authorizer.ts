@@ -122,6 +122,7 @@ export class PolicyAuthorizer implements Authorizer {
         ...(request.role ? { role: request.role } : {}),
         ...(aliases ? { aliases } : {}),
         region: request.context.region,
+        ...(request.context.origin ? { origin: request.context.origin } : {}),
         now: this.#deps.clock.now(),
       }),
       identityPolicies: policies.identityPolicies,
