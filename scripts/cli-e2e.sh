@@ -363,6 +363,26 @@ scenario() {
   expect_error "get-key-policy with another name" NotFoundException \
     get-key-policy --key-id "$key_id" --policy-name other
 
+  # create-grant / list-grants / encrypt with the grant token / retire-grant
+  local grantee="arn:aws:iam::111122223333:role/cli-e2e-$run" grant_id grant_token
+  if call create-grant create-grant --key-id "$key_id" --grantee-principal "$grantee" \
+    --operations Encrypt Decrypt --constraints "EncryptionContextSubset={run=$run}" --name "cli-e2e-$run" \
+    --query '[GrantId,GrantToken]' --output text; then
+    read -r grant_id grant_token <<<"$OUT"
+    check "create-grant returns a 64-hex grant ID" grep -qE '^[0-9a-f]{64}$' <<<"$grant_id"
+    call list-grants list-grants --key-id "$key_id" --grant-id "$grant_id" \
+      --query 'Grants[].[GranteePrincipal,Name,join(`,`,Operations)]' --output text &&
+      check "list-grants shows the grant" equals "$(printf '%s\t%s\t%s' "$grantee" "cli-e2e-$run" Encrypt,Decrypt)"
+    call "encrypt with a grant token" encrypt --key-id "$key_id" --plaintext "fileb://$WORK/plain.bin" \
+      --encryption-context "$ctx" --grant-tokens "$grant_token" --query KeyId --output text &&
+      check "encrypt with a grant token" equals "$arn"
+    expect_error "encrypt with a forged grant token" InvalidGrantTokenException \
+      encrypt --key-id "$key_id" --plaintext "fileb://$WORK/plain.bin" --grant-tokens forged
+    call retire-grant retire-grant --grant-token "$grant_token" &&
+      call "list-grants after retire" list-grants --key-id "$key_id" --query 'length(Grants)' --output text &&
+      check "retire-grant removes the grant" equals 0
+  fi
+
   # generate-random
   call generate-random generate-random --number-of-bytes 32 --query Plaintext --output text &&
     check "generate-random returns 32 bytes" [ "$(b64_bytes)" = 32 ]

@@ -32,7 +32,7 @@ import type { RootKey } from './ports/root-key.js'
 import { CustomKeyStoreService } from './services/custom-key-stores.js'
 import { keyLastUseSink } from './services/key-last-use.js'
 import { KeyService } from './services/key-service.js'
-import { NO_GRANTS, PolicyAuthorizer, storedAliases } from './services/policy-authorizer.js'
+import { PolicyAuthorizer, storedAliases } from './services/policy-authorizer.js'
 import {
   importedMaterialExpiryJob,
   keyDeletionJob,
@@ -211,7 +211,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       options.authorizer ??
       (options.dev
         ? allowAll
-        : new PolicyAuthorizer({ grants: NO_GRANTS, aliases: storedAliases(keys), clock })),
+        : new PolicyAuthorizer({ grants: keys, aliases: storedAliases(keys), clock })),
     audit: options.audit ? eachOf([keyLastUseSink(keys), options.audit]) : keyLastUseSink(keys),
   })
   const tokens = await openSessionTokens(options.store, options.rootKey)

@@ -13,6 +13,7 @@ import {
  *     "keys": 100000,
  *     "aliasesPerKey": 50,
  *     "customKeyStores": 10,
+ *     "grantsPerKey": 50000,
  *     "requestRates": true,
  *     "requestsPerSecond": { "CreateKey": 20, "CryptographicOperationsSymmetric": 50000 }
  *   }
@@ -34,7 +35,7 @@ export const DEFAULT_QUOTA_CONFIG: QuotaConfig = {
   requestRates: {},
 }
 
-const RESOURCE_NAMES = ['keys', 'aliasesPerKey', 'customKeyStores'] as const
+const RESOURCE_NAMES = ['keys', 'aliasesPerKey', 'customKeyStores', 'grantsPerKey'] as const
 
 /**
  * Reads and checks the `quotas` section (undefined when absent).

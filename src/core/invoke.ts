@@ -36,6 +36,11 @@ export interface Call {
   readonly region: string
   /** The ID the answer carries (x-amzn-RequestId); also in log lines and audit events. */
   readonly requestId: string
+  /**
+   * Where the call came from, as the front door saw it: the peer's IP address (aws:SourceIp)
+   * and whether it arrived over TLS (aws:SecureTransport).
+   */
+  readonly origin?: { readonly sourceIp?: string; readonly secureTransport: boolean }
 }
 
 /** Runs one call; resolves with the operation's output, rejects with what to answer. */
@@ -102,7 +107,11 @@ const errorNameOf = (error: unknown) =>
 export function createInvoke(deps: CoreDeps): Invoke {
   return async (call) => {
     const used = new Map<string, UsedKey>()
-    const context = { region: call.region, requestId: call.requestId }
+    const context = {
+      region: call.region,
+      requestId: call.requestId,
+      ...(call.origin ? { origin: call.origin } : {}),
+    }
     const authorize = (check: { action?: `kms:${string}`; resource: string } & KeyCheck) =>
       deps.authorizer.authorize({
         caller: call.caller,
@@ -135,6 +144,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
       })
     try {
       const handler = findHandler(call.operation)
+      await checkGrantTokens(deps.keys, call.input)
       for (const check of accountChecks(call)) await authorize(check)
       const output = await handler(operationContext(deps, { call, onKeyResolved }), call.input)
       record('success')
@@ -186,6 +196,17 @@ function accountChecks(call: Call): Array<{ action?: `kms:${string}`; resource: 
     ]
   }
   return []
+}
+
+/**
+ * Every operation that takes GrantTokens refuses a token Keyward did not issue with
+ * InvalidGrantTokenException (kms-errors.json lists it for each of them). A valid token adds
+ * nothing more: grants take effect at once here (kms-authz.md §6.3), so the grant it names is
+ * already among the key's grants.
+ */
+async function checkGrantTokens(keys: KeyService, input: unknown): Promise<void> {
+  const tokens = (input as { readonly GrantTokens?: readonly string[] }).GrantTokens
+  for (const token of tokens ?? []) await keys.grantIdOfToken(token)
 }
 
 /** The context of one operation: who, where, and the services it may use. */

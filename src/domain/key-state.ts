@@ -8,8 +8,10 @@ import type { KeyRecord, KeyState } from './key.js'
  * footnotes of that table, as recorded on the wire (they start with the key ARN).
  */
 export type StateRule =
-  /** Cryptographic use (Encrypt, Decrypt, GenerateDataKey*, Sign, ...), CreateGrant. */
+  /** Cryptographic use (Encrypt, Decrypt, GenerateDataKey*, Sign, ...). */
   | 'use'
+  /** CreateGrant: as 'use', but an Unavailable key (custom key store) still takes grants. */
+  | 'grant'
   /** EnableKey, DisableKey. */
   | 'toggle'
   /** CreateAlias, TagResource, UntagResource, UpdateKeyDescription, UpdateAlias (target). */
@@ -47,6 +49,14 @@ const RULES: Record<StateRule, Record<KeyState, Verdict>> = {
     PendingReplicaDeletion: 'invalid',
     PendingImport: 'invalid',
     Unavailable: 'invalid',
+  },
+  grant: {
+    ...ALL_OK,
+    Creating: 'invalid',
+    Disabled: 'disabled',
+    PendingDeletion: 'invalid',
+    PendingReplicaDeletion: 'invalid',
+    PendingImport: 'invalid',
   },
   toggle: {
     ...ALL_OK,

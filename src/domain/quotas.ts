@@ -17,6 +17,8 @@ export interface ResourceQuotas {
   readonly aliasesPerKey: number
   /** Custom key stores per account and Region: 10. */
   readonly customKeyStores: number
+  /** Grants per customer managed key: 50,000. */
+  readonly grantsPerKey: number
 }
 
 /** AWS's defaults (Developer Guide, "Resource quotas"). */
@@ -24,6 +26,7 @@ export const DEFAULT_RESOURCE_QUOTAS: ResourceQuotas = {
   keys: 100_000,
   aliasesPerKey: 50,
   customKeyStores: 10,
+  grantsPerKey: 50_000,
 }
 
 /**

@@ -27,6 +27,8 @@ export interface ConditionRequest {
   /** The key's alias names, when a policy reads `kms:ResourceAliases`. */
   readonly aliases?: readonly string[]
   readonly region: string
+  /** Where the call came from (absent: neither global key is supplied). */
+  readonly origin?: { readonly sourceIp?: string; readonly secureTransport: boolean }
   /** Milliseconds since the epoch. */
   readonly now: number
 }
@@ -210,6 +212,13 @@ export function requestConditions(req: ConditionRequest): Record<string, Conditi
   out['aws:CurrentTime'] = isoSecond(seconds)
   out['aws:EpochTime'] = seconds
   out['aws:RequestedRegion'] = req.region
+  // Global keys of every request (IAM User Guide, "AWS global condition context keys").
+  // aws:SourceIp is the peer of the TCP connection; behind a proxy that is the proxy, as with
+  // AWS's own endpoints, where it is the caller's public address.
+  if (req.origin) {
+    out['aws:SecureTransport'] = req.origin.secureTransport
+    if (req.origin.sourceIp !== undefined) out['aws:SourceIp'] = req.origin.sourceIp
+  }
   return out
 }
 

@@ -4,6 +4,7 @@ import { cancelKeyDeletion } from './cancel-key-deletion.js'
 import { connectCustomKeyStore } from './connect-custom-key-store.js'
 import { createAlias } from './create-alias.js'
 import { createCustomKeyStore } from './create-custom-key-store.js'
+import { createGrant } from './create-grant.js'
 import { createKey } from './create-key.js'
 import { decrypt } from './decrypt.js'
 import { deleteAlias } from './delete-alias.js'
@@ -31,12 +32,16 @@ import { getParametersForImport } from './get-parameters-for-import.js'
 import { getPublicKey } from './get-public-key.js'
 import { importKeyMaterial } from './import-key-material.js'
 import { listAliases } from './list-aliases.js'
+import { listGrants } from './list-grants.js'
 import { listKeyPolicies } from './list-key-policies.js'
 import { listKeyRotations } from './list-key-rotations.js'
 import { listKeys } from './list-keys.js'
 import { listResourceTags } from './list-resource-tags.js'
+import { listRetirableGrants } from './list-retirable-grants.js'
 import { putKeyPolicy } from './put-key-policy.js'
 import { reEncrypt } from './re-encrypt.js'
+import { retireGrant } from './retire-grant.js'
+import { revokeGrant } from './revoke-grant.js'
 import { rotateKeyOnDemand } from './rotate-key-on-demand.js'
 import { scheduleKeyDeletion } from './schedule-key-deletion.js'
 import { sign } from './sign.js'
@@ -58,6 +63,7 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   ConnectCustomKeyStore: connectCustomKeyStore,
   CreateAlias: createAlias,
   CreateCustomKeyStore: createCustomKeyStore,
+  CreateGrant: createGrant,
   CreateKey: createKey,
   Decrypt: decrypt,
   DeleteAlias: deleteAlias,
@@ -85,12 +91,16 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   GetPublicKey: getPublicKey,
   ImportKeyMaterial: importKeyMaterial,
   ListAliases: listAliases,
+  ListGrants: listGrants,
   ListKeyPolicies: listKeyPolicies,
   ListKeyRotations: listKeyRotations,
   ListKeys: listKeys,
   ListResourceTags: listResourceTags,
+  ListRetirableGrants: listRetirableGrants,
   PutKeyPolicy: putKeyPolicy,
   ReEncrypt: reEncrypt,
+  RetireGrant: retireGrant,
+  RevokeGrant: revokeGrant,
   RotateKeyOnDemand: rotateKeyOnDemand,
   ScheduleKeyDeletion: scheduleKeyDeletion,
   Sign: sign,

@@ -19,6 +19,8 @@ export interface AuthorizationRequest {
   readonly context: {
     readonly region: string
     readonly requestId: string
+    /** The peer's IP address and whether TLS carried the call (aws:SourceIp, aws:SecureTransport). */
+    readonly origin?: { readonly sourceIp?: string; readonly secureTransport: boolean }
   }
   /** The API operation (`Encrypt`); `action` differs for ReEncrypt (`kms:ReEncryptFrom`). */
   readonly operation?: string

@@ -1,5 +1,6 @@
 import type { CustomKeyStoreRecord } from '../domain/custom-key-store.js'
 import type { Scope } from '../domain/identifiers.js'
+import type { GrantRecord } from '../domain/grant.js'
 import type { KeyMaterialRecord, KeyRecord } from '../domain/key.js'
 
 /** An alias as stored (names keep their `alias/` prefix). */
@@ -41,7 +42,7 @@ export interface KeyStoreTransaction {
   insertKey(key: KeyRecord): Promise<void>
   /** Replaces an existing key's record. */
   updateKey(key: KeyRecord): Promise<void>
-  /** Deletes a key with its material versions and every alias that points at it. */
+  /** Deletes a key with its material versions, its grants and every alias that points at it. */
   deleteKey(region: string, keyId: string): Promise<void>
   insertKeyMaterial(material: KeyMaterialRecord): Promise<void>
   /**
@@ -82,6 +83,24 @@ export interface KeyStoreTransaction {
   countKeysInCustomKeyStore(region: string, customKeyStoreId: string): Promise<number>
   /** The keys (in any state) that live in the store, by key ID. */
   listKeysInCustomKeyStore(region: string, customKeyStoreId: string): Promise<KeyRecord[]>
+  /** Inserts a new grant; its ID must be new. */
+  insertGrant(grant: GrantRecord): Promise<void>
+  /** The grant with this ID, in any Region. */
+  getGrant(grantId: string): Promise<GrantRecord | undefined>
+  /** Deletes a grant; returns whether it existed. */
+  deleteGrant(grantId: string): Promise<boolean>
+  /** How many grants a key has (the grants-per-key quota). */
+  countGrants(region: string, keyId: string): Promise<number>
+  /** The grants of a key with this Name (names need not be unique), by ID. */
+  findGrantsByName(region: string, keyId: string, name: string): Promise<GrantRecord[]>
+  /** Every grant of a key, by ID (at most the grants-per-key quota). */
+  listGrantsOfKey(region: string, keyId: string): Promise<GrantRecord[]>
+}
+
+/** Which grants of a key a ListGrants page shows. */
+export interface GrantFilter {
+  readonly grantId?: string
+  readonly granteePrincipal?: string
 }
 
 /**
@@ -120,7 +139,22 @@ export interface KeyStore extends KeyStoreTransaction {
    * Absent when the store cannot tell; then nothing else may write to it.
    */
   readonly commitsByOthers?: () => number
+  /** One page of a key's grants, by grant ID, optionally filtered (ListGrants). */
+  listGrants(
+    key: { readonly region: string; readonly keyId: string },
+    page: PageRequest & GrantFilter,
+  ): Promise<Page<GrantRecord>>
+  /** One page of the grants of `region` that name `retiringPrincipal`, by grant ID. */
+  listRetirableGrants(
+    query: { readonly region: string; readonly retiringPrincipal: string },
+    page: PageRequest,
+  ): Promise<Page<GrantRecord>>
   getSetting(name: string): Promise<string | undefined>
   setSetting(name: string, value: string): Promise<void>
+  /**
+   * Stores `value` under `name` unless a value is stored already, and returns the stored
+   * value: of several processes initialising one setting at once, exactly one value wins.
+   */
+  initSetting(name: string, value: string): Promise<string>
   close(): Promise<void>
 }

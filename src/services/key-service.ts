@@ -19,9 +19,17 @@ import { KEY_SPECS } from '../domain/key-specs.js'
 import { generateKeyMaterial } from '../crypto/index.js'
 import { classifyKeyReference, keyArn, aliasArn, type Scope } from '../domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../domain/key.js'
+import {
+  grantsQuotaExceeded,
+  sameGrantParameters,
+  type GrantRecord,
+  type GrantRequest,
+} from '../domain/grant.js'
+import { grantIdOfToken, issueGrantToken } from '../domain/grant-token.js'
 import type { Clock } from '../ports/clock.js'
 import type {
   AliasRecord,
+  GrantFilter,
   KeyStore,
   KeyStoreTransaction,
   KeyUsageRecord,
@@ -76,6 +84,10 @@ const materialContext = (m: { region: string; keyId: string; keyMaterialId: stri
 /** The AAD of an import token: the key it was issued for (another key cannot open it). */
 const importTokenContext = (keyArn: string) => `keyward:import-token:v1:${keyArn}`
 
+/** The AAD of the secret grant tokens are MACed under, and the setting that holds it. */
+const GRANT_TOKEN_KEY_CONTEXT = 'keyward:grant-token-key:v1'
+const GRANT_TOKEN_KEY_SETTING = 'grant_token_key'
+
 /** The AAD of an EXTERNAL key's material-ID secret. */
 const materialIdKeyContext = (k: { region: string; keyId: string }) =>
   `keyward:material-id-key:v1:${k.region}:${k.keyId}`
@@ -93,6 +105,10 @@ export class KeyService {
   readonly #random: Random
   readonly #keys = new Map<string, CachedKey>()
   readonly #aliases = new Map<string, string>()
+  /** Each key's grants by region/keyId, for the authorization hot path. */
+  readonly #grants = new Map<string, readonly GrantRecord[]>()
+  /** The unwrapped grant-token secret, loaded (or made) on first use. */
+  #grantTokenKey: Promise<Buffer> | undefined
   /**
    * Bumped by every invalidation. A cache fill records it before reading the store and stores
    * its result only if no invalidation happened meanwhile, so a read that raced with a change
@@ -353,11 +369,16 @@ export class KeyService {
     this.#invalidate(`${key.region}/${key.keyId}`)
   }
 
-  /** Forgets a cached key (or, with no id, every key) and every alias target. */
+  /** Forgets a cached key and its grants (or, with no id, every key) and every alias target. */
   #invalidate(id?: string): void {
     this.#epoch++
-    if (id === undefined) this.#keys.clear()
-    else this.#keys.delete(id)
+    if (id === undefined) {
+      this.#keys.clear()
+      this.#grants.clear()
+    } else {
+      this.#keys.delete(id)
+      this.#grants.delete(id)
+    }
     this.#aliases.clear()
   }
 
@@ -425,6 +446,133 @@ export class KeyService {
     } finally {
       this.#invalidate(`${region}/${keyId}`)
     }
+  }
+
+  /**
+   * The grants of `key`, served from memory once read (the authorization hot path asks for
+   * them on every call); every grant change made here, and any commit by another process,
+   * drops the cached list.
+   *
+   * @example
+   *   const grants = await keys.grantsForKey(key)
+   */
+  async grantsForKey(key: Pick<KeyRecord, 'region' | 'keyId'>): Promise<readonly GrantRecord[]> {
+    this.#followOtherWriters()
+    const id = `${key.region}/${key.keyId}`
+    const hit = this.#grants.get(id)
+    if (hit) return hit
+    const epoch = this.#epoch
+    const grants = Object.freeze(await this.#store.listGrantsOfKey(key.region, key.keyId))
+    if (epoch === this.#epoch) this.#grants.set(id, grants)
+    return grants
+  }
+
+  /**
+   * Creates a grant on `key` in one transaction: `check` runs first on the key as re-read
+   * there (its state), then the grants-per-key quota, then Name idempotency: a grant of the
+   * key with the same Name and parameters is answered instead of a new one (API Reference,
+   * CreateGrant Name). Returns the grant and whether it is new.
+   */
+  async createGrant(
+    key: KeyRecord,
+    request: GrantRequest,
+    options: { check: (current: KeyRecord) => void },
+  ): Promise<{ grant: GrantRecord; created: boolean }> {
+    const grantId = this.#random.bytes(32).toString('hex')
+    try {
+      return await this.#store.transaction(async (tx) => {
+        const current = await tx.getKey(key.region, key.keyId)
+        if (!current) throw keyNotFound(key.arn)
+        options.check(current)
+        if (request.name !== undefined) {
+          const named = await tx.findGrantsByName(key.region, key.keyId, request.name)
+          const same = named.find((g) => sameGrantParameters(g, request))
+          if (same) return { grant: same, created: false }
+        }
+        const count = await tx.countGrants(key.region, key.keyId)
+        if (count >= this.quotas.grantsPerKey) {
+          throw grantsQuotaExceeded(key.arn, this.quotas.grantsPerKey)
+        }
+        const grant: GrantRecord = {
+          grantId,
+          keyId: key.keyId,
+          region: key.region,
+          accountId: key.accountId,
+          ...request,
+          issuingAccount: `arn:aws:iam::${key.accountId}:root`,
+          creationDate: this.#clock.now(),
+        }
+        await tx.insertGrant(grant)
+        return { grant, created: true }
+      })
+    } finally {
+      this.#invalidate(`${key.region}/${key.keyId}`)
+    }
+  }
+
+  /** The grant with this ID (any Region, any key); undefined when there is none. */
+  findGrant(grantId: string): Promise<GrantRecord | undefined> {
+    return this.#store.getGrant(grantId)
+  }
+
+  /** Deletes a grant (RetireGrant, RevokeGrant); false when it was already gone. */
+  async deleteGrant(grant: Pick<GrantRecord, 'grantId' | 'region' | 'keyId'>): Promise<boolean> {
+    try {
+      return await this.#store.transaction((tx) => tx.deleteGrant(grant.grantId))
+    } finally {
+      this.#invalidate(`${grant.region}/${grant.keyId}`)
+    }
+  }
+
+  /** One page of a key's grants, by ID, optionally filtered (ListGrants). */
+  listGrants(
+    key: Pick<KeyRecord, 'region' | 'keyId'>,
+    page: PageRequest & GrantFilter,
+  ): Promise<Page<GrantRecord>> {
+    return this.#store.listGrants(key, page)
+  }
+
+  /** One page of the grants of a Region that name a retiring principal (ListRetirableGrants). */
+  listRetirableGrants(
+    query: { region: string; retiringPrincipal: string },
+    page: PageRequest,
+  ): Promise<Page<GrantRecord>> {
+    return this.#store.listRetirableGrants(query, page)
+  }
+
+  /** A new token for a grant: every call answers a different one (see grant-token.ts). */
+  async issueGrantToken(grantId: string): Promise<string> {
+    const secret = await this.#loadGrantTokenKey()
+    return issueGrantToken({ secret, grantId, nonce: this.#random.bytes(16) })
+  }
+
+  /**
+   * The grant ID a token names; InvalidGrantTokenException for a token this Keyward did not
+   * issue. Whether the grant still exists is the caller's question.
+   */
+  async grantIdOfToken(token: string): Promise<string> {
+    return grantIdOfToken(token, await this.#loadGrantTokenKey())
+  }
+
+  /**
+   * The grant-token secret: 32 random bytes made once per database and kept wrapped under the
+   * root key in the settings (so tokens outlive restarts and are shared by every worker, and a
+   * copy of the database alone cannot mint them).
+   */
+  #loadGrantTokenKey(): Promise<Buffer> {
+    this.#grantTokenKey ??= (async () => {
+      let wrapped = await this.#store.getSetting(GRANT_TOKEN_KEY_SETTING)
+      if (wrapped === undefined) {
+        const fresh = await this.#rootKey.wrap(this.#random.bytes(32), GRANT_TOKEN_KEY_CONTEXT)
+        wrapped = await this.#store.initSetting(GRANT_TOKEN_KEY_SETTING, fresh.toString('base64'))
+      }
+      return this.#rootKey.unwrap(Buffer.from(wrapped, 'base64'), GRANT_TOKEN_KEY_CONTEXT)
+    })()
+    // A failed load (the store briefly unreachable) is retried by the next call.
+    this.#grantTokenKey.catch(() => {
+      this.#grantTokenKey = undefined
+    })
+    return this.#grantTokenKey
   }
 
   /**

@@ -78,9 +78,6 @@ export function storedAliases(keys: Pick<KeyService, 'listAliases'>): AliasSourc
   }
 }
 
-/** No grants: the source used until grant storage is connected. */
-export const NO_GRANTS: GrantSource = { grantsForKey: async () => [] }
-
 /** What the authorizer is built from. */
 export interface PolicyAuthorizerDeps {
   readonly grants: GrantSource
@@ -125,6 +122,7 @@ export class PolicyAuthorizer implements Authorizer {
         ...(request.role ? { role: request.role } : {}),
         ...(aliases ? { aliases } : {}),
         region: request.context.region,
+        ...(request.context.origin ? { origin: request.context.origin } : {}),
         now: this.#deps.clock.now(),
       }),
       identityPolicies: policies.identityPolicies,

@@ -97,6 +97,18 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
+/**
+ * Where a request came from, for the global condition keys aws:SourceIp and
+ * aws:SecureTransport. An IPv4 peer on a dual-stack socket shows as `::ffff:a.b.c.d`; policies
+ * name it as `a.b.c.d`, so the mapped form is unwrapped.
+ */
+function originOf(req: IncomingMessage): { sourceIp?: string; secureTransport: boolean } {
+  const address = req.socket.remoteAddress
+  const sourceIp = address?.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
+  const secureTransport = (req.socket as { encrypted?: boolean }).encrypted === true
+  return sourceIp === undefined ? { secureTransport } : { sourceIp, secureTransport }
+}
+
 /** Only the members the model declares for `op` leave the server ("declared fields only"). */
 function serialize(op: KmsOperationName, output: Record<string, unknown>): string {
   const out: Record<string, unknown> = {}
@@ -211,7 +223,14 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     )
     deps.requestRates?.admit({ accountId: principal.accountId, region, operation: op, body })
     const input = validateInput(op, parseJson(body))
-    const output = await deps.invoke({ operation: op, input, caller: principal, region, requestId })
+    const output = await deps.invoke({
+      operation: op,
+      input,
+      caller: principal,
+      region,
+      requestId,
+      origin: originOf(req),
+    })
     return { op, body: serialize(op, output) }
   }
 

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { afterEach, describe, it } from 'node:test'
 import type { CustomKeyStoreRecord } from '../../src/domain/custom-key-store.js'
+import type { GrantRecord } from '../../src/domain/grant.js'
 import type { Scope } from '../../src/domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../../src/domain/key.js'
 import type { AliasRecord, KeyStore } from '../../src/ports/key-store.js'
@@ -65,6 +66,19 @@ const aliasFixture = (key: KeyRecord, aliasName: string, at = T0): AliasRecord =
   targetKeyId: key.keyId,
   creationDate: at,
   lastUpdatedDate: at,
+})
+
+/** A grant as CreateGrant would store it; IDs sort by their first character. */
+const grantFixture = (key: KeyRecord, overrides: Partial<GrantRecord> = {}): GrantRecord => ({
+  grantId: randomUUID().replaceAll('-', '').padEnd(64, '0'),
+  keyId: key.keyId,
+  region: key.region,
+  accountId: key.accountId,
+  granteePrincipal: `arn:aws:iam::${key.accountId}:role/app`,
+  operations: ['Encrypt', 'Decrypt'],
+  issuingAccount: `arn:aws:iam::${key.accountId}:root`,
+  creationDate: T0,
+  ...overrides,
 })
 
 /** Key IDs in ascending order, for listing tests (UUIDs sort as text). */
@@ -866,6 +880,149 @@ export function runKeyStoreContract(
       })
     })
 
+    describe('grants', () => {
+      it('inserts a grant and reads it back, field for field', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        const grant = grantFixture(key, {
+          name: 'app:grant/1',
+          retiringPrincipal: `arn:aws:sts::${OTHER_ACCOUNT}:assumed-role/ops/session`,
+          constraints: { encryptionContextSubset: { Department: 'IT', purpose: 'Test' } },
+        })
+        await store.insertGrant(grant)
+        assert.deepEqual(await store.getGrant(grant.grantId), grant)
+        assert.equal(await store.getGrant('f'.repeat(64)), undefined)
+        assert.equal(await store.countGrants(key.region, key.keyId), 1)
+      })
+
+      it('lists a key’s grants by ID, page by page, with the GrantId and grantee filters', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        const other = keyFixture()
+        await store.insertKey(key)
+        await store.insertKey(other)
+        const ids = ['1', '2', '3', '4', '5'].map((c) => c.repeat(64))
+        for (const [i, grantId] of [...ids].reverse().entries()) {
+          const grantee = `arn:aws:iam::${ACCOUNT}:user/u${i % 2}`
+          await store.insertGrant(grantFixture(key, { grantId, granteePrincipal: grantee }))
+        }
+        await store.insertGrant(grantFixture(other, { grantId: '0'.repeat(64) }))
+        const first = await store.listGrants(key, { limit: 2 })
+        assert.deepEqual(
+          first.items.map((g) => g.grantId),
+          ids.slice(0, 2),
+        )
+        assert.equal(first.truncated, true)
+        const rest = await store.listGrants(key, { limit: 5, after: ids[1] })
+        assert.deepEqual(
+          rest.items.map((g) => g.grantId),
+          ids.slice(2),
+        )
+        assert.equal(rest.truncated, false)
+        const one = await store.listGrants(key, { limit: 50, grantId: ids[2] })
+        assert.deepEqual(
+          one.items.map((g) => g.grantId),
+          [ids[2]],
+        )
+        const byGrantee = await store.listGrants(key, {
+          limit: 50,
+          granteePrincipal: `arn:aws:iam::${ACCOUNT}:user/u1`,
+        })
+        assert.deepEqual(
+          byGrantee.items.map((g) => g.grantId),
+          [ids[1], ids[3]],
+        )
+        assert.deepEqual(
+          (await store.listGrantsOfKey(key.region, key.keyId)).map((g) => g.grantId),
+          ids,
+        )
+      })
+
+      it('lists the grants of a Region that name a retiring principal, across keys', async () => {
+        const store = await fresh()
+        const a = keyFixture()
+        const b = keyFixture({ accountId: OTHER_ACCOUNT })
+        const west = keyFixture({ region: 'eu-west-1' })
+        for (const k of [a, b, west]) await store.insertKey(k)
+        const retiring = `arn:aws:iam::${ACCOUNT}:role/retirer`
+        await store.insertGrant(
+          grantFixture(a, { grantId: '2'.repeat(64), retiringPrincipal: retiring }),
+        )
+        await store.insertGrant(
+          grantFixture(b, { grantId: '1'.repeat(64), retiringPrincipal: retiring }),
+        )
+        await store.insertGrant(grantFixture(a, { grantId: '3'.repeat(64) }))
+        await store.insertGrant(
+          grantFixture(west, { grantId: '4'.repeat(64), retiringPrincipal: retiring }),
+        )
+        const page = await store.listRetirableGrants(
+          { region: 'us-east-1', retiringPrincipal: retiring },
+          { limit: 1 },
+        )
+        assert.deepEqual(
+          page.items.map((g) => g.grantId),
+          ['1'.repeat(64)],
+        )
+        assert.equal(page.truncated, true)
+        const next = await store.listRetirableGrants(
+          { region: 'us-east-1', retiringPrincipal: retiring },
+          { limit: 1, after: '1'.repeat(64) },
+        )
+        assert.deepEqual(
+          next.items.map((g) => g.grantId),
+          ['2'.repeat(64)],
+        )
+        assert.equal(next.truncated, false)
+      })
+
+      it('finds a key’s grants by Name, and deletes one grant', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        const named = grantFixture(key, { name: 'n1' })
+        await store.insertGrant(named)
+        await store.insertGrant(grantFixture(key, { name: 'n2' }))
+        assert.deepEqual(await store.findGrantsByName(key.region, key.keyId, 'n1'), [named])
+        assert.deepEqual(await store.findGrantsByName(key.region, 'other', 'n1'), [])
+        assert.equal(await store.deleteGrant(named.grantId), true)
+        assert.equal(await store.deleteGrant(named.grantId), false)
+        assert.equal(await store.getGrant(named.grantId), undefined)
+        assert.equal(await store.countGrants(key.region, key.keyId), 1)
+      })
+
+      it('deletes a key’s grants with the key, and only that key’s', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        const other = keyFixture()
+        await store.insertKey(key)
+        await store.insertKey(other)
+        const gone = grantFixture(key)
+        const kept = grantFixture(other)
+        await store.insertGrant(gone)
+        await store.insertGrant(kept)
+        await store.transaction((tx) => tx.deleteKey(key.region, key.keyId))
+        assert.equal(await store.getGrant(gone.grantId), undefined)
+        assert.deepEqual(await store.getGrant(kept.grantId), kept)
+      })
+
+      it('rolls back a grant insert with its transaction', async () => {
+        const store = await fresh()
+        const key = keyFixture()
+        await store.insertKey(key)
+        const grant = grantFixture(key)
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.insertGrant(grant)
+            assert.equal(await tx.countGrants(key.region, key.keyId), 1)
+            throw new Error('abort')
+          }),
+          /abort/,
+        )
+        assert.equal(await store.getGrant(grant.grantId), undefined)
+      })
+    })
+
     describe('settings', () => {
       it('answers undefined for an unknown setting, then the last value set', async () => {
         const store = await fresh()
@@ -875,6 +1032,13 @@ export function runKeyStoreContract(
         await store.setSetting('root_key_fingerprint', 'two')
         assert.equal(await store.getSetting('root_key_fingerprint'), 'two')
         assert.equal(await store.getSetting('other'), undefined)
+      })
+
+      it('initSetting stores a value only once and answers the stored one', async () => {
+        const store = await fresh()
+        assert.equal(await store.initSetting('grant_token_key', 'first'), 'first')
+        assert.equal(await store.initSetting('grant_token_key', 'second'), 'first')
+        assert.equal(await store.getSetting('grant_token_key'), 'first')
       })
     })
 

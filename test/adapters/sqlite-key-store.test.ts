@@ -110,6 +110,8 @@ describe('SQLite key store', () => {
       assert.deepEqual(await store.listKeysDueForRotation(Date.now()), [])
       // 0004: the old key lives in no custom key store.
       assert.equal(await store.countKeysInCustomKeyStore(key.region, 'cks-1234567890abcdef0'), 0)
+      // 0006: the old key has no grants.
+      assert.equal(await store.countGrants(key.region, key.keyId), 0)
       await store.updateKey({ ...key, rotationPeriodInDays: 365, nextRotationDate: 1 })
       assert.deepEqual(await store.listKeysDueForRotation(1), [
         { region: key.region, keyId: key.keyId },
@@ -130,6 +132,7 @@ describe('SQLite key store', () => {
         '0003_key_last_usage',
         '0004_custom_key_stores',
         '0005_external_key_stores',
+        '0006_grants',
       ])
     } finally {
       db.close()

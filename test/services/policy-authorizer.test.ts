@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import {
   CreateAliasCommand,
+  CreateGrantCommand,
   CreateKeyCommand,
   DecryptCommand,
   EncryptCommand,
@@ -15,6 +16,7 @@ import {
   KMSClient,
   ListKeysCommand,
   PutKeyPolicyCommand,
+  RevokeGrantCommand,
   ScheduleKeyDeletionCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -66,6 +68,15 @@ const tagged = user('tagged', [
   ),
 ])
 const carol = user('carol', [doc(allow('kms:Encrypt'))], OTHER_ACCOUNT)
+const local = user('local', [
+  doc(allow('kms:Encrypt', { Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } } })),
+])
+const remote = user('remote', [
+  doc(allow('kms:Encrypt', { Condition: { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } } })),
+])
+const tlsOnly = user('tlsonly', [
+  doc(allow('kms:Encrypt', { Condition: { Bool: { 'aws:SecureTransport': 'true' } } })),
+])
 
 const denied = (who: string, op: string, resource: string, type: string) =>
   `User: ${who} is not authorized to perform: kms:${op} on resource: ${resource} because no ${type} policy allows the kms:${op} action`
@@ -83,7 +94,7 @@ describe('authorization: key policies, identity policies and grants', () => {
     admin = kw.client()
     const current = kw.keyward.principals.current()
     const credentials = new Map(current.credentials)
-    for (const u of [alice, bob, lister, denier, tagged, carol]) {
+    for (const u of [alice, bob, lister, denier, tagged, carol, local, remote, tlsOnly]) {
       credentials.set(u.credentials.accessKeyId, {
         secretAccessKey: u.credentials.secretAccessKey,
         principal: u.principal,
@@ -162,6 +173,55 @@ describe('authorization: key policies, identity policies and grants', () => {
       'AccessDeniedException',
       denied(bob.arn, 'Encrypt', key.Arn!, 'identity-based'),
     )
+  })
+
+  it('a grant lets a user no policy allows use the key, within its constraints, until revoked', async () => {
+    const key = await newKey()
+    const context = { app: 'billing' }
+    const encrypt = (EncryptionContext?: Record<string, string>) =>
+      as(bob).send(
+        new EncryptCommand({ KeyId: key.KeyId, Plaintext: PLAINTEXT, EncryptionContext }),
+      )
+    await expectKmsError(
+      encrypt(context),
+      'AccessDeniedException',
+      denied(bob.arn, 'Encrypt', key.Arn!, 'identity-based'),
+    )
+    const { GrantId } = await admin.send(
+      new CreateGrantCommand({
+        KeyId: key.KeyId,
+        GranteePrincipal: bob.arn,
+        Operations: ['Encrypt'],
+        Constraints: { EncryptionContextEquals: context },
+      }),
+    )
+    // The grant counts at once (kms-authz.md §6.3: stricter than AWS's eventual consistency).
+    assert.equal((await encrypt(context)).KeyId, key.Arn)
+    await expectKmsError(
+      encrypt({ app: 'payroll' }),
+      'AccessDeniedException',
+      denied(bob.arn, 'Encrypt', key.Arn!, 'identity-based'),
+    )
+    await admin.send(new RevokeGrantCommand({ KeyId: key.KeyId, GrantId }))
+    await expectKmsError(
+      encrypt(context),
+      'AccessDeniedException',
+      denied(bob.arn, 'Encrypt', key.Arn!, 'identity-based'),
+    )
+  })
+
+  it('aws:SourceIp is the peer address and aws:SecureTransport is false over plain HTTP', async () => {
+    const key = await newKey()
+    const encrypt = (u: typeof local) =>
+      as(u).send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: PLAINTEXT }))
+    assert.equal((await encrypt(local)).KeyId, key.Arn)
+    for (const u of [remote, tlsOnly]) {
+      await expectKmsError(
+        encrypt(u),
+        'AccessDeniedException',
+        denied(u.arn, 'Encrypt', key.Arn!, 'identity-based'),
+      )
+    }
   })
 
   it('an explicit deny wins, in an identity policy or in the key policy', async () => {

@@ -94,6 +94,8 @@ export async function startKeyward(
     authorizer?: Authorizer
     /** Also told of every finished call. */
     audit?: AuditSink
+    /** More principals the server knows besides ADMIN and OTHER. */
+    principals?: ReadonlyArray<{ readonly credentials: typeof ADMIN; readonly caller: Caller }>
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keyward-test-'))
@@ -109,6 +111,7 @@ export async function startKeyward(
     credentials: new Map([
       credential(ADMIN, adminCaller()),
       credential(OTHER, adminCaller(OTHER_ACCOUNT)),
+      ...(options.principals ?? []).map((p) => credential(p.credentials, p.caller)),
     ]),
   }
   const logger = new CapturingLogger()

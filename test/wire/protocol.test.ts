@@ -117,14 +117,17 @@ describe('AWS JSON 1.1 protocol', () => {
     })
 
     it('answers every API operation Keyward lacks with UnsupportedOperationException naming it', async () => {
-      // Operations whose input has no required member can be sent with an empty object, so
-      // the request passes validation and reaches the operation table.
-      const missing = OPERATION_NAMES.filter(
-        (op) => !OPERATIONS[op] && !('required' in (INPUT_SCHEMAS[op] as object)),
-      )
+      // Each required member gets a Region name, a value that passes every model constraint
+      // of the operations left (KeyId, ReplicaRegion, PrimaryRegion), so the request passes
+      // validation and reaches the operation table.
+      const missing = OPERATION_NAMES.filter((op) => !OPERATIONS[op])
       assert.ok(missing.length > 0, 'at least one unimplemented operation to try')
       for (const op of missing) {
-        const r = await raw({ target: `TrentService.${op}`, body: '{}' })
+        const required = ((INPUT_SCHEMAS[op] as { required?: string[] }).required ?? []).map(
+          (member) => [member, 'us-west-2'],
+        )
+        const body = JSON.stringify(Object.fromEntries(required))
+        const r = await raw({ target: `TrentService.${op}`, body })
         expectWireError(
           r,
           'UnsupportedOperationException',

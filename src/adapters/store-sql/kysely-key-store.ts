@@ -1,11 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { Migrator, type Kysely, type Transaction } from 'kysely'
 import type { CustomKeyStoreRecord } from '../../domain/custom-key-store.js'
+import type { GrantRecord } from '../../domain/grant.js'
 import type { Scope } from '../../domain/identifiers.js'
 import type { KeyMaterialRecord, KeyRecord } from '../../domain/key.js'
 import { earliestExpiry } from '../../domain/key-materials.js'
 import type {
   AliasRecord,
+  GrantFilter,
   KeyStore,
   KeyStoreTransaction,
   KeyUsageRecord,
@@ -69,6 +71,28 @@ function readCustomKeyStore(json: string): CustomKeyStoreRecord {
   return record as CustomKeyStoreRecord
 }
 
+const grantRow = (grant: GrantRecord) => ({
+  grant_id: grant.grantId,
+  region: grant.region,
+  key_id: grant.keyId,
+  name: grant.name ?? null,
+  grantee_principal: grant.granteePrincipal,
+  retiring_principal: grant.retiringPrincipal ?? null,
+  creation_date: grant.creationDate,
+  record: JSON.stringify({ schemaVersion: 1, ...grant }),
+})
+
+/** Grant records carry a schemaVersion like key records; only 1 exists so far. */
+function readGrant(json: string): GrantRecord {
+  const { schemaVersion, ...grant } = JSON.parse(json) as GrantRecord & { schemaVersion?: number }
+  if (schemaVersion !== 1) {
+    throw new Error(
+      `grant record schemaVersion ${schemaVersion} is not supported by this Keyward (expects 1)`,
+    )
+  }
+  return grant
+}
+
 const materialRow = (m: KeyMaterialRecord) => ({
   region: m.region,
   key_id: m.keyId,
@@ -121,6 +145,11 @@ class Statements implements KeyStoreTransaction {
   }
 
   async deleteKey(region: string, keyId: string) {
+    await this.db
+      .deleteFrom('kms_grants')
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .execute()
     await this.db
       .deleteFrom('kms_key_last_usage')
       .where('region', '=', region)
@@ -331,6 +360,60 @@ class Statements implements KeyStoreTransaction {
     return rows.map((row) => readKeyRecord(row.record))
   }
 
+  async insertGrant(grant: GrantRecord) {
+    await this.db.insertInto('kms_grants').values(grantRow(grant)).execute()
+  }
+
+  async getGrant(grantId: string) {
+    const row = await this.db
+      .selectFrom('kms_grants')
+      .select('record')
+      .where('grant_id', '=', grantId)
+      .executeTakeFirst()
+    return row ? readGrant(row.record) : undefined
+  }
+
+  async deleteGrant(grantId: string) {
+    const result = await this.db
+      .deleteFrom('kms_grants')
+      .where('grant_id', '=', grantId)
+      .executeTakeFirst()
+    return Number(result.numDeletedRows) > 0
+  }
+
+  async countGrants(region: string, keyId: string) {
+    const row = await this.db
+      .selectFrom('kms_grants')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
+  async findGrantsByName(region: string, keyId: string, name: string) {
+    const rows = await this.db
+      .selectFrom('kms_grants')
+      .select('record')
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .where('name', '=', name)
+      .orderBy('grant_id')
+      .execute()
+    return rows.map((r) => readGrant(r.record))
+  }
+
+  async listGrantsOfKey(region: string, keyId: string) {
+    const rows = await this.db
+      .selectFrom('kms_grants')
+      .select('record')
+      .where('region', '=', region)
+      .where('key_id', '=', keyId)
+      .orderBy('grant_id')
+      .execute()
+    return rows.map((r) => readGrant(r.record))
+  }
+
   async countKeysInCustomKeyStore(region: string, customKeyStoreId: string) {
     const row = await this.db
       .selectFrom('kms_keys')
@@ -468,6 +551,47 @@ export class KyselyKeyStore extends Statements implements KeyStore {
     )
   }
 
+  async listGrants(key: { region: string; keyId: string }, req: PageRequest & GrantFilter) {
+    let q = this.#db
+      .selectFrom('kms_grants')
+      .select('record')
+      .where('region', '=', key.region)
+      .where('key_id', '=', key.keyId)
+    if (req.grantId !== undefined) q = q.where('grant_id', '=', req.grantId)
+    if (req.granteePrincipal !== undefined) {
+      q = q.where('grantee_principal', '=', req.granteePrincipal)
+    }
+    if (req.after !== undefined) q = q.where('grant_id', '>', req.after)
+    const rows = await q
+      .orderBy('grant_id')
+      .limit(req.limit + 1)
+      .execute()
+    return page(
+      rows.map((r) => readGrant(r.record)),
+      req.limit,
+    )
+  }
+
+  async listRetirableGrants(
+    query: { region: string; retiringPrincipal: string },
+    req: PageRequest,
+  ) {
+    let q = this.#db
+      .selectFrom('kms_grants')
+      .select('record')
+      .where('retiring_principal', '=', query.retiringPrincipal)
+      .where('region', '=', query.region)
+    if (req.after !== undefined) q = q.where('grant_id', '>', req.after)
+    const rows = await q
+      .orderBy('grant_id')
+      .limit(req.limit + 1)
+      .execute()
+    return page(
+      rows.map((r) => readGrant(r.record)),
+      req.limit,
+    )
+  }
+
   async listAllCustomKeyStores() {
     const rows = await this.#db.selectFrom('kms_custom_key_stores').select('record').execute()
     return rows.map((r) => readCustomKeyStore(r.record))
@@ -566,6 +690,17 @@ export class KyselyKeyStore extends Statements implements KeyStore {
       .values({ name, value })
       .onConflict((oc) => oc.column('name').doUpdateSet({ value }))
       .execute()
+  }
+
+  async initSetting(name: string, value: string) {
+    await this.#db
+      .insertInto('keyward_settings')
+      .values({ name, value })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute()
+    const stored = await this.getSetting(name)
+    if (stored === undefined) throw new Error(`setting ${name} vanished while it was initialised`)
+    return stored
   }
 
   async close() {

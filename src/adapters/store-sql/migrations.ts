@@ -169,6 +169,39 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute()
     },
   },
+  // Grants (issue 12): one row per grant, its record as JSON beside the columns the listings
+  // and rules look up. Grant IDs are random 256-bit values, unique in every Region. Grants are
+  // deleted with their key (deleteKey), in the same transaction.
+  '0006_grants': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('kms_grants')
+        .addColumn('grant_id', 'text', (c) => c.primaryKey())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text')
+        .addColumn('grantee_principal', 'text', (c) => c.notNull())
+        .addColumn('retiring_principal', 'text')
+        .addColumn('creation_date', 'bigint', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('kms_grants_by_key')
+        .on('kms_grants')
+        .columns(['region', 'key_id', 'grant_id'])
+        .execute()
+      await db.schema
+        .createIndex('kms_grants_by_name')
+        .on('kms_grants')
+        .columns(['region', 'key_id', 'name'])
+        .execute()
+      await db.schema
+        .createIndex('kms_grants_by_retiring_principal')
+        .on('kms_grants')
+        .columns(['retiring_principal', 'region', 'grant_id'])
+        .execute()
+    },
+  },
 }
 
 /** Hands the in-code migrations to Kysely's Migrator (no migration files to ship or find). */

@@ -49,6 +49,18 @@ export interface Database {
     /** CustomKeyStoreRecord as JSON (password or XKS secret wrapped under the root key). */
     record: string
   }
+  /** Migration 0006. */
+  kms_grants: {
+    grant_id: string
+    region: string
+    key_id: string
+    name: string | null
+    grantee_principal: string
+    retiring_principal: string | null
+    creation_date: number
+    /** GrantRecord as JSON, with its own schemaVersion. */
+    record: string
+  }
   keyward_settings: {
     name: string
     value: string
