@@ -40,6 +40,8 @@ import {
   Scheduler,
 } from './services/scheduler.js'
 import { createKmsRequestListener } from './wire/kms-http-handler.js'
+import { createStsRequestListener, isStsRequest } from './sts/sts-http-handler.js'
+import { openSessionTokens } from './sts/token-secret.js'
 import { warmUpValidators } from './wire/validate-input.js'
 
 /** Everything the server is made of. Only this file chooses implementations. */
@@ -212,13 +214,18 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
         : new PolicyAuthorizer({ grants: keys, aliases: storedAliases(keys), clock })),
     audit: options.audit ? eachOf([keyLastUseSink(keys), options.audit]) : keyLastUseSink(keys),
   })
+  const tokens = await openSessionTokens(options.store, options.rootKey)
+  const devCaller = options.dev ? { devCaller: adminCaller() } : {}
+  const sts = createStsRequestListener({ clock, principals, tokens, logger, ...devCaller })
   const listener = createKmsRequestListener({
     invoke,
     customKeyStores,
     clock,
     principals,
     logger,
-    ...(options.dev ? { devCaller: adminCaller() } : {}),
+    tokens,
+    sts: { matches: isStsRequest, listener: sts },
+    ...devCaller,
     ...(requestRates ? { requestRates } : {}),
   })
   const server = createLimitedServer(listener, { ...DEFAULT_HTTP_LIMITS, ...options.http })
@@ -398,6 +405,13 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
   const warn = (message: string) => logger.error(message)
   const { source, createdAccessKeyId } = openPrincipals({ ...options, env, warn })
   const principals = source.read()
+  const legacy = principals.legacyAdministrators ?? []
+  if (legacy.length > 0 && !options.dev) {
+    // Issue 12: a file written before identity policies keeps its meaning, and says so once.
+    logger.info(
+      `${legacy.length} user(s) of ${source.configPath} have no "policies" member and are administrators (Action "*" on Resource "*"): ${legacy.join(', ')}. Give each a "policies" list to restrict it.`,
+    )
+  }
   const databasePath = join(options.dataDir, 'keyward.db')
   const store = await openSqliteKeyStore(databasePath, {
     sharedWithOtherProcesses: options.sharedWithOtherProcesses === true,

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { EmbeddedOptions } from '../server.js'
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../config/http-limits.js'
@@ -16,6 +16,7 @@ A self-hosted key management service that speaks the AWS KMS API.
 Commands:
   serve        Start the KMS server (AWS JSON 1.1 over HTTP, SigV4-authenticated)
   credentials  Print the admin credentials as shell exports: eval "$(keyward credentials)"
+  principals   Add users and roles, create and revoke access keys, attach policies
   xks-proxy    Keyward's XKS proxy (External Key Store Proxy API) and its keys
 
 Options:
@@ -37,8 +38,8 @@ Options:
                      (KEYWARD_DATA_DIR; default ~/.keyward)
   --config <file>    Principals file: accounts, users and their access keys (KEYWARD_CONFIG;
                      default <data-dir>/principals.json, created on first start; a --config
-                     file must exist). SIGHUP rereads it; a broken file is reported and the
-                     previous one kept.
+                     file must exist). SIGHUP, or a change of the file, rereads it; a broken
+                     file is reported and the previous one kept. See 'keyward principals'.
   --dev              Development mode: any well-formed SigV4 request is accepted as the admin
                      of account 111122223333, whatever its secret (KEYWARD_DEV=1).
                      Refused on a non-loopback host unless --force-dev is given too.
@@ -247,8 +248,8 @@ async function serveLocked(settings: {
 }
 
 /**
- * SIGHUP rereads the principals file (the habit of nginx and sshd): a bad file is logged and
- * the principals in force stay. Returns the function that stops listening for it.
+ * SIGHUP rereads the principals file (the habit of nginx and sshd), and so does a change of the
+ * file: a bad file is logged and the principals in force stay. Returns the function that stops listening for it.
  */
 function reloadOnHangup(
   started: { configPath: string; reloadPrincipals: () => unknown },
@@ -266,7 +267,25 @@ function reloadOnHangup(
     }
   }
   process.on('SIGHUP', reload)
-  return () => process.off('SIGHUP', reload)
+  // A change of the file (`keyward principals` renames a new one into place) is reloaded too,
+  // after a short quiet time so that an editor's several writes make one reload.
+  let timer: NodeJS.Timeout | undefined
+  let watcher: FSWatcher | undefined
+  try {
+    watcher = watch(dirname(started.configPath), (_event, name) => {
+      if (name !== basename(started.configPath)) return
+      clearTimeout(timer)
+      timer = setTimeout(reload, 200)
+    })
+    watcher.on('error', () => watcher?.close())
+  } catch {
+    // No file watching here (some network file systems): SIGHUP still works.
+  }
+  return () => {
+    process.off('SIGHUP', reload)
+    clearTimeout(timer)
+    watcher?.close()
+  }
 }
 
 /** `keyward credentials`: the admin access key as shell exports. */
@@ -323,7 +342,11 @@ async function credentials(args: string[], env: NodeJS.ProcessEnv): Promise<numb
     setting(values.host, env.KEYWARD_HOST) ?? '127.0.0.1',
     parsePort(setting(values.port, env.KEYWARD_PORT) ?? String(DEFAULT_PORT)),
   )
-  if (endpoint) lines.push(`export AWS_ENDPOINT_URL_KMS=${shellWord(endpoint)}`)
+  if (endpoint) {
+    lines.push(`export AWS_ENDPOINT_URL_KMS=${shellWord(endpoint)}`)
+    // STS answers on the same port (AssumeRole, GetCallerIdentity, GetSessionToken).
+    lines.push(`export AWS_ENDPOINT_URL_STS=${shellWord(endpoint)}`)
+  }
   process.stdout.write(lines.join('\n') + '\n')
   return 0
 }
@@ -433,6 +456,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     case '--version':
       process.stdout.write(`keyward ${packageVersion()}\n`)
       return 0
+    case 'principals': {
+      const { principalsCommand } = await import('./principals.js')
+      return principalsCommand(rest, env)
+    }
     case 'xks-proxy': {
       const { xksProxy } = await import('./xks-proxy.js')
       return xksProxy(rest, env)

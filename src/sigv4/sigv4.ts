@@ -59,7 +59,12 @@ export interface Authenticated<P> {
 export interface VerifyOptions<P> {
   readonly service: string
   readonly now: number
-  readonly lookup: (accessKeyId: string) => Credential<P> | undefined
+  /**
+   * The credential of an access key. The request's session token (X-Amz-Security-Token, '' when
+   * absent) is passed too, so that stateless temporary credentials can be opened from it; the
+   * lookup may throw (an expired token).
+   */
+  readonly lookup: (accessKeyId: string, sessionToken: string) => Credential<P> | undefined
   /** Accepts every Region when absent. */
   readonly regions?: readonly string[]
   /**
@@ -330,8 +335,8 @@ export function verifySigV4<P>(
     if (!SIGNATURE.test(auth.signature)) throw new InvalidSignatureException(SIGNATURE_MISMATCH)
     return { accessKeyId: auth.accessKeyId, region: auth.region, principal: options.devPrincipal }
   }
-  const credential = options.lookup(auth.accessKeyId)
   const token = headerValue(request.headers['x-amz-security-token'])
+  const credential = options.lookup(auth.accessKeyId, token)
   if (!credential || !sameSessionToken(token, credential.sessionToken)) {
     throw new UnrecognizedClientException('The security token included in the request is invalid.')
   }

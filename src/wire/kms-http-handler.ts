@@ -21,6 +21,8 @@ import { verifySigV4 } from '../sigv4/sigv4.js'
 import { validateInput } from './validate-input.js'
 import { checkJsonBytes } from './json-body.js'
 import { toWire } from './to-wire.js'
+import { credentialLookup } from '../sts/credentials.js'
+import type { SessionTokens } from '../sts/session-token.js'
 
 /**
  * The AWS JSON 1.1 protocol (awsJson1_1) on `POST /`, as an ordered list of named steps; the
@@ -56,6 +58,17 @@ export interface KmsHttpDeps {
   /** AWS's request quotas per account and Region; absent when off (always in --dev). */
   readonly requestRates?: RequestRateLimiter
   readonly logger: Logger
+  /** Opens the session tokens of temporary credentials (STS); none accepted when absent. */
+  readonly tokens?: SessionTokens
+  /**
+   * The STS front door: POST / form-encoded without X-Amz-Target is an STS Query request
+   * (src/sts/sts-http-handler.ts), answered on the same port as AWS's SDKs expect when
+   * AWS_ENDPOINT_URL_STS points here.
+   */
+  readonly sts?: {
+    matches(req: IncomingMessage): boolean
+    listener(req: IncomingMessage, res: ServerResponse): void
+  }
 }
 
 function parseTarget(req: IncomingMessage): KmsOperationName {
@@ -189,6 +202,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     const body = await readBody(req, MAX_BODY_BYTES)
     checkContentType(req)
     const principals = deps.principals.current()
+    const now = deps.clock.now()
     const { principal, region } = verifySigV4(
       {
         method: req.method ?? 'POST',
@@ -199,8 +213,8 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       },
       {
         service: 'kms',
-        now: deps.clock.now(),
-        lookup: (id) => principals.credentials.get(id),
+        now,
+        lookup: credentialLookup(principals, deps.tokens, now),
         // AWS's front end answers a Region it does not have as a bad credential scope; the
         // `regions` setting replaces AWS's list (and may name a Region of one's own).
         regions: principals.regions ?? AWS_REGION_NAMES,
@@ -231,6 +245,10 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       const body = renderMetrics({ xksHealth: deps.customKeyStores.xksHealthMetrics() })
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
       res.end(body)
+      return
+    }
+    if (deps.sts?.matches(req)) {
+      deps.sts.listener(req, res)
       return
     }
     const requestId = randomUUID()

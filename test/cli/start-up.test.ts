@@ -217,6 +217,7 @@ describe('keyward serve: a start that cannot hurt', () => {
         `export AWS_SECRET_ACCESS_KEY=${admin.secretAccessKey}`,
         'export AWS_DEFAULT_REGION=us-east-1',
         `export AWS_ENDPOINT_URL_KMS=http://127.0.0.1:${port}`,
+        `export AWS_ENDPOINT_URL_STS=http://127.0.0.1:${port}`,
         '',
       ].join('\n'),
     )
@@ -271,7 +272,8 @@ describe('keyward serve: a start that cannot hurt', () => {
     assert.equal(root.status, 0, root.stderr)
     assert.match(root.stdout, /^export AWS_ACCESS_KEY_ID=AKIAFROMENV\n/)
     assert.match(root.stdout, /\nexport AWS_SECRET_ACCESS_KEY=envsecret\n/)
-    assert.match(root.stdout, /\nexport AWS_ENDPOINT_URL_KMS=http:\/\/127\.0\.0\.1:8000\n$/)
+    assert.match(root.stdout, /\nexport AWS_ENDPOINT_URL_KMS=http:\/\/127\.0\.0\.1:8000\n/)
+    assert.match(root.stdout, /\nexport AWS_ENDPOINT_URL_STS=http:\/\/127\.0\.0\.1:8000\n$/)
     const none = run(['credentials', '--data-dir', join(dir, 'nothing-here')])
     assert.equal(none.status, 1)
     assert.equal(
@@ -303,7 +305,17 @@ describe('keyward serve: a start that cannot hurt', () => {
         accounts: [
           {
             id: '111122223333',
-            users: [...file.accounts[0]!.users, { name: 'bob', accessKeys: [bob] }],
+            // A copy: the SDK adds a `$source` member to the credentials object it was given,
+            // which the principals file's schema refuses as an unknown member.
+            users: [
+              ...file.accounts[0]!.users,
+              {
+                name: 'bob',
+                accessKeys: [
+                  { accessKeyId: bob.accessKeyId, secretAccessKey: bob.secretAccessKey },
+                ],
+              },
+            ],
           },
         ],
       }

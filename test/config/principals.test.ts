@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import {
+  ADMINISTRATOR_POLICY,
   adminAccessKey,
   createPrincipalsFileIfMissing,
   PrincipalsHolder,
@@ -41,15 +42,16 @@ describe('principals file', () => {
     })
     const p = readPrincipals(path)
     assert.deepEqual(p.regions, ['us-east-1', 'us-gov-west-1'])
-    assert.deepEqual(p.credentials.get('AKIA1'), {
-      secretAccessKey: 's1',
-      principal: { accountId: '111122223333', arn: 'arn:aws:iam::111122223333:user/alice' },
-    })
-    assert.deepEqual(p.credentials.get('ASIA2'), {
-      secretAccessKey: 's2',
-      sessionToken: 'token',
-      principal: { accountId: '444455556666', arn: 'arn:aws:iam::444455556666:user/bob' },
-    })
+    const alice = p.credentials.get('AKIA1')!
+    assert.equal(alice.secretAccessKey, 's1')
+    assert.equal(alice.sessionToken, undefined)
+    assert.equal(alice.principal.accountId, '111122223333')
+    assert.equal(alice.principal.arn, 'arn:aws:iam::111122223333:user/alice')
+    assert.equal(alice.principal.accessKeyId, 'AKIA1')
+    const bob = p.credentials.get('ASIA2')!
+    assert.equal(bob.secretAccessKey, 's2')
+    assert.equal(bob.sessionToken, 'token')
+    assert.equal(bob.principal.arn, 'arn:aws:iam::444455556666:user/bob')
   })
 
   it('adds the root credential from the environment as the admin of 111122223333', () => {
@@ -64,17 +66,21 @@ describe('principals file', () => {
 
   const REFUSED: Array<[string, unknown, string]> = [
     ['not JSON', '{"accounts": [', 'not valid JSON'],
-    ['accounts not a list', { accounts: {} }, '"accounts" must be a list'],
-    ['a bad account id', { accounts: [account('12345', [])] }, 'account id 12345 is not 12 digits'],
+    ['accounts not a list', { accounts: {} }, '/accounts: must be array'],
+    [
+      'a bad account id',
+      { accounts: [account('12345', [])] },
+      '/accounts/0/id: must match pattern',
+    ],
     [
       'a user without a name',
       { accounts: [{ id: '111122223333', users: [{ accessKeys: [] }] }] },
-      'a user of account 111122223333 has no name',
+      '/accounts/0/users/0: the member "name" is required',
     ],
     [
       'a key without its secret',
       { accounts: [account('111122223333', [{ accessKeyId: 'AKIA1' }])] },
-      'user alice has an incomplete access key',
+      '/accounts/0/users/0/accessKeys/0: the member "secretAccessKey" is required',
     ],
     [
       'one access key ID twice',
@@ -84,13 +90,13 @@ describe('principals file', () => {
           account('444455556666', [{ accessKeyId: 'AKIA1', secretAccessKey: 'b' }], 'bob'),
         ],
       },
-      'access key ID AKIA1 is listed twice',
+      '/accounts/1/users/0/accessKeys/0: access key ID AKIA1 is listed twice',
     ],
-    ['regions not a list', { regions: 'us-east-1', accounts: [] }, '"regions" must be a list'],
+    ['regions not a list', { regions: 'us-east-1', accounts: [] }, '/regions: must be array'],
     [
       'a Region that is not one',
       { regions: ['us-east-1', 'moon'], accounts: [] },
-      'moon is not a Region name',
+      '/regions/1: moon is not a Region name',
     ],
   ]
   for (const [name, content, why] of REFUSED) {
@@ -170,5 +176,181 @@ describe('principals file', () => {
     assert.equal(holder.current(), one)
     holder.replace(two)
     assert.equal(holder.current(), two)
+  })
+})
+
+describe('principals file v2: policies, groups, roles', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-principals-v2-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+  let n = 0
+  const write = (content: unknown) => {
+    const path = join(dir, `p${n++}.json`)
+    writeFileSync(path, JSON.stringify(content))
+    return path
+  }
+  const KEY = { accessKeyId: 'AKIAV2', secretAccessKey: 's' }
+  const policy = (action: string) => ({
+    name: 'p',
+    document: {
+      Version: '2012-10-17',
+      Statement: { Effect: 'Allow', Action: action, Resource: '*' },
+    },
+  })
+
+  it('a file written before policies keeps its meaning: its users are administrators, listed once', () => {
+    const p = readPrincipals(
+      write({ accounts: [{ id: '111122223333', users: [{ name: 'old', accessKeys: [KEY] }] }] }),
+    )
+    const caller = p.credentials.get('AKIAV2')!.principal
+    assert.equal(caller.identityPolicies, undefined)
+    assert.deepEqual(p.legacyAdministrators, ['arn:aws:iam::111122223333:user/old'])
+  })
+
+  it("a user with policies holds its own and its groups' documents, with tags; [] means none", () => {
+    const p = readPrincipals(
+      write({
+        accounts: [
+          {
+            id: '111122223333',
+            users: [
+              {
+                name: 'u',
+                accessKeys: [KEY],
+                policies: [policy('kms:Encrypt')],
+                tags: { a: 'b' },
+                groups: ['g'],
+              },
+              {
+                name: 'none',
+                accessKeys: [{ accessKeyId: 'AKIANONE', secretAccessKey: 's' }],
+                policies: [],
+              },
+            ],
+            groups: [{ name: 'g', policies: [policy('kms:Decrypt')] }],
+          },
+        ],
+      }),
+    )
+    const caller = p.credentials.get('AKIAV2')!.principal
+    assert.deepEqual(caller.identityPolicies, [
+      policy('kms:Encrypt').document,
+      policy('kms:Decrypt').document,
+    ])
+    assert.deepEqual(caller.tags, { a: 'b' })
+    assert.equal(caller.principalType, 'user')
+    assert.equal(caller.userName, 'u')
+    assert.deepEqual(p.credentials.get('AKIANONE')!.principal.identityPolicies, [])
+    assert.deepEqual(p.legacyAdministrators, [])
+  })
+
+  it('roles: trust policy compiled, default MaxSessionDuration 3600', () => {
+    const p = readPrincipals(
+      write({
+        accounts: [
+          {
+            id: '111122223333',
+            users: [],
+            roles: [
+              {
+                name: 'r',
+                trustPolicy: {
+                  Version: '2012-10-17',
+                  Statement: [
+                    {
+                      Effect: 'Allow',
+                      Principal: { AWS: '444455556666' },
+                      Action: 'sts:AssumeRole',
+                    },
+                  ],
+                },
+                policies: [policy('kms:*')],
+              },
+            ],
+          },
+        ],
+      }),
+    )
+    const role = p.roles!.get('arn:aws:iam::111122223333:role/r')!
+    assert.equal(role.maxSessionDuration, 3600)
+    assert.match(role.roleId, /^AROA[A-Z2-7]{17}$/)
+    assert.deepEqual(role.trustPolicy.principals, ['arn:aws:iam::444455556666:root'])
+  })
+
+  const account = (extra: Record<string, unknown>) => ({
+    accounts: [{ id: '111122223333', users: [], ...extra }],
+  })
+  const REFUSED: Array<[string, unknown, string]> = [
+    [
+      'an unknown member, by its path',
+      account({ users: [{ name: 'u', accessKeys: [], polices: [] }] }),
+      '/accounts/0/users/0: unknown member "polices"',
+    ],
+    [
+      'a user name IAM would not take',
+      account({ users: [{ name: 'a b', accessKeys: [] }] }),
+      '/accounts/0/users/0/name: must match pattern "^[\\w+=,.@-]{1,64}$"',
+    ],
+    [
+      'a policy without its document',
+      account({ users: [{ name: 'u', accessKeys: [], policies: [{ name: 'x' }] }] }),
+      '/accounts/0/users/0/policies/0: the member "document" is required',
+    ],
+    [
+      'a malformed identity policy, naming the user',
+      account({
+        users: [
+          {
+            name: 'u',
+            accessKeys: [],
+            policies: [
+              {
+                name: 'bad',
+                document: {
+                  Version: '2012-10-17',
+                  Statement: [{ Effect: 'Maybe', Action: '*', Resource: '*' }],
+                },
+              },
+            ],
+          },
+        ],
+      }),
+      '/accounts/0/users/0/policies/0/document (policy bad of user u): ',
+    ],
+    [
+      'a malformed trust policy, naming the role',
+      account({ roles: [{ name: 'r', trustPolicy: { Statement: [] }, policies: [] }] }),
+      '/accounts/0/roles/0/trustPolicy (trust policy of role r): ',
+    ],
+    [
+      'a group that does not exist',
+      account({ users: [{ name: 'u', accessKeys: [], groups: ['ghost'] }] }),
+      '/accounts/0/users/0/groups/0: user u names group ghost, which account 111122223333 does not have',
+    ],
+    [
+      'a MaxSessionDuration over 12 hours',
+      account({ roles: [{ name: 'r', trustPolicy: {}, policies: [], maxSessionDuration: 43201 }] }),
+      '/accounts/0/roles/0/maxSessionDuration: must be <= 43200',
+    ],
+  ]
+  for (const [name, content, why] of REFUSED) {
+    it(`refuses ${name}`, () => {
+      const path = write(content)
+      assert.throws(
+        () => readPrincipals(path),
+        (e: Error) => e.message.startsWith(`${path}: ${why}`),
+      )
+    })
+  }
+
+  it('the admin created on first start holds the administrator policy', () => {
+    const path = join(dir, 'first.json')
+    createPrincipalsFileIfMissing(path, {})
+    const file = JSON.parse(readFileSync(path, 'utf8')) as PrincipalsFile
+    assert.deepEqual(file.accounts[0]!.users[0]!.policies, [ADMINISTRATOR_POLICY])
+    const p = readPrincipals(path)
+    assert.deepEqual(p.legacyAdministrators, [])
+    assert.deepEqual([...p.credentials.values()][0]!.principal.identityPolicies, [
+      ADMINISTRATOR_POLICY.document,
+    ])
   })
 })

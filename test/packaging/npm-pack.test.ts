@@ -80,11 +80,21 @@ describe('npm pack, then npm install -g (slow)', { skip: toolchainMissing() }, (
   after(() => rmSync(tmp, { recursive: true, force: true }))
 
   it('packs the compiled server and the launcher, and no tests or sources', () => {
-    for (const path of ['bin/keyward.js', 'dist/src/cli/main.js', 'package.json', 'README.md']) {
+    for (const path of [
+      'bin/keyward.js',
+      'dist/src/cli/main.js',
+      'model/aws-regions.json',
+      'model/principals.schema.json',
+      'package.json',
+      'README.md',
+    ]) {
       assert.ok(files.includes(path), `${path} is in the package`)
     }
     const unwanted = files.filter(
-      (p) => !/^(bin\/|dist\/src\/|package\.json$|README\.md$)/.test(p) || p.endsWith('.ts'),
+      (p) =>
+        !/^(bin\/|dist\/src\/|model\/(aws-regions|principals\.schema)\.json$|package\.json$|README\.md$)/.test(
+          p,
+        ) || p.endsWith('.ts'),
     )
     assert.deepEqual(unwanted, [])
   })

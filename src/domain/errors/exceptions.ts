@@ -113,6 +113,13 @@ export class ExpiredImportTokenException extends KmsException {
   readonly httpStatus = 400
 }
 
+/** 'The security token included in the request is expired': temporary credentials (an STS session token) past their expiry (IAM User Guide, "Using temporary credentials"; the answer every AWS JSON service gives). (not in the model; client fault; HTTP 400) */
+export class ExpiredTokenException extends KmsException {
+  override readonly name = 'ExpiredTokenException' as const
+  readonly fault = 'client' as const
+  readonly httpStatus = 400
+}
+
 /** Malformed Authorization header. (not in the model; client fault; HTTP 400) */
 export class IncompleteSignatureException extends KmsException {
   override readonly name = 'IncompleteSignatureException' as const
@@ -439,6 +446,7 @@ export const EXCEPTIONS = {
   DisabledException,
   DryRunOperationException,
   ExpiredImportTokenException,
+  ExpiredTokenException,
   IncompleteSignatureException,
   IncorrectKeyException,
   IncorrectKeyMaterialException,
