@@ -115,7 +115,12 @@ describe('the request core', () => {
     assert.equal(asked[0]!.action, 'kms:DescribeKey')
     assert.equal(asked[0]!.resource, key.Arn)
     assert.equal(asked[0]!.caller.accountId, '111122223333')
-    assert.deepEqual(asked[0]!.context, { region: 'us-east-1', requestId: out.$metadata.requestId })
+    assert.deepEqual(asked[0]!.context, {
+      region: 'us-east-1',
+      requestId: out.$metadata.requestId,
+      // The front door says where the call came from (aws:SourceIp, aws:SecureTransport).
+      origin: { sourceIp: '127.0.0.1', secureTransport: false },
+    })
   })
 
   it('stops a call the authorizer refuses before the operation acts, and records no use', async () => {
