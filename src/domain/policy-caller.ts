@@ -11,19 +11,7 @@ import { parsePolicy, type CallerPrincipal, type CompiledPolicy } from './policy
  * STS give it (issue 12). `identityPolicies` undefined means a user written before identity
  * policies existed: an administrator (`Action` `*` on `Resource` `*`), as the issue decides.
  */
-export interface PolicyCaller extends Caller {
-  readonly principalType?: 'user' | 'assumed-role' | 'root'
-  readonly userName?: string
-  readonly userId?: string
-  readonly tags?: Readonly<Record<string, string>>
-  /** For an assumed role: arn:aws:iam::<account>:role/<name>. */
-  readonly roleArn?: string
-  readonly sessionName?: string
-  readonly accessKeyId?: string
-  /** Policy documents as JSON objects: the user's and its groups', or the role's. */
-  readonly identityPolicies?: readonly unknown[]
-  readonly sessionPolicy?: unknown
-}
+export type PolicyCaller = Caller
 
 /** The policies a caller holds, compiled. */
 export interface CallerPolicies {

@@ -7,13 +7,8 @@ import {
 import { invalidKeyId } from '../domain/errors/messages.js'
 import type { GrantRecord } from '../domain/grant.js'
 import { classifyKeyReference, keyArn } from '../domain/identifiers.js'
-import {
-  accessDeniedMessage,
-  parsePolicy,
-  retireGrantDecision,
-  type CallerPrincipal,
-  type CompiledPolicy,
-} from '../domain/policy/index.js'
+import { accessDeniedMessage, retireGrantDecision } from '../domain/policy/index.js'
+import { callerPolicies, callerPrincipal } from '../domain/policy-caller.js'
 import { stopIfDryRun, type Handler, type OperationContext } from './context.js'
 import { grantNotFound, readGrantId, refuseAlias } from './support/grants.js'
 
@@ -82,7 +77,8 @@ function keyMatches(ctx: OperationContext, keyId: string | undefined, grant: Gra
 
 function assertMayRetire(caller: Caller, grant: GrantRecord): void {
   const resource = keyArn(grant, grant.keyId)
-  const facts = caller as CallerFacts
+  // The caller's policies, compiled once per document and shared with the authorizer.
+  const policies = callerPolicies(caller)
   const decision = retireGrantDecision(
     {
       grantId: grant.grantId,
@@ -95,11 +91,9 @@ function assertMayRetire(caller: Caller, grant: GrantRecord): void {
       keyArn: resource,
     },
     {
-      principal: callerPrincipal(facts),
-      identityPolicies: identityPolicies(facts),
-      ...(facts.sessionPolicy !== undefined
-        ? { sessionPolicy: parsePolicy(facts.sessionPolicy as object, { kind: 'identity' }) }
-        : {}),
+      principal: callerPrincipal(caller),
+      identityPolicies: policies.identityPolicies,
+      ...(policies.sessionPolicy ? { sessionPolicy: policies.sessionPolicy } : {}),
     },
   )
   if (!decision.allowed) {
@@ -110,46 +104,4 @@ function assertMayRetire(caller: Caller, grant: GrantRecord): void {
       ),
     )
   }
-}
-
-/**
- * What authentication may know of a caller beyond its account and ARN: the optional members
- * of the Caller that principals with policies carry (docs/authorization.md). Read through
- * this view so that a Caller without them (today's principals) keeps its meaning.
- */
-interface CallerFacts extends Caller {
-  readonly principalType?: 'user' | 'assumed-role' | 'root'
-  readonly userName?: string
-  readonly userId?: string
-  readonly tags?: Readonly<Record<string, string>>
-  readonly roleArn?: string
-  /** Policy documents as JSON objects; undefined: a principal from before policies existed. */
-  readonly identityPolicies?: readonly unknown[]
-  readonly sessionPolicy?: unknown
-}
-
-function callerPrincipal(c: CallerFacts): CallerPrincipal {
-  const type =
-    c.principalType ??
-    (c.arn.endsWith(':root') ? 'root' : c.arn.includes(':assumed-role/') ? 'assumed-role' : 'user')
-  return {
-    type,
-    arn: c.arn,
-    account: c.accountId,
-    ...(c.roleArn !== undefined ? { roleArn: c.roleArn } : {}),
-    ...(c.userName !== undefined ? { username: c.userName } : {}),
-    ...(c.userId !== undefined ? { userid: c.userId } : {}),
-    ...(c.tags !== undefined ? { tags: c.tags } : {}),
-  }
-}
-
-/** A principal without a `policies` member is an administrator (issue 12, "Principals"). */
-const ADMINISTRATOR = parsePolicy(
-  { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
-  { kind: 'identity' },
-)
-
-function identityPolicies(c: CallerFacts): readonly CompiledPolicy[] {
-  if (c.identityPolicies === undefined) return [ADMINISTRATOR]
-  return c.identityPolicies.map((doc) => parsePolicy(doc as object, { kind: 'identity' }))
 }
