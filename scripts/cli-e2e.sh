@@ -6,6 +6,9 @@
 # port over a temporary data directory, reads the admin access key it generated on first start
 # (or uses KEYWARD_ROOT_ACCESS_KEY_ID / KEYWARD_ROOT_SECRET_ACCESS_KEY when both are set), and
 # drives it with `aws kms ... --endpoint-url`, then once with AWS_ENDPOINT_URL_KMS instead.
+# It then adds, while the server runs, a user with a limited identity policy and a role trusting
+# the admin (`keyward principals`), and checks `aws sts get-caller-identity`, AccessDenied with
+# AWS's message, and a KMS call with `aws sts assume-role`'s temporary credentials.
 #
 # Blob arguments are passed as fileb:// files: CLI v1 never base64-decodes a blob given inline
 # and v2 does by default, but both read fileb:// as raw bytes. Blob outputs are base64 in both.
@@ -417,6 +420,151 @@ scenario() {
   fi
 }
 
+# with_creds ID SECRET TOKEN COMMAND... : runs COMMAND (a function of this script, so the
+# pass/fail counts stay in this shell) with other credentials; TOKEN may be empty.
+with_creds() {
+  local saved_id=$AWS_ACCESS_KEY_ID saved_secret=$AWS_SECRET_ACCESS_KEY rc=0
+  export AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2
+  if [ -n "$3" ]; then export AWS_SESSION_TOKEN=$3; fi
+  shift 3
+  "$@" || rc=$?
+  export AWS_ACCESS_KEY_ID=$saved_id AWS_SECRET_ACCESS_KEY=$saved_secret
+  unset AWS_SESSION_TOKEN
+  return $rc
+}
+
+# aws_sts ARGS... : `aws sts ARGS --endpoint-url …` (STS is served on the KMS port).
+aws_sts() {
+  local rc=0
+  "$AWS" sts "$@" --endpoint-url "$ENDPOINT" --cli-connect-timeout 5 --cli-read-timeout 30 \
+    >"$WORK/out" 2>"$WORK/err" || rc=$?
+  OUT=$(cat "$WORK/out")
+  ERR=$(cat "$WORK/err")
+  return $rc
+}
+
+# expect_denied NAME MESSAGE ARGS... : `aws kms ARGS` must fail with AccessDeniedException and
+# exactly AWS's MESSAGE (the CLI prints "An error occurred (AccessDeniedException) when calling
+# the <Op> operation[ (reached max retries: N)]: <message>").
+expect_denied() {
+  local name=$1 message=$2 re='\(AccessDeniedException\) when calling the [A-Za-z]+ operation( \(reached max retries: [0-9]+\))?: (.*)$'
+  shift 2
+  if aws_kms "$@"; then
+    fail "$name" "expected AccessDeniedException, but the call succeeded: $OUT"
+  elif [[ $ERR =~ $re ]] && [ "${BASH_REMATCH[2]}" = "$message" ]; then
+    ok "$name → AccessDeniedException"
+  else
+    fail "$name" "expected (AccessDeniedException) with '$message', got: $ERR"
+  fi
+}
+
+# poll TRIES COMMAND... : retries COMMAND every 0.1 s; the server rereads the principals file
+# when it changes, a moment after `keyward principals` writes it.
+poll() {
+  local tries=$1
+  shift
+  for _ in $(seq 1 "$tries"); do
+    if "$@"; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+principals() { node bin/keyward.js principals "$@" --data-dir "$DATA_DIR"; }
+
+# Identity policies and STS (issue 12): a user whose identity policy allows only Encrypt and
+# Decrypt is refused ScheduleKeyDeletion with AWS's text, GetCallerIdentity names each caller,
+# and a role whose trust policy allows the admin is assumed and used for a KMS call.
+authz_scenario() {
+  local label=$1 key_id arn account=111122223333 user_id user_secret role_creds role_id role_secret role_token
+  local user_arn=arn:aws:iam::111122223333:user/cli-limited
+  local role_arn=arn:aws:iam::111122223333:role/cli-app
+  local dir=$WORK/authz-${label//\//-}
+  mkdir -p "$dir"
+  head -c 32 /dev/urandom >"$WORK/plain.bin"
+
+  # GetCallerIdentity of the admin
+  if aws_sts get-caller-identity --query '[Account,Arn]' --output text; then
+    check "sts get-caller-identity names the admin" equals "$(printf '%s\t%s' "$account" "arn:aws:iam::$account:user/admin")"
+  else
+    fail "sts get-caller-identity" "$ERR"
+  fi
+
+  if ! call "create-key (authz)" create-key --description "cli e2e authz" \
+    --query 'KeyMetadata.[KeyId,Arn]' --output text; then
+    return 0
+  fi
+  read -r key_id arn <<<"$OUT"
+
+  # A user with a limited identity policy, added while the server runs.
+  cat >"$dir/encrypt-only.json" <<'JSON'
+{ "Version": "2012-10-17",
+  "Statement": [{ "Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": "*" }] }
+JSON
+  if ! principals add-user cli-limited >/dev/null ||
+    ! principals attach-policy --user cli-limited --policy-name encrypt-only \
+      --policy-document "$dir/encrypt-only.json" >/dev/null ||
+    ! principals create-access-key cli-limited >"$dir/key.json"; then
+    fail "keyward principals: a user with a limited policy" "see the lines above"
+    return 0
+  fi
+  read -r user_id user_secret < <(node -e '
+    const k = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).AccessKey
+    console.log(k.AccessKeyId + " " + k.SecretAccessKey)' "$dir/key.json")
+  if with_creds "$user_id" "$user_secret" "" poll 100 eval \
+    'aws_sts get-caller-identity --query Arn --output text && [ "$OUT" = "$user_arn" ]'; then
+    ok "sts get-caller-identity names the new user once the server has reread the file"
+  else
+    fail "sts get-caller-identity as the new user" "$OUT $ERR"
+    return 0
+  fi
+  with_creds "$user_id" "$user_secret" "" call "encrypt as the limited user" \
+    encrypt --key-id "$key_id" --plaintext "fileb://$WORK/plain.bin" --query KeyId --output text &&
+    check "encrypt as the limited user (its policy allows it)" equals "$arn"
+  with_creds "$user_id" "$user_secret" "" expect_denied "schedule-key-deletion as the limited user" \
+    "User: $user_arn is not authorized to perform: kms:ScheduleKeyDeletion on resource: $arn because no identity-based policy allows the kms:ScheduleKeyDeletion action" \
+    schedule-key-deletion --key-id "$key_id" --pending-window-in-days 7
+  call "describe-key after the denied call" describe-key --key-id "$key_id" \
+    --query KeyMetadata.KeyState --output text &&
+    check "the denied schedule-key-deletion changed nothing" equals Enabled
+  with_creds "$user_id" "$user_secret" "" expect_denied "list-keys as the limited user" \
+    "User: $user_arn is not authorized to perform: kms:ListKeys on resource: * because no identity-based policy allows the kms:ListKeys action" \
+    list-keys
+
+  # A role whose trust policy allows the admin; its session encrypts under the key.
+  cat >"$dir/trust.json" <<JSON
+{ "Version": "2012-10-17",
+  "Statement": [{ "Effect": "Allow", "Principal": { "AWS": "arn:aws:iam::$account:user/admin" },
+                  "Action": "sts:AssumeRole" }] }
+JSON
+  if ! principals add-role cli-app --trust-policy "$dir/trust.json" >/dev/null ||
+    ! principals attach-policy --role cli-app --policy-name encrypt-only \
+      --policy-document "$dir/encrypt-only.json" >/dev/null; then
+    fail "keyward principals: a role" "see the lines above"
+    return 0
+  fi
+  if poll 100 aws_sts assume-role --role-arn "$role_arn" --role-session-name cli-e2e \
+    --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text; then
+    role_creds=$OUT
+    check "sts assume-role returns temporary credentials (ASIA…)" grep -q '^ASIA' <<<"$role_creds"
+  else
+    fail "sts assume-role of a role trusting the admin" "$ERR"
+    return 0
+  fi
+  read -r role_id role_secret role_token <<<"$role_creds"
+  with_creds "$role_id" "$role_secret" "$role_token" aws_sts get-caller-identity --query Arn --output text &&
+    check "get-caller-identity with the session names the assumed role" \
+      equals "arn:aws:sts::$account:assumed-role/cli-app/cli-e2e"
+  with_creds "$role_id" "$role_secret" "$role_token" call "encrypt with the role's temporary credentials" \
+    encrypt --key-id "$key_id" --plaintext "fileb://$WORK/plain.bin" --query KeyId --output text &&
+    check "encrypt with the role's temporary credentials" equals "$arn"
+  with_creds "$role_id" "$role_secret" "$role_token" expect_denied "schedule-key-deletion as the role session" \
+    "User: arn:aws:sts::$account:assumed-role/cli-app/cli-e2e is not authorized to perform: kms:ScheduleKeyDeletion on resource: $arn because no identity-based policy allows the kms:ScheduleKeyDeletion action" \
+    schedule-key-deletion --key-id "$key_id" --pending-window-in-days 7
+  with_creds "$role_id" "${role_secret}x" "$role_token" expect_error "the session with a wrong secret" \
+    InvalidSignatureException encrypt --key-id "$key_id" --plaintext "fileb://$WORK/plain.bin"
+}
+
 # An external key store over Keyward's XKS proxy: create, connect, a key, double encryption.
 xks_scenario() {
   local label=$1 store="" key="" state=""
@@ -480,6 +628,7 @@ for AWS in "${CLIS[@]}"; do
   start_keyward "${label//\//-}"
   export AWS_ACCESS_KEY_ID=$ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET_ACCESS_KEY
   scenario "$label"
+  authz_scenario "$label"
   xks_scenario "$label"
   stop_keyward
   RAN+=("$label")
