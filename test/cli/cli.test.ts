@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import {
@@ -21,9 +20,8 @@ import {
   childEnv,
   KEYWARD_BIN,
   REPO_ROOT,
-  startServe,
+  serveSandbox,
   stopServe,
-  type ServeProcess,
 } from '../support/cli-process.js'
 
 /** The `keyward` command line: help, refusals, environment variables and the first start. */
@@ -84,29 +82,13 @@ function freePort(): Promise<number> {
 }
 
 describe('keyward CLI', () => {
-  const dirs: string[] = []
-  const processes: ServeProcess[] = []
-  const clients: KMSClient[] = []
-  const tempDir = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keyward-cli-'))
-    dirs.push(dir)
-    return dir
-  }
-  const serve = async (args: string[], env: Record<string, string> = {}) => {
-    const p = await startServe(args, { env })
-    processes.push(p)
-    return p
-  }
+  const box = serveSandbox('keyward-cli-')
+  const { tempDir, serve } = box
   const client = (url: string, credentials: { accessKeyId: string; secretAccessKey: string }) => {
     const c = new KMSClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 })
-    clients.push(c)
-    return c
+    return box.track(c)
   }
-  after(async () => {
-    for (const c of clients) c.destroy()
-    for (const p of processes) await stopServe(p, 'SIGKILL')
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-  })
+  after(() => box.cleanup())
 
   describe('help', () => {
     it('keyward --help names the serve command', () => {
@@ -316,7 +298,7 @@ describe('keyward CLI', () => {
           maxAttempts: 1,
           requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
         })
-        clients.push(c)
+        box.track(c)
         return c
       }
       const { KeyMetadata } = await fresh().send(new CreateKeyCommand({}))

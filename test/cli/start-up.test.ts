@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { GenerateRandomCommand, KMSClient } from '@aws-sdk/client-kms'
@@ -13,7 +12,7 @@ import {
   childEnv,
   KEYWARD_BIN,
   REPO_ROOT,
-  startServe,
+  serveSandbox,
   stopServe,
   type ServeProcess,
 } from '../support/cli-process.js'
@@ -48,19 +47,8 @@ async function waitForStderr(kw: ServeProcess, pattern: RegExp, count = 1): Prom
 }
 
 describe('keyward serve: a start that cannot hurt', () => {
-  const dirs: string[] = []
-  const processes: ServeProcess[] = []
-  const clients: KMSClient[] = []
-  const tempDir = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keyward-start-'))
-    dirs.push(dir)
-    return dir
-  }
-  const serve = async (args: string[], env: Record<string, string> = {}) => {
-    const p = await startServe(args, { env, timeoutMs: 30_000 })
-    processes.push(p)
-    return p
-  }
+  const box = serveSandbox('keyward-start-', { timeoutMs: 30_000 })
+  const { tempDir, serve } = box
   /** A client that opens a new connection per call (so calls reach every worker in turn). */
   const client = (url: string, credentials: { accessKeyId: string; secretAccessKey: string }) => {
     const c = new KMSClient({
@@ -70,19 +58,14 @@ describe('keyward serve: a start that cannot hurt', () => {
       maxAttempts: 1,
       requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
     })
-    clients.push(c)
-    return c
+    return box.track(c)
   }
   const random = (url: string, credentials: { accessKeyId: string; secretAccessKey: string }) =>
     client(url, credentials).send(new GenerateRandomCommand({ NumberOfBytes: 8 }))
   const adminOf = (configPath: string) =>
     (JSON.parse(readFileSync(configPath, 'utf8')) as PrincipalsFile).accounts[0]!.users[0]!
       .accessKeys[0]!
-  after(async () => {
-    for (const c of clients) c.destroy()
-    for (const p of processes) await stopServe(p, 'SIGKILL')
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-  })
+  after(() => box.cleanup())
 
   it('refuses a second server on one data directory, naming the first one’s pid; after kill -9 a new one starts', async () => {
     const dataDir = join(tempDir(), 'data')

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The repository root (this file runs as dist/test/support/cli-process.js). */
@@ -88,4 +91,45 @@ export async function stopServe(
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (serve.child.exitCode === null && serve.child.signalCode === null) serve.child.kill(signal)
   return serve.exited
+}
+
+/**
+ * What a CLI test file starts and must clean up: temporary data directories, `keyward serve`
+ * processes and SDK clients. `cleanup()` (in `after`) kills what is left and removes the
+ * directories.
+ *
+ * @example
+ *   const box = serveSandbox('keyward-cli-')
+ *   after(() => box.cleanup())
+ *   const kw = await box.serve(['--dev', '--port', '0', '--data-dir', box.tempDir()])
+ */
+export function serveSandbox(prefix: string, options: { timeoutMs?: number } = {}) {
+  const dirs: string[] = []
+  const processes: ServeProcess[] = []
+  const clients: { destroy(): void }[] = []
+  return {
+    tempDir: () => {
+      const dir = mkdtempSync(join(tmpdir(), prefix))
+      dirs.push(dir)
+      return dir
+    },
+    serve: async (args: string[], env: Record<string, string> = {}) => {
+      const p = await startServe(args, {
+        env,
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      })
+      processes.push(p)
+      return p
+    },
+    /** Destroys `client` at cleanup. */
+    track: <C extends { destroy(): void }>(client: C): C => {
+      clients.push(client)
+      return client
+    },
+    cleanup: async () => {
+      for (const c of clients) c.destroy()
+      for (const p of processes) await stopServe(p, 'SIGKILL')
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }
