@@ -112,19 +112,24 @@ function parsePort(text: string): number {
   return port
 }
 
+/** Where a server is and what it reads: the options `serve` and `credentials` share. */
+const WHERE_OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  config: { type: 'string' },
+  'allow-insecure-permissions': { type: 'boolean' },
+} as const
+
 async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'data-dir': { type: 'string' },
-      config: { type: 'string' },
+      ...WHERE_OPTIONS,
       dev: { type: 'boolean' },
       'force-dev': { type: 'boolean' },
       workers: { type: 'string' },
       'root-key': { type: 'string' },
-      'allow-insecure-permissions': { type: 'boolean' },
       'headers-timeout': { type: 'string' },
       'request-timeout': { type: 'string' },
       'keep-alive-timeout': { type: 'string' },
@@ -292,14 +297,7 @@ function reloadOnHangup(
 async function credentials(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'data-dir': { type: 'string' },
-      config: { type: 'string' },
-      'allow-insecure-permissions': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { ...WHERE_OPTIONS, help: { type: 'boolean', short: 'h' } },
     strict: true,
   })
   if (values.help) {
