@@ -13,6 +13,7 @@ import {
   adminAccessKey,
   adminCaller,
   createPrincipalsFileIfMissing,
+  knownPrincipal,
   PrincipalsHolder,
   readPrincipals,
   type Principals,
@@ -213,6 +214,9 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
         ? allowAll
         : new PolicyAuthorizer({ grants: keys, aliases: storedAliases(keys), clock })),
     audit: options.audit ? eachOf([keyLastUseSink(keys), options.audit]) : keyLastUseSink(keys),
+    ...(options.dev
+      ? {}
+      : { principalExists: (arn: string) => knownPrincipal(principals.current(), arn) }),
   })
   const tokens = await openSessionTokens(options.store, options.rootKey)
   const devCaller = options.dev ? { devCaller: adminCaller() } : {}

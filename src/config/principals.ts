@@ -510,3 +510,31 @@ export function createPrincipalsFileIfMissing(
   writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
   return accessKeyId
 }
+
+/**
+ * Whether `arn`, as a key policy names it, is a principal Keyward knows (AWS checks that the
+ * principals of a key policy exist when it is set: kms-authz.md §8, "Policy contains a
+ * statement with one or more invalid principals."). Account principals are accepted for any
+ * account, as for AWS, where an account ID names no entity to look up; a user or role must be
+ * in the principals file; an assumed-role session needs its role (sessions themselves come and
+ * go). Federated users cannot be called as here, so they match no caller, but are accepted:
+ * like sessions, they are not entities AWS can look up.
+ *
+ * @example
+ *   knownPrincipal(principals, 'arn:aws:iam::111122223333:user/admin') // true
+ */
+export function knownPrincipal(principals: Principals, arn: string): boolean {
+  const parts = arn.split(':')
+  const [service, account, resource = ''] = [parts[2], parts[4], parts.slice(5).join(':')]
+  if (resource === 'root') return true
+  if (service === 'iam' && resource.startsWith('user/')) return principals.users?.has(arn) ?? false
+  if (service === 'iam' && resource.startsWith('role/')) return principals.roles?.has(arn) ?? false
+  if (service === 'sts' && resource.startsWith('assumed-role/')) {
+    const roleName = resource.split('/')[1]
+    for (const role of principals.roles?.values() ?? []) {
+      if (role.accountId === account && role.name === roleName) return true
+    }
+    return false
+  }
+  return service === 'sts' && resource.startsWith('federated-user/')
+}

@@ -1,5 +1,6 @@
 import type { Caller } from '../domain/caller.js'
 import type { KeyRecord } from '../domain/key.js'
+import type { RequestOrigin } from '../domain/request-conditions.js'
 import { aliasArn } from '../domain/identifiers.js'
 import { isKmsException } from '../domain/kms-exception.js'
 import type { OperationContext } from '../operations/context.js'
@@ -40,7 +41,7 @@ export interface Call {
    * Where the call came from, as the front door saw it: the peer's IP address (aws:SourceIp)
    * and whether it arrived over TLS (aws:SecureTransport).
    */
-  readonly origin?: { readonly sourceIp?: string; readonly secureTransport: boolean }
+  readonly origin?: RequestOrigin
 }
 
 /** Runs one call; resolves with the operation's output, rejects with what to answer. */
@@ -56,6 +57,11 @@ export interface CoreDeps {
   readonly random: Random
   readonly authorizer: Authorizer
   readonly audit: AuditSink
+  /**
+   * Whether a principal ARN named in a key policy exists (AWS refuses a policy naming an
+   * unknown one); absent in dev mode, where any well-formed principal is accepted.
+   */
+  readonly principalExists?: (arn: string) => boolean
 }
 
 type AnyHandler = (ctx: OperationContext, input: unknown) => Promise<Record<string, unknown>>
@@ -226,6 +232,7 @@ function operationContext(
     backends: deps.backends,
     clock: deps.clock,
     random: deps.random,
+    ...(deps.principalExists ? { principalExists: deps.principalExists } : {}),
     onKeyResolved: request.onKeyResolved,
   }
 }

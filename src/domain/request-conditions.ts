@@ -14,6 +14,20 @@ export type ConditionValue = string | number | boolean | readonly string[]
 /** Which half of a two-key operation a check is for (ReEncrypt: From on the source key). */
 export type KeyRole = 'source' | 'destination'
 
+/**
+ * Where a request came from, as the front door saw it: the sources of the global condition
+ * keys aws:SourceIp, aws:SecureTransport and aws:UserAgent (IAM User Guide, "AWS global
+ * condition context keys").
+ */
+export interface RequestOrigin {
+  /** The TCP peer's address (an IPv4 peer on a dual-stack socket as `a.b.c.d`). */
+  readonly sourceIp?: string
+  /** Whether TLS carried the call. */
+  readonly secureTransport: boolean
+  /** The request's User-Agent header, as the client sent it. */
+  readonly userAgent?: string
+}
+
 /** What {@link requestConditions} reads. */
 export interface ConditionRequest {
   /** The API operation, e.g. `Encrypt`. */
@@ -28,7 +42,7 @@ export interface ConditionRequest {
   readonly aliases?: readonly string[]
   readonly region: string
   /** Where the call came from (absent: neither global key is supplied). */
-  readonly origin?: { readonly sourceIp?: string; readonly secureTransport: boolean }
+  readonly origin?: RequestOrigin
   /** Milliseconds since the epoch. */
   readonly now: number
 }
@@ -218,7 +232,10 @@ export function requestConditions(req: ConditionRequest): Record<string, Conditi
   if (req.origin) {
     out['aws:SecureTransport'] = req.origin.secureTransport
     if (req.origin.sourceIp !== undefined) out['aws:SourceIp'] = req.origin.sourceIp
+    if (req.origin.userAgent !== undefined) out['aws:UserAgent'] = req.origin.userAgent
   }
+  // No AWS service calls Keyward on a caller's behalf: every request is a direct one.
+  out['aws:ViaAWSService'] = false
   return out
 }
 

@@ -32,6 +32,11 @@ export interface OperationContext extends KeyRequester {
   readonly backends: KeyMaterialBackends
   readonly clock: Clock
   readonly random: Random
+  /**
+   * Whether a user, role or session ARN named in a key policy exists; CreateKey and
+   * PutKeyPolicy refuse a policy naming one that does not. Absent: no check (dev mode).
+   */
+  readonly principalExists?: (arn: string) => boolean
 }
 
 /** One operation: validated input in, declared output members out. */

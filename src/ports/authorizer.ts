@@ -1,5 +1,6 @@
 import type { Caller } from '../domain/caller.js'
 import type { KeyRecord } from '../domain/key.js'
+import type { RequestOrigin } from '../domain/request-conditions.js'
 
 /**
  * One authorization question: may `caller` perform `action` on `resource`? This is the shape
@@ -20,7 +21,7 @@ export interface AuthorizationRequest {
     readonly region: string
     readonly requestId: string
     /** The peer's IP address and whether TLS carried the call (aws:SourceIp, aws:SecureTransport). */
-    readonly origin?: { readonly sourceIp?: string; readonly secureTransport: boolean }
+    readonly origin?: RequestOrigin
   }
   /** The API operation (`Encrypt`); `action` differs for ReEncrypt (`kms:ReEncryptFrom`). */
   readonly operation?: string

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Invoke } from '../core/invoke.js'
 import type { Caller } from '../domain/caller.js'
 import { isKmsException, type KmsException } from '../domain/kms-exception.js'
+import type { RequestOrigin } from '../domain/request-conditions.js'
 import type { RequestRateLimiter } from '../domain/quotas.js'
 import type { Clock } from '../ports/clock.js'
 import type { Logger } from '../ports/logger.js'
@@ -98,15 +99,20 @@ function parseJson(body: Buffer): unknown {
 }
 
 /**
- * Where a request came from, for the global condition keys aws:SourceIp and
- * aws:SecureTransport. An IPv4 peer on a dual-stack socket shows as `::ffff:a.b.c.d`; policies
+ * Where a request came from, for the global condition keys aws:SourceIp, aws:SecureTransport
+ * and aws:UserAgent. An IPv4 peer on a dual-stack socket shows as `::ffff:a.b.c.d`; policies
  * name it as `a.b.c.d`, so the mapped form is unwrapped.
  */
-function originOf(req: IncomingMessage): { sourceIp?: string; secureTransport: boolean } {
+function originOf(req: IncomingMessage): RequestOrigin {
   const address = req.socket.remoteAddress
   const sourceIp = address?.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
   const secureTransport = (req.socket as { encrypted?: boolean }).encrypted === true
-  return sourceIp === undefined ? { secureTransport } : { sourceIp, secureTransport }
+  const userAgent = req.headers['user-agent']
+  return {
+    secureTransport,
+    ...(sourceIp !== undefined ? { sourceIp } : {}),
+    ...(userAgent !== undefined ? { userAgent } : {}),
+  }
 }
 
 /** Only the members the model declares for `op` leave the server ("declared fields only"). */

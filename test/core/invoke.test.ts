@@ -118,9 +118,15 @@ describe('the request core', () => {
     assert.deepEqual(asked[0]!.context, {
       region: 'us-east-1',
       requestId: out.$metadata.requestId,
-      // The front door says where the call came from (aws:SourceIp, aws:SecureTransport).
-      origin: { sourceIp: '127.0.0.1', secureTransport: false },
+      // The front door says where the call came from (aws:SourceIp, aws:SecureTransport,
+      // aws:UserAgent: the SDK's own User-Agent header).
+      origin: {
+        sourceIp: '127.0.0.1',
+        secureTransport: false,
+        userAgent: asked[0]!.context.origin?.userAgent,
+      },
     })
+    assert.match(asked[0]!.context.origin?.userAgent ?? '', /^aws-sdk-js\/3\./)
   })
 
   it('stops a call the authorizer refuses before the operation acts, and records no use', async () => {

@@ -44,6 +44,7 @@ describe('requestConditions', () => {
       'aws:CurrentTime': '2026-01-02T03:04:05Z',
       'aws:EpochTime': Math.floor(NOW / 1000),
       'aws:RequestedRegion': 'us-east-1',
+      'aws:ViaAWSService': false,
     })
   })
 
@@ -112,5 +113,21 @@ describe('requestConditions', () => {
     })
     assert.equal(out['aws:RequestTag/Env'], undefined)
     assert.equal(out['aws:TagKeys'], undefined)
+  })
+
+  it('the front door supplies aws:SourceIp, aws:SecureTransport and aws:UserAgent', () => {
+    const out = requestConditions({
+      ...base,
+      operation: 'ListKeys',
+      input: {},
+      origin: { sourceIp: '192.0.2.7', secureTransport: false, userAgent: 'aws-cli/2.9.19' },
+    })
+    assert.equal(out['aws:SourceIp'], '192.0.2.7')
+    assert.equal(out['aws:SecureTransport'], false)
+    assert.equal(out['aws:UserAgent'], 'aws-cli/2.9.19')
+    // No AWS service calls Keyward for a caller.
+    assert.equal(out['aws:ViaAWSService'], false)
+    const bare = requestConditions({ ...base, operation: 'ListKeys', input: {} })
+    assert.equal('aws:UserAgent' in bare, false)
   })
 })

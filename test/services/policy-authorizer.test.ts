@@ -78,6 +78,13 @@ const tlsOnly = user('tlsonly', [
   doc(allow('kms:Encrypt', { Condition: { Bool: { 'aws:SecureTransport': 'true' } } })),
 ])
 
+const sdkOnly = user('sdkonly', [
+  doc(allow('kms:Encrypt', { Condition: { StringLike: { 'aws:UserAgent': 'aws-sdk-js/*' } } })),
+])
+const cliOnly = user('clionly', [
+  doc(allow('kms:Encrypt', { Condition: { StringLike: { 'aws:UserAgent': 'aws-cli/*' } } })),
+])
+
 const denied = (who: string, op: string, resource: string, type: string) =>
   `User: ${who} is not authorized to perform: kms:${op} on resource: ${resource} because no ${type} policy allows the kms:${op} action`
 
@@ -94,13 +101,18 @@ describe('authorization: key policies, identity policies and grants', () => {
     admin = kw.client()
     const current = kw.keyward.principals.current()
     const credentials = new Map(current.credentials)
-    for (const u of [alice, bob, lister, denier, tagged, carol, local, remote, tlsOnly]) {
+    const users = new Map(current.users)
+    for (const u of [
+      ...[alice, bob, lister, denier, tagged, carol],
+      ...[local, remote, tlsOnly, sdkOnly, cliOnly],
+    ]) {
       credentials.set(u.credentials.accessKeyId, {
         secretAccessKey: u.credentials.secretAccessKey,
         principal: u.principal,
       })
+      users.set(u.arn, u.principal)
     }
-    kw.keyward.principals.replace({ ...current, credentials })
+    kw.keyward.principals.replace({ ...current, credentials, users })
   })
   after(() => kw.close())
 
@@ -224,6 +236,18 @@ describe('authorization: key policies, identity policies and grants', () => {
     }
   })
 
+  it('aws:UserAgent is the User-Agent header the client sent', async () => {
+    const key = await newKey()
+    const encrypt = (u: typeof local) =>
+      as(u).send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: PLAINTEXT }))
+    assert.equal((await encrypt(sdkOnly)).KeyId, key.Arn)
+    await expectKmsError(
+      encrypt(cliOnly),
+      'AccessDeniedException',
+      denied(cliOnly.arn, 'Encrypt', key.Arn!, 'identity-based'),
+    )
+  })
+
   it('an explicit deny wins, in an identity policy or in the key policy', async () => {
     const key = await newKey()
     const { CiphertextBlob } = await admin.send(
@@ -333,6 +357,37 @@ describe('authorization: key policies, identity policies and grants', () => {
     )
     const out = await dataKey()
     assert.equal(out.KeyId, key.Arn)
+  })
+
+  it('a key policy naming a user or role that does not exist is refused, as AWS refuses it', async () => {
+    const invalid = 'Policy contains a statement with one or more invalid principals.'
+    const naming = (AWS: string) =>
+      JSON.stringify(
+        doc(
+          { Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:*', Resource: '*' },
+          { Effect: 'Allow', Principal: { AWS }, Action: 'kms:Encrypt', Resource: '*' },
+        ),
+      )
+    const key = await newKey()
+    for (const arn of [
+      `arn:aws:iam::${ACCOUNT}:user/nobody`,
+      `arn:aws:iam::${ACCOUNT}:role/NoSuchRole`,
+      `arn:aws:sts::${ACCOUNT}:assumed-role/NoSuchRole/session`,
+    ]) {
+      await expectKmsError(
+        admin.send(new PutKeyPolicyCommand({ KeyId: key.KeyId, Policy: naming(arn) })),
+        'MalformedPolicyDocumentException',
+        invalid,
+      )
+      await expectKmsError(
+        admin.send(new CreateKeyCommand({ Policy: naming(arn) })),
+        'MalformedPolicyDocumentException',
+        invalid,
+      )
+    }
+    // Known users and any account principal are accepted.
+    await admin.send(new PutKeyPolicyCommand({ KeyId: key.KeyId, Policy: naming(alice.arn) }))
+    await admin.send(new PutKeyPolicyCommand({ KeyId: key.KeyId, Policy: naming('444455556666') }))
   })
 
   it('the lockout safety check refuses a policy that shuts the caller out, unless bypassed', async () => {

@@ -23,18 +23,21 @@ function toException(error: PolicyDocumentError) {
  * Reference, PutKeyPolicy and CreateKey; kms-authz.md §7): the grammar, the 32 KB quota, and,
  * unless `BypassPolicyLockoutSafetyCheck` is true, the lockout safety check: the new policy,
  * with the caller's own identity policies, must let the caller call PutKeyPolicy on the key
- * later. One parser (src/domain/policy) for every policy, so its messages are the only ones.
+ * later. Named users and roles must exist (`ctx.principalExists`). One parser (src/domain/policy) for every policy, so its messages are the only ones.
  *
  * @throws MalformedPolicyDocumentException (grammar, principals, lockout), LimitExceededException (size)
  * @example
  *   assertAcceptableKeyPolicy(ctx, { policy: input.Policy, keyArn: key.arn, bypass: input.BypassPolicyLockoutSafetyCheck })
  */
 export function assertAcceptableKeyPolicy(
-  ctx: Pick<OperationContext, 'caller'>,
+  ctx: Pick<OperationContext, 'caller' | 'principalExists'>,
   request: { policy: string; keyArn: string; bypass: boolean | undefined },
 ): CompiledPolicy {
   try {
-    const compiled = parsePolicy(request.policy, { kind: 'key' })
+    const compiled = parsePolicy(request.policy, {
+      kind: 'key',
+      ...(ctx.principalExists ? { principalExists: ctx.principalExists } : {}),
+    })
     if (request.bypass === true) return compiled
     const caller = ctx.caller as PolicyCaller
     const policies = callerPolicies(caller)
