@@ -53,6 +53,18 @@ const USER_IDENTITY_POLICY = {
   ],
 }
 
+/** Lets the account's principals assume a role (the roles the key policy names). */
+const ACCOUNT_TRUST_POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+      Action: 'sts:AssumeRole',
+    },
+  ],
+}
+
 /** The key policy: account delegation, administrators, users with a context, a deny. */
 const KEY_POLICY = {
   Version: '2012-10-17',
@@ -129,6 +141,13 @@ export function writeAuthzPrincipals(dataDir: string, admin: BenchCredentials): 
             policies: [{ name: 'use-account-keys', document: USER_IDENTITY_POLICY }],
           },
         ],
+        // The key policy names these roles; AWS (and Keyward) refuse a policy naming a
+        // principal that does not exist.
+        roles: ['KeyAdmins', 'bench-workers'].map((name) => ({
+          name,
+          trustPolicy: ACCOUNT_TRUST_POLICY,
+          policies: [],
+        })),
       },
     ],
   }
@@ -147,12 +166,13 @@ const kmsCall = (endpoint: string, op: string, options: { body: object; as: Benc
 
 /**
  * Creates, as the admin, the key with {@link KEY_POLICY} and its {@link AUTHZ_GRANTS} grants on
- * the Keyward at `endpoint`; returns the non-admin user's Encrypt call and the key ARN.
+ * the Keyward at `endpoint`; returns the non-admin user's Encrypt call, the same request signed
+ * by the admin (the fair comparison: only the principal differs), and the key ARN.
  */
 export async function setUpAuthzKey(
   endpoint: string,
   options: { admin: BenchCredentials; plaintext: string },
-): Promise<{ call: KmsCall; arn: string }> {
+): Promise<{ call: KmsCall; adminCall: KmsCall; arn: string }> {
   const as = options.admin
   const created = await callKms(
     kmsCall(endpoint, 'CreateKey', {
@@ -181,5 +201,9 @@ export async function setUpAuthzKey(
     Plaintext: options.plaintext,
     EncryptionContext: ENCRYPTION_CONTEXT,
   }
-  return { call: kmsCall(endpoint, 'Encrypt', { body, as: AUTHZ_USER_CREDENTIALS }), arn: meta.Arn }
+  return {
+    call: kmsCall(endpoint, 'Encrypt', { body, as: AUTHZ_USER_CREDENTIALS }),
+    adminCall: kmsCall(endpoint, 'Encrypt', { body, as }),
+    arn: meta.Arn,
+  }
 }

@@ -111,20 +111,24 @@ export class PolicyAuthorizer implements Authorizer {
     const operation = request.operation ?? request.action.slice('kms:'.length)
     const aliases =
       key && this.#needsAliases(policies) ? await this.#deps.aliases.aliasesOfKey(key) : undefined
+    const now = this.#deps.clock.now()
     const evaluation: EvaluatorRequest = {
       principal: callerPrincipal(caller),
       action: request.action,
       resource: request.resource,
-      conditions: requestConditions({
-        operation,
-        input: request.input,
-        ...(key ? { key } : {}),
-        ...(request.role ? { role: request.role } : {}),
-        ...(aliases ? { aliases } : {}),
-        region: request.context.region,
-        ...(request.context.origin ? { origin: request.context.origin } : {}),
-        now: this.#deps.clock.now(),
-      }),
+      // Built only if a statement that could apply reads a condition key (the evaluator
+      // calls this at most once); the time is read now, when the request is decided.
+      conditions: () =>
+        requestConditions({
+          operation,
+          input: request.input,
+          ...(key ? { key } : {}),
+          ...(request.role ? { role: request.role } : {}),
+          ...(aliases ? { aliases } : {}),
+          region: request.context.region,
+          ...(request.context.origin ? { origin: request.context.origin } : {}),
+          now,
+        }),
       identityPolicies: policies.identityPolicies,
       ...(policies.sessionPolicy ? { sessionPolicy: policies.sessionPolicy } : {}),
       ...(key

@@ -73,10 +73,23 @@ export function compileGlob(pattern: string, options: { ignoreCase?: boolean } =
   return compileGlobParts(parts, options)
 }
 
-/** Code points of `text`, lower-cased when asked. */
-function codePoints(text: string, ignoreCase: boolean): number[] {
+/** The text of the last {@link codePoints} call and its result (never mutated by callers). */
+let lastText: string | undefined
+let lastIgnoreCase = false
+let lastPoints: readonly number[] = []
+
+/**
+ * Code points of `text`, lower-cased when asked. One decision matches the same action name
+ * against every Action pattern of every statement, so the last text's code points are kept:
+ * converting it again for each pattern was most of an evaluation's garbage.
+ */
+function codePoints(text: string, ignoreCase: boolean): readonly number[] {
+  if (text === lastText && ignoreCase === lastIgnoreCase) return lastPoints
   const out: number[] = []
   for (const ch of ignoreCase ? text.toLowerCase() : text) out.push(ch.codePointAt(0)!)
+  lastText = text
+  lastIgnoreCase = ignoreCase
+  lastPoints = out
   return out
 }
 

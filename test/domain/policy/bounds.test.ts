@@ -156,4 +156,16 @@ describe('strict JSON reader', () => {
       message: 'The policy document is nested too deeply.',
     })
   })
+
+  it('matches each text on its own when texts and case options alternate', () => {
+    // globMatch keeps the last text's code points; a stale entry must never answer for another.
+    const g = compileGlob('kms:En*', { ignoreCase: true })
+    const exact = compileGlob('kms:En*')
+    for (let i = 0; i < 3; i++) {
+      assert.equal(globMatch(g, 'kms:ENCRYPT', { ignoreCase: true }), true)
+      assert.equal(globMatch(exact, 'kms:ENCRYPT'), false)
+      assert.equal(globMatch(g, 'kms:Decrypt', { ignoreCase: true }), false)
+      assert.equal(globMatch(exact, 'kms:Encrypt'), true)
+    }
+  })
 })

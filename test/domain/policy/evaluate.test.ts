@@ -1034,4 +1034,31 @@ describe('policy evaluation: what a decision reports', () => {
     assert.equal(yes(alice, 'aws:PrincipalAccount', ACCOUNT), true)
     assert.equal(yes(engineer, 'aws:userid', 'AROAEXAMPLE:carol'), true)
   })
+
+  it('builds the request conditions only when a statement that could apply reads them', () => {
+    let built = 0
+    const conditions = () => {
+      built++
+      return { 'kms:EncryptionContext:Department': 'IT' }
+    }
+    // The default key policy and an administrator policy have no conditions: never built.
+    const plain = evaluate(
+      request({ conditions, identityPolicies: [iamPolicy(iam('Allow', 'kms:*'))] }),
+    )
+    assert.equal(plain.allowed, true)
+    assert.equal(built, 0)
+    // A condition reads them: built once, however many statements read them.
+    const conditioned = keyPolicy(
+      {
+        ...kpAllow(ACCOUNT, 'kms:*'),
+        Condition: { StringEquals: { 'kms:EncryptionContext:Department': 'IT' } },
+      },
+      {
+        ...kpAllow(alice.arn, 'kms:*'),
+        Condition: { StringLike: { 'kms:EncryptionContext:Department': 'I*' } },
+      },
+    )
+    assert.equal(evaluate(request({ conditions, keyPolicy: conditioned })).allowed, true)
+    assert.equal(built, 1)
+  })
 })
