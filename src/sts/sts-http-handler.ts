@@ -5,7 +5,7 @@ import type { Clock } from '../ports/clock.js'
 import type { Logger } from '../ports/logger.js'
 import { verifySigV4 } from '../sigv4/sigv4.js'
 import { AWS_REGION_NAMES } from '../wire/aws-regions.js'
-import { BodyTooLarge, readBody, RequestAborted } from '../wire/read-body.js'
+import { BodyTooLarge, endAfterDiscarding, readBody, RequestAborted } from '../wire/read-body.js'
 import { credentialLookup } from './credentials.js'
 import type { SessionTokens } from './session-token.js'
 import { errorXml, STS_MESSAGES, StsError, toStsError } from './sts-errors.js'
@@ -56,15 +56,25 @@ export function isStsRequest(req: IncomingMessage): boolean {
 }
 
 function send(res: ServerResponse, status: number, body: string, requestId: string): void {
+  writeHead(res, status, { body, requestId })
+  res.end(body)
+}
+
+/** The head of an STS answer; `close` when the connection cannot carry another request. */
+function writeHead(
+  res: ServerResponse,
+  status: number,
+  answer: { body: string; requestId: string; close?: boolean },
+): void {
   res.writeHead(status, [
     'content-type',
     'text/xml',
     'content-length',
-    String(Buffer.byteLength(body)),
+    String(Buffer.byteLength(answer.body)),
     'x-amzn-requestid',
-    requestId,
+    answer.requestId,
+    ...(answer.close ? ['connection', 'close'] : []),
   ])
-  res.end(body)
 }
 
 /**
@@ -125,16 +135,12 @@ export function createStsRequestListener(deps: StsHttpDeps) {
           return
         }
         if (error instanceof BodyTooLarge) {
-          res.setHeader('connection', 'close')
-          send(
-            res,
-            413,
-            errorXml(
-              new StsError('RequestEntityTooLarge', 'Request body is too large.', 413),
-              requestId,
-            ),
+          const xml = errorXml(
+            new StsError('RequestEntityTooLarge', 'Request body is too large.', 413),
             requestId,
           )
+          writeHead(res, 413, { body: xml, requestId, close: true })
+          endAfterDiscarding(req, res, xml)
           return
         }
         const sts = toStsError(error)

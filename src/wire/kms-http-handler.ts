@@ -17,7 +17,7 @@ import {
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
 import { renderMetrics } from './metrics.js'
 import { AWS_REGION_NAMES } from './aws-regions.js'
-import { BodyTooLarge, discardRest, readBody, RequestAborted } from './read-body.js'
+import { BodyTooLarge, endAfterDiscarding, readBody, RequestAborted } from './read-body.js'
 import { verifySigV4 } from '../sigv4/sigv4.js'
 import { validateInput } from './validate-input.js'
 import { checkJsonBytes } from './json-body.js'
@@ -151,17 +151,9 @@ function sendError(
 }
 
 /**
- * How much of a refused oversized body is read and thrown away before the connection closes:
- * enough for any client that sends a few MiB before reading the answer, bounded so that a peer
- * cannot hold the connection by sending forever (nginx's lingering close waits 5 s likewise).
- */
-const DISCARD_LIMITS = { maxBytes: 8 * 1024 * 1024, maxMs: 5_000 } as const
-
-/**
  * The 413 for a body over {@link MAX_BODY_BYTES}. The answer is written at once, but the
- * response is ended (and the connection closed) only after the rest of the body was read, within
- * {@link DISCARD_LIMITS}: closing with unread input resets the connection, and a client still
- * sending would see ECONNRESET instead of this answer.
+ * response is ended (and the connection closed) only after the rest of the body was read
+ * ({@link endAfterDiscarding}).
  */
 function refuseBodyTooLarge(
   req: IncomingMessage,
@@ -185,12 +177,7 @@ function refuseBodyTooLarge(
     'connection',
     'close',
   ])
-  res.write(body)
-  void discardRest(req, DISCARD_LIMITS).then((whole) =>
-    res.end(() => {
-      if (!whole) req.destroy()
-    }),
-  )
+  endAfterDiscarding(req, res, body)
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** A request body over the limit: its rest is never read (the caller answers and closes). */
 export class BodyTooLarge extends Error {}
@@ -91,4 +91,35 @@ export function discardRest(req: IncomingMessage, limits: DiscardLimits): Promis
     req.on('close', onClose)
     req.resume()
   })
+}
+
+/**
+ * How much of a refused oversized body is read and thrown away before the connection closes:
+ * enough for any client that sends a few MiB before reading the answer, bounded so that a peer
+ * cannot hold the connection by sending forever (nginx's lingering close waits 5 s likewise).
+ */
+export const DISCARD_LIMITS: DiscardLimits = { maxBytes: 8 * 1024 * 1024, maxMs: 5_000 }
+
+/**
+ * Ends the answer to a refused body (head already written with `connection: close`) only after
+ * the rest of the body was read, within `limits`: closing with unread input resets the
+ * connection, and a client still sending would see ECONNRESET instead of the answer (see
+ * {@link discardRest}). Every front door (KMS, STS, XKS proxy) refuses bodies this way.
+ *
+ * @example
+ *   res.writeHead(413, ['connection', 'close', 'content-length', String(body.length)])
+ *   endAfterDiscarding(req, res, body)
+ */
+export function endAfterDiscarding(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: string,
+  limits: DiscardLimits = DISCARD_LIMITS,
+): void {
+  res.write(body)
+  void discardRest(req, limits).then((whole) =>
+    res.end(() => {
+      if (!whole) req.destroy()
+    }),
+  )
 }

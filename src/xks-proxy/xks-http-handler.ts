@@ -16,7 +16,7 @@ import { invalidUriPath, parseApiUri, type XksRoute } from './routes.js'
 import type { TokenBucket } from './throttle.js'
 import { validateRequest, type XksInput } from './validate-request.js'
 import { PROXY_MODEL } from './version.js'
-import { BodyTooLarge, readBody } from '../wire/read-body.js'
+import { BodyTooLarge, endAfterDiscarding, readBody } from '../wire/read-body.js'
 import { toWire } from '../wire/to-wire.js'
 
 /**
@@ -134,6 +134,16 @@ function send(
   body: string,
   headers: ReadonlyArray<string> = [],
 ): void {
+  writeHead(res, status, { body, headers })
+  res.end(body)
+}
+
+function writeHead(
+  res: ServerResponse,
+  status: number,
+  answer: { body: string; headers: ReadonlyArray<string> },
+): void {
+  const { body, headers } = answer
   res.writeHead(status, [
     'content-type',
     'application/json',
@@ -141,7 +151,6 @@ function send(
     String(Buffer.byteLength(body)),
     ...headers,
   ])
-  res.end(body)
 }
 
 function sendText(res: ServerResponse, status: number, text: string, headers: string[] = []) {
@@ -256,9 +265,16 @@ export function createXksRequestListener(deps: XksHandlerDeps) {
             'UnsupportedOperationException',
             `The request body is larger than the ${deps.limits.maxBodyBytes} bytes this proxy accepts.`,
           )
-          // The rest of the body is never read: the connection cannot carry another request.
-          res.setHeader('connection', 'close')
-          res.once('finish', () => req.destroy())
+          // The connection cannot carry another request; it is closed once the rest of the
+          // body was read, so that a client still sending gets this answer, not a reset.
+          const body = error.toBody()
+          writeHead(res, error.status, {
+            body,
+            headers: ['x-request-id', requestId, 'connection', 'close'],
+          })
+          endAfterDiscarding(req, res, body)
+          finish(error.status, error)
+          return
         } else if (isXksError(thrown)) {
           error = thrown
         } else {
