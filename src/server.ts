@@ -277,11 +277,17 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
 }
 
 /** The root key of `--root-key pkcs11:…`, with its PIN from KEYWARD_ROOT_KEY_PIN. */
-async function openPkcs11RootKey(uri: string, env: NodeJS.ProcessEnv) {
-  const pin = env.KEYWARD_ROOT_KEY_PIN
+async function openPkcs11RootKey(
+  uri: string,
+  context: { env: NodeJS.ProcessEnv; recordedIn: string | undefined },
+) {
+  const pin = context.env.KEYWARD_ROOT_KEY_PIN
   if (!pin) throw new Error('--root-key pkcs11:… needs the token user PIN in KEYWARD_ROOT_KEY_PIN.')
   const location = parsePkcs11Uri(uri)
-  const { rootKey } = await Pkcs11RootKey.open(location, { pin })
+  const { rootKey } = await Pkcs11RootKey.open(location, {
+    pin,
+    ...(context.recordedIn !== undefined ? { recordedIn: context.recordedIn } : {}),
+  })
   return {
     rootKey,
     source: `PKCS#11 object ${location.objectLabel} in ${location.modulePath}`,
@@ -488,7 +494,10 @@ async function openRootKey(
 ): Promise<{ rootKey: RootKey; source: string; close?: () => Promise<void> }> {
   const recorded = await context.store.getSetting(ROOT_KEY_SETTING)
   const root: { rootKey: RootKey; source: string; close?: () => Promise<void> } = options.rootKeyUri
-    ? await openPkcs11RootKey(options.rootKeyUri, context.env)
+    ? await openPkcs11RootKey(options.rootKeyUri, {
+        env: context.env,
+        recordedIn: recorded !== undefined ? context.databasePath : undefined,
+      })
     : openSoftwareRootKey(options, { ...context, recorded })
   if (recorded !== undefined && recorded !== root.rootKey.fingerprint) {
     await root.close?.()

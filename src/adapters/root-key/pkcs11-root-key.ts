@@ -88,7 +88,15 @@ export class Pkcs11RootKey implements RootKey {
    */
   static async open(
     location: Pkcs11RootKeyLocation,
-    secrets: { pin: string },
+    secrets: {
+      pin: string
+      /**
+       * A database at this path already records a root key: the token must hold it. A new key
+       * there would be the wrong one, and its fingerprint check would come only after it was
+       * made, leaving a stray key in the token where the operator looks for the real one.
+       */
+      recordedIn?: string
+    },
   ): Promise<{ rootKey: Pkcs11RootKey; created: boolean }> {
     const token = await Pkcs11Token.open({
       modulePath: location.modulePath,
@@ -98,6 +106,11 @@ export class Pkcs11RootKey implements RootKey {
     })
     try {
       const created = !(await token.hasKey(location.objectLabel))
+      if (created && secrets.recordedIn !== undefined) {
+        throw new Error(
+          `The token has no key labelled ${location.objectLabel}, but the database ${secrets.recordedIn} records a root key; refusing to create a new one (the keys would be unreadable). Restore the token's key, or point --root-key at the token that holds it.`,
+        )
+      }
       if (created) await token.generateAesKey({ label: location.objectLabel, id: 'keyward-root' })
       const check = await token.encryptGcm({
         label: location.objectLabel,

@@ -104,9 +104,25 @@ describe('root key in a PKCS#11 token (SoftHSM)', { skip: SOFTHSM_MISSING }, () 
       kms2.destroy()
       await second.keyward.close()
 
+      // A label the token lacks: refused before any key is made there.
       await assert.rejects(start(uri.replace('object=keyward-root', 'object=another-root')), {
-        message: `The root key (PKCS#11 object another-root in ${hsm.modulePath}) does not match the one the database ${join(dataDir, 'keyward.db')} was created with; refusing to start (the keys would be unreadable).`,
+        message: `The token has no key labelled another-root, but the database ${join(dataDir, 'keyward.db')} records a root key; refusing to create a new one (the keys would be unreadable). Restore the token's key, or point --root-key at the token that holds it.`,
       })
+      const lookup = await Pkcs11RootKey.open(
+        { ...parsePkcs11Uri(uri), objectLabel: 'spare-root' },
+        { pin: PIN },
+      )
+      await lookup.rootKey.close()
+      // A key the token has, but not the database's.
+      await assert.rejects(start(uri.replace('object=keyward-root', 'object=spare-root')), {
+        message: `The root key (PKCS#11 object spare-root in ${hsm.modulePath}) does not match the one the database ${join(dataDir, 'keyward.db')} was created with; refusing to start (the keys would be unreadable).`,
+      })
+      const after = await Pkcs11RootKey.open(
+        { ...parsePkcs11Uri(uri), objectLabel: 'another-root' },
+        { pin: PIN },
+      )
+      assert.equal(after.created, true, 'the refused start made no another-root key')
+      await after.rootKey.close()
       await assert.rejects(
         createEmbeddedKeyward({ dataDir, env: {}, rootKeyUri: uri }),
         /needs the token user PIN in KEYWARD_ROOT_KEY_PIN/,
