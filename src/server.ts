@@ -26,10 +26,12 @@ import { allowAll, type Authorizer } from './ports/authorizer.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import type { KeyMaterialBackends } from './ports/key-material-backend.js'
 import type { KeyStore } from './ports/key-store.js'
-import { jsonLineLogger, type Logger } from './ports/logger.js'
+import { jsonLineLogger, LOG_LEVELS, type Logger } from './ports/logger.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
 import { CustomKeyStoreService } from './services/custom-key-stores.js'
+import { coreReadinessChecks, type ReadinessCheck } from './services/health.js'
+import { KeywardMetrics } from './services/metrics.js'
 import { keyLastUseSink } from './services/key-last-use.js'
 import { KeyService } from './services/key-service.js'
 import { PolicyAuthorizer, storedAliases } from './services/policy-authorizer.js'
@@ -40,6 +42,7 @@ import {
   Scheduler,
 } from './services/scheduler.js'
 import { createKmsRequestListener } from './wire/kms-http-handler.js'
+import { createOpsEndpoints } from './wire/ops-endpoints.js'
 import { createStsRequestListener, isStsRequest } from './sts/sts-http-handler.js'
 import { openSessionTokens } from './sts/token-secret.js'
 import { warmUpValidators } from './wire/validate-input.js'
@@ -79,6 +82,26 @@ export interface KeywardOptions {
   readonly warmUp?: boolean
   /** Timeouts and connection cap of the HTTP server; {@link DEFAULT_HTTP_LIMITS} by default. */
   readonly http?: Partial<HttpLimits>
+  /** Where `GET /metrics` is served; see {@link MetricsOptions}. Not served when absent. */
+  readonly metrics?: MetricsOptions
+  /**
+   * More readiness checks for `GET /readyz`, after the store and root key checks (the audit
+   * trail adds "audit writable" here).
+   */
+  readonly readinessChecks?: readonly ReadinessCheck[]
+}
+
+/**
+ * `GET /metrics` (src/wire/ops-endpoints.ts): on the KMS port with a bearer token, and/or on
+ * a port of its own (on the same host as the KMS port; with the token too when one is set).
+ */
+export interface MetricsOptions {
+  /** `--metrics-token`: the bearer token a scrape must send. */
+  readonly token?: string
+  /** `--metrics-port`: serve `/metrics`, `/healthz` and `/readyz` on this port too (0: any). */
+  readonly port?: number
+  /** How long key counts read from the store are reused (default 30 s). */
+  readonly inventoryTtlMs?: number
 }
 
 /**
@@ -110,18 +133,23 @@ export interface Keyward {
   readonly scheduler: Scheduler
   /** The principals requests are checked against; `replace` swaps them (SIGHUP). */
   readonly principals: PrincipalsHolder
-  /** Starts listening; resolves with the bound address. */
+  /** The metrics registry (`GET /metrics`). */
+  readonly metrics: KeywardMetrics
+  /** The server of `--metrics-port`, once listening. */
+  readonly metricsServer: () => Server | undefined
+  /** Starts listening (and the metrics port, when set); resolves with the bound address. */
   listen(port: number, host: string): Promise<AddressInfo>
   /** Stops accepting connections, lets in-flight requests finish, stops jobs, closes the store. */
   close(): Promise<void>
 }
 
 /**
- * One JSON line per event on stderr. Debug events (aborted requests, which any peer can cause)
- * are written only when KEYWARD_LOG_LEVEL is `debug`.
+ * One JSON line per event on stderr, at the level of KEYWARD_LOG_LEVEL (`info` by default;
+ * `debug` adds a line per request and aborted requests, which any peer can cause). An invalid
+ * level falls back to `info` here; `keyward serve` refuses it before it starts.
  */
 export const consoleLogger: Logger = jsonLineLogger({
-  debug: process.env.KEYWARD_LOG_LEVEL === 'debug',
+  level: LOG_LEVELS.find((l) => l === process.env.KEYWARD_LOG_LEVEL) ?? 'info',
 })
 
 const ROOT_KEY_SETTING = 'root_key_fingerprint'
@@ -164,14 +192,16 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   // The key material backends; the origin table (src/domain/key-origins.ts) says which serves
   // a key. Software material and the inner layer of XKS keys are unwrapped and cached by
   // KeyService.
+  const pkcs11 = new Pkcs11Backend({ clusters, rootKey: options.rootKey, random })
   const backends: KeyMaterialBackends = {
     software: new SoftwareBackend({ materials: keys, random }),
-    pkcs11: new Pkcs11Backend({ clusters, rootKey: options.rootKey, random }),
+    pkcs11,
     xks: new XksBackend({
       materials: keys,
       rootKey: options.rootKey,
       random,
-      settings: options.principals.xksClient,
+      // XKS proxy call latency and errors go to the metrics (KeywardMetrics.xksCall).
+      settings: { ...options.principals.xksClient, observe: (call) => metrics.xksCall(call) },
       log: logger,
     }),
   }
@@ -186,7 +216,17 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   // Stores that were connected when Keyward stopped reconnect by themselves (in the
   // background: a slow or absent HSM or proxy must not hold up start-up).
   await customKeyStores.resume()
+  const metrics = new KeywardMetrics({
+    store: options.store,
+    clock,
+    customKeyStores,
+    sessionPools: () => pkcs11.sessionPools(),
+    ...(options.metrics?.inventoryTtlMs !== undefined
+      ? { inventoryTtlMs: options.metrics.inventoryTtlMs }
+      : {}),
+  })
   const scheduler = new Scheduler({
+    onRun: (job, outcome) => metrics.jobRan(job, outcome),
     jobs: [
       {
         name: 'delete keys whose waiting period ended',
@@ -217,9 +257,20 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const tokens = await openSessionTokens(options.store, options.rootKey)
   const devCaller = options.dev ? { devCaller: adminCaller() } : {}
   const sts = createStsRequestListener({ clock, principals, tokens, logger, ...devCaller })
+  const readinessChecks = [
+    ...coreReadinessChecks({ store: options.store, rootKey: options.rootKey }),
+    ...(options.readinessChecks ?? []),
+  ]
+  const ops = createOpsEndpoints({
+    metrics,
+    readinessChecks,
+    ...(options.metrics?.token !== undefined ? { metricsToken: options.metrics.token } : {}),
+  })
   const listener = createKmsRequestListener({
     invoke,
     customKeyStores,
+    ops,
+    metrics,
     clock,
     principals,
     logger,
@@ -229,6 +280,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     ...(requestRates ? { requestRates } : {}),
   })
   const server = createLimitedServer(listener, { ...DEFAULT_HTTP_LIMITS, ...options.http })
+  let metricsServer: Server | undefined
   const warmUp = new AbortController()
   // Last-use tracking (GetKeyLastUsage) is written every 5 s and at shutdown, never per request.
   let saveUses: NodeJS.Timeout | undefined
@@ -241,11 +293,25 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     customKeyStores,
     scheduler,
     principals,
+    metrics,
+    metricsServer: () => metricsServer,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject)
-        server.listen(port, host, () => {
+        server.listen(port, host, async () => {
           server.off('error', reject)
+          if (options.metrics?.port !== undefined) {
+            try {
+              metricsServer = await listenForOps(
+                { port: options.metrics.port, host },
+                { metrics, readinessChecks, metricsToken: options.metrics.token },
+              )
+            } catch (error) {
+              server.close()
+              reject(error)
+              return
+            }
+          }
           if (options.runScheduler !== false) {
             scheduler.start()
             customKeyStores.startHealthPolls(options.principals.xksClient?.healthCheckIntervalMs)
@@ -258,10 +324,16 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       }),
     close: async () => {
       warmUp.abort()
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeIdleConnections()
-      })
+      await Promise.all(
+        [server, metricsServer].map(
+          (s) =>
+            s &&
+            new Promise<void>((resolve) => {
+              s.close(() => resolve())
+              s.closeIdleConnections()
+            }),
+        ),
+      )
       await scheduler.stop()
       clearInterval(saveUses)
       await keys.saveKeyUses().catch(logSaveFailure)
@@ -270,6 +342,31 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       await options.store.close()
     },
   }
+}
+
+/** The server of `--metrics-port`: the operator endpoints only, on the KMS host. */
+function listenForOps(
+  at: { port: number; host: string },
+  options: Parameters<typeof createOpsEndpoints>[0] & { metricsToken: string | undefined },
+): Promise<Server> {
+  const { metricsToken, ...rest } = options
+  const ops = createOpsEndpoints({
+    ...rest,
+    openMetrics: true,
+    ...(metricsToken !== undefined ? { metricsToken } : {}),
+  })
+  const server = createHttpServer((req, res) => {
+    if (ops(req, res)) return
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+    res.end('GET /metrics, /healthz or /readyz\n')
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject)
+      resolve(server)
+    })
+  })
 }
 
 /** The root key of `--root-key pkcs11:…`, with its PIN from KEYWARD_ROOT_KEY_PIN. */
@@ -324,6 +421,8 @@ export interface EmbeddedOptions {
   readonly allowInsecurePermissions?: boolean
   /** See KeywardOptions.http. */
   readonly http?: Partial<HttpLimits>
+  /** See KeywardOptions.metrics. */
+  readonly metrics?: MetricsOptions
 }
 
 /** The admin credential from KEYWARD_ROOT_ACCESS_KEY_ID / KEYWARD_ROOT_SECRET_ACCESS_KEY. */
@@ -431,6 +530,7 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
       principals,
       warmUp: true,
       ...(options.http ? { http: options.http } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.runScheduler === false ? { runScheduler: false } : {}),
       ...(options.dev ? { dev: true } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
