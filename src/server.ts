@@ -370,7 +370,7 @@ function listenForOps(
 }
 
 /** The root key of `--root-key pkcs11:…`, with its PIN from KEYWARD_ROOT_KEY_PIN. */
-async function openPkcs11RootKey(uri: string, env: NodeJS.ProcessEnv) {
+export async function openPkcs11RootKey(uri: string, env: NodeJS.ProcessEnv) {
   const pin = env.KEYWARD_ROOT_KEY_PIN
   if (!pin) throw new Error('--root-key pkcs11:… needs the token user PIN in KEYWARD_ROOT_KEY_PIN.')
   const location = parsePkcs11Uri(uri)

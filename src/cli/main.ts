@@ -18,6 +18,8 @@ Commands:
   credentials  Print the admin credentials as shell exports: eval "$(keyward credentials)"
   principals   Add users and roles, create and revoke access keys, attach policies
   xks-proxy    Keyward's XKS proxy (External Key Store Proxy API) and its keys
+  backup       Write an encrypted snapshot of the database, also while serving
+  restore      Restore a backup into a data directory without a database
 
 Options:
   --version    Print Keyward's version
@@ -491,6 +493,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     case 'principals': {
       const { principalsCommand } = await import('./principals.js')
       return principalsCommand(rest, env)
+    }
+    case 'backup': {
+      const { backupCommand } = await import('./backup.js')
+      return backupCommand(rest, env)
+    }
+    case 'restore': {
+      const { restoreCommand } = await import('./backup.js')
+      return restoreCommand(rest, env)
     }
     case 'xks-proxy': {
       const { xksProxy } = await import('./xks-proxy.js')
