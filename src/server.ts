@@ -8,6 +8,7 @@ import { openSqliteKeyStore } from './adapters/store-sql/open-sqlite.js'
 import { XksBackend } from './adapters/xks/xks-backend.js'
 import { Pkcs11RootKey, parsePkcs11Uri } from './adapters/root-key/pkcs11-root-key.js'
 import { loadSoftwareRootKey } from './adapters/root-key/software-root-key.js'
+import { SoftwareRootKeyRing } from './adapters/root-key/root-key-ring.js'
 import { assertPrivateFile } from './config/file-permissions.js'
 import {
   adminAccessKey,
@@ -34,6 +35,7 @@ import { coreReadinessChecks, type ReadinessCheck } from './services/health.js'
 import { KeywardMetrics } from './services/metrics.js'
 import { keyLastUseSink } from './services/key-last-use.js'
 import { KeyService } from './services/key-service.js'
+import { ROTATION_SETTING } from './services/root-key-rotation.js'
 import { PolicyAuthorizer, storedAliases } from './services/policy-authorizer.js'
 import {
   importedMaterialExpiryJob,
@@ -386,12 +388,33 @@ export async function openPkcs11RootKey(uri: string, env: NodeJS.ProcessEnv) {
 async function assertSameRootKey(store: KeyStore, rootKey: RootKey): Promise<void> {
   const stored = await store.getSetting(ROOT_KEY_SETTING)
   if (stored === undefined) await store.setSetting(ROOT_KEY_SETTING, rootKey.fingerprint)
-  else if (stored !== rootKey.fingerprint) {
+  else if (stored !== rootKey.fingerprint && !holdsKey(rootKey, stored)) {
     throw new Error(
       'The root key does not match the one this database was created with; refusing to start (the keys would be unreadable).',
     )
   }
 }
+
+/** Whether `rootKey` is a ring of root keys (root-key rotate) that holds `fingerprint`. */
+const holdsKey = (rootKey: RootKey, fingerprint: string) =>
+  rootKey instanceof SoftwareRootKeyRing && rootKey.has(fingerprint)
+
+/**
+ * The root key new values are wrapped under: the target of a rotation in progress, else the
+ * one the database records (src/services/root-key-rotation.ts).
+ */
+async function designatedRootKey(store: KeyStore): Promise<string | undefined> {
+  const rotation = await store.getSetting(ROTATION_SETTING)
+  if (rotation !== undefined) return (JSON.parse(rotation) as { to: string }).to
+  return store.getSetting(ROOT_KEY_SETTING)
+}
+
+/**
+ * How often a server over a root key ring looks for a rotation another process started or
+ * finished, to wrap new values under the new key (what it wrapped under the old one in the
+ * meantime, the rotation's final sweep re-wraps).
+ */
+const ROOT_KEY_FOLLOW_MS = 1_000
 
 /** Settings of the embedded default: SQLite and a root key file in one data directory. */
 export interface EmbeddedOptions {
@@ -547,6 +570,25 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
     const closeKeyward = keyward.close
     keyward = { ...keyward, close: () => closeKeyward().finally(closeRootKey) }
   }
+  if (root.rootKey instanceof SoftwareRootKeyRing) {
+    const ring = root.rootKey
+    const follow = setInterval(() => {
+      designatedRootKey(store).then(
+        (fingerprint) => fingerprint !== undefined && ring.usePrimary(fingerprint),
+        (error: unknown) =>
+          logger.error('reading the root key setting failed', { cause: String(error) }),
+      )
+    }, ROOT_KEY_FOLLOW_MS)
+    follow.unref()
+    const closeKeyward = keyward.close
+    keyward = {
+      ...keyward,
+      close: () => {
+        clearInterval(follow)
+        return closeKeyward()
+      },
+    }
+  }
   const started = keyward
   return {
     keyward,
@@ -586,7 +628,16 @@ async function openRootKey(
   const root: { rootKey: RootKey; source: string; close?: () => Promise<void> } = options.rootKeyUri
     ? await openPkcs11RootKey(options.rootKeyUri, context.env)
     : openSoftwareRootKey(options, { ...context, recorded })
-  if (recorded !== undefined && recorded !== root.rootKey.fingerprint) {
+  // A ring (root.key with the keys of a rotation) wraps under the key the database designates.
+  const designated = await designatedRootKey(context.store)
+  if (root.rootKey instanceof SoftwareRootKeyRing && designated !== undefined) {
+    root.rootKey.usePrimary(designated)
+  }
+  if (
+    recorded !== undefined &&
+    recorded !== root.rootKey.fingerprint &&
+    !holdsKey(root.rootKey, recorded)
+  ) {
     await root.close?.()
     throw new Error(
       `The root key (${root.source}) does not match the one the database ${context.databasePath} was created with; refusing to start (the keys would be unreadable).`,
@@ -617,6 +668,11 @@ function openSoftwareRootKey(
       allowInsecure: options.allowInsecurePermissions === true,
       warn: context.warn,
     })
+    // With the key files of `keyward root-key rotate`, in progress or done.
+    return {
+      ...root,
+      rootKey: SoftwareRootKeyRing.open({ dataDir: options.dataDir, primary: root.rootKey }),
+    }
   }
   return root
 }

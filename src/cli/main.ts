@@ -20,6 +20,7 @@ Commands:
   xks-proxy    Keyward's XKS proxy (External Key Store Proxy API) and its keys
   backup       Write an encrypted snapshot of the database, also while serving
   restore      Restore a backup into a data directory without a database
+  root-key     rotate: re-wrap every key under a new root key, also while serving
 
 Options:
   --version    Print Keyward's version
@@ -501,6 +502,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     case 'restore': {
       const { restoreCommand } = await import('./backup.js')
       return restoreCommand(rest, env)
+    }
+    case 'root-key': {
+      const { rootKeyCommand } = await import('./root-key.js')
+      return rootKeyCommand(rest, env)
     }
     case 'xks-proxy': {
       const { xksProxy } = await import('./xks-proxy.js')

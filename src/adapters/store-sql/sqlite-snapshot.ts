@@ -53,7 +53,8 @@ export async function snapshotSqlite(
  * copy is switched out of WAL mode first, so that reading it leaves no -wal or -shm file
  * beside it; the server turns WAL on again when it opens the database.
  *
- * @throws Error when the file is not a sound SQLite database
+ * @throws Error when the file is not a sound SQLite database, or is in the middle of a root key
+ *   rotation (its values are wrapped under two keys)
  * @example
  *   readRecordedFingerprint('/root/.keyward/keyward.db.restoring') // 'a1b2…'
  */
@@ -63,10 +64,18 @@ export function readRecordedFingerprint(path: string): string | undefined {
     database.pragma('journal_mode = DELETE')
     const check = database.pragma('quick_check', { simple: true })
     if (check !== 'ok') throw new Error(`${path}: the database is damaged (${String(check)})`)
-    const row = database
-      .prepare("SELECT value FROM keyward_settings WHERE name = 'root_key_fingerprint'")
-      .get() as { value: string } | undefined
-    return row?.value
+    const setting = (name: string) =>
+      (
+        database.prepare('SELECT value FROM keyward_settings WHERE name = ?').get(name) as
+          { value: string } | undefined
+      )?.value
+    // Mid-rotation, values are wrapped under two root keys: no single key could restore it.
+    if (setting('root_key_rotation') !== undefined) {
+      throw new Error(
+        `${path}: a root key rotation is in progress; finish it ('keyward root-key rotate') first.`,
+      )
+    }
+    return setting('root_key_fingerprint')
   } finally {
     database.close()
   }
