@@ -103,6 +103,9 @@ export async function rootKeyCommand(args: string[], env: NodeJS.ProcessEnv): Pr
     (env.KEYWARD_DATA_DIR === '' ? undefined : env.KEYWARD_DATA_DIR) ??
     join(homedir(), '.keyward')
   const settleMs = values['settle-ms'] === undefined ? SETTLE_MS : Number(values['settle-ms'])
+  if (!(settleMs >= 0 && settleMs <= 60_000)) {
+    throw new Error(`invalid --settle-ms: ${values['settle-ms']}`)
+  }
   const database = join(dataDir, 'keyward.db')
   if (!existsSync(database)) throw new Error(`There is no database at ${database}.`)
   const rootPath = join(dataDir, 'root.key')
@@ -119,13 +122,13 @@ export async function rootKeyCommand(args: string[], env: NodeJS.ProcessEnv): Pr
   const store = SqliteRewrapStore.open(database)
   const progress = progressLine({ enabled: values.json !== true && process.stderr.isTTY === true })
   try {
-    let current = readKey(rootPath)
+    const current = readKey(rootPath)
     const recorded = store.getSetting(ROOT_KEY_SETTING)
     const inProgress = store.getSetting(ROTATION_SETTING) !== undefined
-    if (!inProgress && existsSync(nextPath) && recorded === readKey(nextPath).fingerprint) {
-      // A rotation finished in the database but stopped before its files: finish them.
-      current = readKey(nextPath)
-    } else {
+    // A rotation finished in the database but stopped before its files: only finish them.
+    const finishing =
+      !inProgress && existsSync(nextPath) && recorded === readKey(nextPath).fingerprint
+    if (!finishing) {
       if (recorded !== current.fingerprint) {
         throw new Error(
           `${rootPath} is not the root key ${database} records (${String(recorded)}); refusing to rotate.`,
@@ -144,7 +147,7 @@ export async function rootKeyCommand(args: string[], env: NodeJS.ProcessEnv): Pr
     }
     const next = readKey(nextPath)
     let result = { total: 0, rewrapped: 0, resumed: true }
-    if (recorded !== next.fingerprint) {
+    if (!finishing) {
       result = await rotateRootKey(store, {
         from: current,
         to: next,
@@ -159,11 +162,9 @@ export async function rootKeyCommand(args: string[], env: NodeJS.ProcessEnv): Pr
     }
     // Files last: a crash before this point resumes above; the old key stays as a retired file.
     const retired = join(dataDir, `${RETIRED}${current.fingerprint}`)
-    if (current.fingerprint !== next.fingerprint) {
-      if (!existsSync(retired)) linkSync(rootPath, retired)
-      renameSync(nextPath, rootPath)
-      sync(dataDir)
-    }
+    if (!existsSync(retired)) linkSync(rootPath, retired)
+    renameSync(nextPath, rootPath)
+    sync(dataDir)
     const out = {
       from: current.fingerprint,
       to: next.fingerprint,

@@ -14,7 +14,11 @@ import {
 import { SoftwareRootKey } from '../../src/adapters/root-key/software-root-key.js'
 import { SqliteRewrapStore } from '../../src/adapters/store-sql/rewrap-store.js'
 import { WRAPPED_KINDS } from '../../src/ports/rewrap-store.js'
-import { rotateRootKey, ROTATION_SETTING } from '../../src/services/root-key-rotation.js'
+import {
+  finishRotation,
+  rotateRootKey,
+  ROTATION_SETTING,
+} from '../../src/services/root-key-rotation.js'
 import { ImportWorkspace, importMaterial } from '../support/key-import.js'
 import {
   childEnv,
@@ -178,5 +182,70 @@ describe('keyward root-key rotate', () => {
       }),
     )
     await importMaterial(kms2, ws, { keyId: external, material })
+  })
+
+  it('finishes a rotation that stopped after the database recorded the new key', async () => {
+    const dataDir = box.tempDir()
+    const served = await box.serve(['--dev', '--port', '0', '--data-dir', dataDir])
+    const kms = box.track(
+      new KMSClient({
+        endpoint: served.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
+        maxAttempts: 1,
+      }),
+    )
+    const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!
+    const { CiphertextBlob } = await kms.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('kept') }),
+    )
+    await stopServe(served)
+    // Everything done in the database, then a crash before the files were moved.
+    const oldKey = keyOf(join(dataDir, 'root.key'))
+    writeFileSync(join(dataDir, 'root.key.next'), randomBytes(32).toString('base64') + '\n', {
+      mode: 0o600,
+    })
+    const newKey = keyOf(join(dataDir, 'root.key.next'))
+    const store = SqliteRewrapStore.open(join(dataDir, 'keyward.db'))
+    await rotateRootKey(store, { from: oldKey, to: newKey })
+    finishRotation(store, newKey.fingerprint)
+    store.close()
+
+    const r = run(['root-key', 'rotate', '--data-dir', dataDir, '--json', '--settle-ms', '0'])
+    assert.equal(r.status, 0, r.stderr)
+    const out = JSON.parse(r.stdout) as Record<string, unknown>
+    assert.equal(out.from, oldKey.fingerprint)
+    assert.equal(out.to, newKey.fingerprint)
+    assert.equal(keyOf(join(dataDir, 'root.key')).fingerprint, newKey.fingerprint)
+    assert.equal(keyOf(String(out.retiredKeyFile)).fingerprint, oldKey.fingerprint)
+    assert.ok(!existsSync(join(dataDir, 'root.key.next')))
+    renameSync(String(out.retiredKeyFile), join(box.tempDir(), 'old-root.key'))
+    const restarted = await box.serve(['--dev', '--port', '0', '--data-dir', dataDir])
+    const kms2 = box.track(
+      new KMSClient({
+        endpoint: restarted.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
+        maxAttempts: 1,
+      }),
+    )
+    const { Plaintext } = await kms2.send(new DecryptCommand({ CiphertextBlob }))
+    assert.equal(Buffer.from(Plaintext!).toString(), 'kept')
+  })
+
+  it('refuses a root key from the environment, and a bad --settle-ms', () => {
+    const env = spawnSync(process.execPath, [KEYWARD_BIN, 'root-key', 'rotate'], {
+      cwd: REPO_ROOT,
+      env: childEnv({ KEYWARD_ROOT_KEY: randomBytes(32).toString('base64') }),
+      encoding: 'utf8',
+    })
+    assert.equal(env.status, 1)
+    assert.equal(
+      env.stderr,
+      'root-key rotate re-wraps under a new <data-dir>/root.key; a root key from KEYWARD_ROOT_KEY or a PKCS#11 token (KEYWARD_ROOT_KEY_URI) cannot be rotated this way.\n',
+    )
+    const settle = run(['root-key', 'rotate', '--settle-ms', 'soon'])
+    assert.equal(settle.status, 1)
+    assert.equal(settle.stderr, 'invalid --settle-ms: soon\n')
   })
 })
