@@ -470,6 +470,11 @@ describe('external key stores through Keyward and its XKS proxy', () => {
     assert.ok(metrics.includes(`keyward_xks_health_checks_total{${labels}} 2\n`), metrics)
     assert.ok(metrics.includes(`keyward_xks_health_check_failures_total{${labels}} 1\n`))
     assert.ok(metrics.includes(`keyward_xks_health_status{${labels},status="ACTIVE"} 1\n`))
+    assert.ok(
+      metrics.includes(
+        `keyward_custom_key_store_connection_state{region="us-east-1",custom_key_store_id="${storeId}",type="EXTERNAL_KEY_STORE",state="CONNECTED"} 1\n`,
+      ),
+    )
     // Every call to the proxy is timed, by XKS route; the timed-out poll is an error.
     assert.match(
       metrics,
