@@ -8,6 +8,7 @@ import { openSqliteKeyStore } from './adapters/store-sql/open-sqlite.js'
 import { XksBackend } from './adapters/xks/xks-backend.js'
 import { Pkcs11RootKey, parsePkcs11Uri } from './adapters/root-key/pkcs11-root-key.js'
 import { loadSoftwareRootKey } from './adapters/root-key/software-root-key.js'
+import { SoftwareRootKeyRing } from './adapters/root-key/root-key-ring.js'
 import { assertPrivateFile } from './config/file-permissions.js'
 import {
   adminAccessKey,
@@ -27,12 +28,15 @@ import { allowAll, type Authorizer } from './ports/authorizer.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import type { KeyMaterialBackends } from './ports/key-material-backend.js'
 import type { KeyStore } from './ports/key-store.js'
-import { jsonLineLogger, type Logger } from './ports/logger.js'
+import { jsonLineLogger, LOG_LEVELS, type Logger } from './ports/logger.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
 import { CustomKeyStoreService } from './services/custom-key-stores.js'
+import { coreReadinessChecks, type ReadinessCheck } from './services/health.js'
+import { KeywardMetrics } from './services/metrics.js'
 import { keyLastUseSink } from './services/key-last-use.js'
 import { KeyService } from './services/key-service.js'
+import { ROTATION_SETTING } from './services/root-key-rotation.js'
 import { PolicyAuthorizer, storedAliases } from './services/policy-authorizer.js'
 import {
   importedMaterialExpiryJob,
@@ -41,6 +45,7 @@ import {
   Scheduler,
 } from './services/scheduler.js'
 import { createKmsRequestListener } from './wire/kms-http-handler.js'
+import { createOpsEndpoints } from './wire/ops-endpoints.js'
 import { createStsRequestListener, isStsRequest } from './sts/sts-http-handler.js'
 import { openSessionTokens } from './sts/token-secret.js'
 import { warmUpValidators } from './wire/validate-input.js'
@@ -80,6 +85,26 @@ export interface KeywardOptions {
   readonly warmUp?: boolean
   /** Timeouts and connection cap of the HTTP server; {@link DEFAULT_HTTP_LIMITS} by default. */
   readonly http?: Partial<HttpLimits>
+  /** Where `GET /metrics` is served; see {@link MetricsOptions}. Not served when absent. */
+  readonly metrics?: MetricsOptions
+  /**
+   * More readiness checks for `GET /readyz`, after the store and root key checks (the audit
+   * trail adds "audit writable" here).
+   */
+  readonly readinessChecks?: readonly ReadinessCheck[]
+}
+
+/**
+ * `GET /metrics` (src/wire/ops-endpoints.ts): on the KMS port with a bearer token, and/or on
+ * a port of its own (on the same host as the KMS port; with the token too when one is set).
+ */
+export interface MetricsOptions {
+  /** `--metrics-token`: the bearer token a scrape must send. */
+  readonly token?: string
+  /** `--metrics-port`: serve `/metrics`, `/healthz` and `/readyz` on this port too (0: any). */
+  readonly port?: number
+  /** How long key counts read from the store are reused (default 30 s). */
+  readonly inventoryTtlMs?: number
 }
 
 /**
@@ -111,18 +136,23 @@ export interface Keyward {
   readonly scheduler: Scheduler
   /** The principals requests are checked against; `replace` swaps them (SIGHUP). */
   readonly principals: PrincipalsHolder
-  /** Starts listening; resolves with the bound address. */
+  /** The metrics registry (`GET /metrics`). */
+  readonly metrics: KeywardMetrics
+  /** The server of `--metrics-port`, once listening. */
+  readonly metricsServer: () => Server | undefined
+  /** Starts listening (and the metrics port, when set); resolves with the bound address. */
   listen(port: number, host: string): Promise<AddressInfo>
   /** Stops accepting connections, lets in-flight requests finish, stops jobs, closes the store. */
   close(): Promise<void>
 }
 
 /**
- * One JSON line per event on stderr. Debug events (aborted requests, which any peer can cause)
- * are written only when KEYWARD_LOG_LEVEL is `debug`.
+ * One JSON line per event on stderr, at the level of KEYWARD_LOG_LEVEL (`info` by default;
+ * `debug` adds a line per request and aborted requests, which any peer can cause). An invalid
+ * level falls back to `info` here; `keyward serve` refuses it before it starts.
  */
 export const consoleLogger: Logger = jsonLineLogger({
-  debug: process.env.KEYWARD_LOG_LEVEL === 'debug',
+  level: LOG_LEVELS.find((l) => l === process.env.KEYWARD_LOG_LEVEL) ?? 'info',
 })
 
 const ROOT_KEY_SETTING = 'root_key_fingerprint'
@@ -165,14 +195,16 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   // The key material backends; the origin table (src/domain/key-origins.ts) says which serves
   // a key. Software material and the inner layer of XKS keys are unwrapped and cached by
   // KeyService.
+  const pkcs11 = new Pkcs11Backend({ clusters, rootKey: options.rootKey, random })
   const backends: KeyMaterialBackends = {
     software: new SoftwareBackend({ materials: keys, random }),
-    pkcs11: new Pkcs11Backend({ clusters, rootKey: options.rootKey, random }),
+    pkcs11,
     xks: new XksBackend({
       materials: keys,
       rootKey: options.rootKey,
       random,
-      settings: options.principals.xksClient,
+      // XKS proxy call latency and errors go to the metrics (KeywardMetrics.xksCall).
+      settings: { ...options.principals.xksClient, observe: (call) => metrics.xksCall(call) },
       log: logger,
     }),
   }
@@ -187,7 +219,17 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   // Stores that were connected when Keyward stopped reconnect by themselves (in the
   // background: a slow or absent HSM or proxy must not hold up start-up).
   await customKeyStores.resume()
+  const metrics = new KeywardMetrics({
+    store: options.store,
+    clock,
+    customKeyStores,
+    sessionPools: () => pkcs11.sessionPools(),
+    ...(options.metrics?.inventoryTtlMs !== undefined
+      ? { inventoryTtlMs: options.metrics.inventoryTtlMs }
+      : {}),
+  })
   const scheduler = new Scheduler({
+    onRun: (job, outcome) => metrics.jobRan(job, outcome),
     jobs: [
       {
         name: 'delete keys whose waiting period ended',
@@ -221,9 +263,20 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const tokens = await openSessionTokens(options.store, options.rootKey)
   const devCaller = options.dev ? { devCaller: adminCaller() } : {}
   const sts = createStsRequestListener({ clock, principals, tokens, logger, ...devCaller })
+  const readinessChecks = [
+    ...coreReadinessChecks({ store: options.store, rootKey: options.rootKey }),
+    ...(options.readinessChecks ?? []),
+  ]
+  const ops = createOpsEndpoints({
+    metrics,
+    readinessChecks,
+    ...(options.metrics?.token !== undefined ? { metricsToken: options.metrics.token } : {}),
+  })
   const listener = createKmsRequestListener({
     invoke,
     customKeyStores,
+    ops,
+    metrics,
     clock,
     principals,
     logger,
@@ -233,6 +286,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     ...(requestRates ? { requestRates } : {}),
   })
   const server = createLimitedServer(listener, { ...DEFAULT_HTTP_LIMITS, ...options.http })
+  let metricsServer: Server | undefined
   const warmUp = new AbortController()
   // Last-use tracking (GetKeyLastUsage) is written every 5 s and at shutdown, never per request.
   let saveUses: NodeJS.Timeout | undefined
@@ -245,11 +299,25 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     customKeyStores,
     scheduler,
     principals,
+    metrics,
+    metricsServer: () => metricsServer,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject)
-        server.listen(port, host, () => {
+        server.listen(port, host, async () => {
           server.off('error', reject)
+          if (options.metrics?.port !== undefined) {
+            try {
+              metricsServer = await listenForOps(
+                { port: options.metrics.port, host },
+                { metrics, readinessChecks, metricsToken: options.metrics.token },
+              )
+            } catch (error) {
+              server.close()
+              reject(error)
+              return
+            }
+          }
           if (options.runScheduler !== false) {
             scheduler.start()
             customKeyStores.startHealthPolls(options.principals.xksClient?.healthCheckIntervalMs)
@@ -262,10 +330,16 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       }),
     close: async () => {
       warmUp.abort()
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeIdleConnections()
-      })
+      await Promise.all(
+        [server, metricsServer].map(
+          (s) =>
+            s &&
+            new Promise<void>((resolve) => {
+              s.close(() => resolve())
+              s.closeIdleConnections()
+            }),
+        ),
+      )
       await scheduler.stop()
       clearInterval(saveUses)
       await keys.saveKeyUses().catch(logSaveFailure)
@@ -276,8 +350,33 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   }
 }
 
+/** The server of `--metrics-port`: the operator endpoints only, on the KMS host. */
+function listenForOps(
+  at: { port: number; host: string },
+  options: Parameters<typeof createOpsEndpoints>[0] & { metricsToken: string | undefined },
+): Promise<Server> {
+  const { metricsToken, ...rest } = options
+  const ops = createOpsEndpoints({
+    ...rest,
+    openMetrics: true,
+    ...(metricsToken !== undefined ? { metricsToken } : {}),
+  })
+  const server = createHttpServer((req, res) => {
+    if (ops(req, res)) return
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+    res.end('GET /metrics, /healthz or /readyz\n')
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject)
+      resolve(server)
+    })
+  })
+}
+
 /** The root key of `--root-key pkcs11:…`, with its PIN from KEYWARD_ROOT_KEY_PIN. */
-async function openPkcs11RootKey(
+export async function openPkcs11RootKey(
   uri: string,
   context: { env: NodeJS.ProcessEnv; recordedIn: string | undefined },
 ) {
@@ -299,12 +398,33 @@ async function openPkcs11RootKey(
 async function assertSameRootKey(store: KeyStore, rootKey: RootKey): Promise<void> {
   const stored = await store.getSetting(ROOT_KEY_SETTING)
   if (stored === undefined) await store.setSetting(ROOT_KEY_SETTING, rootKey.fingerprint)
-  else if (stored !== rootKey.fingerprint) {
+  else if (stored !== rootKey.fingerprint && !holdsKey(rootKey, stored)) {
     throw new Error(
       'The root key does not match the one this database was created with; refusing to start (the keys would be unreadable).',
     )
   }
 }
+
+/** Whether `rootKey` is a ring of root keys (root-key rotate) that holds `fingerprint`. */
+const holdsKey = (rootKey: RootKey, fingerprint: string) =>
+  rootKey instanceof SoftwareRootKeyRing && rootKey.has(fingerprint)
+
+/**
+ * The root key new values are wrapped under: the target of a rotation in progress, else the
+ * one the database records (src/services/root-key-rotation.ts).
+ */
+async function designatedRootKey(store: KeyStore): Promise<string | undefined> {
+  const rotation = await store.getSetting(ROTATION_SETTING)
+  if (rotation !== undefined) return (JSON.parse(rotation) as { to: string }).to
+  return store.getSetting(ROOT_KEY_SETTING)
+}
+
+/**
+ * How often a server over a root key ring looks for a rotation another process started or
+ * finished, to wrap new values under the new key (what it wrapped under the old one in the
+ * meantime, the rotation's final sweep re-wraps).
+ */
+const ROOT_KEY_FOLLOW_MS = 1_000
 
 /** Settings of the embedded default: SQLite and a root key file in one data directory. */
 export interface EmbeddedOptions {
@@ -334,6 +454,8 @@ export interface EmbeddedOptions {
   readonly allowInsecurePermissions?: boolean
   /** See KeywardOptions.http. */
   readonly http?: Partial<HttpLimits>
+  /** See KeywardOptions.metrics. */
+  readonly metrics?: MetricsOptions
 }
 
 /** The admin credential from KEYWARD_ROOT_ACCESS_KEY_ID / KEYWARD_ROOT_SECRET_ACCESS_KEY. */
@@ -441,6 +563,7 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
       principals,
       warmUp: true,
       ...(options.http ? { http: options.http } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.runScheduler === false ? { runScheduler: false } : {}),
       ...(options.dev ? { dev: true } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
@@ -456,6 +579,25 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
     const closeRootKey = root.close
     const closeKeyward = keyward.close
     keyward = { ...keyward, close: () => closeKeyward().finally(closeRootKey) }
+  }
+  if (root.rootKey instanceof SoftwareRootKeyRing) {
+    const ring = root.rootKey
+    const follow = setInterval(() => {
+      designatedRootKey(store).then(
+        (fingerprint) => fingerprint !== undefined && ring.usePrimary(fingerprint),
+        (error: unknown) =>
+          logger.error('reading the root key setting failed', { cause: String(error) }),
+      )
+    }, ROOT_KEY_FOLLOW_MS)
+    follow.unref()
+    const closeKeyward = keyward.close
+    keyward = {
+      ...keyward,
+      close: () => {
+        clearInterval(follow)
+        return closeKeyward()
+      },
+    }
   }
   const started = keyward
   return {
@@ -499,7 +641,16 @@ async function openRootKey(
         recordedIn: recorded !== undefined ? context.databasePath : undefined,
       })
     : openSoftwareRootKey(options, { ...context, recorded })
-  if (recorded !== undefined && recorded !== root.rootKey.fingerprint) {
+  // A ring (root.key with the keys of a rotation) wraps under the key the database designates.
+  const designated = await designatedRootKey(context.store)
+  if (root.rootKey instanceof SoftwareRootKeyRing && designated !== undefined) {
+    root.rootKey.usePrimary(designated)
+  }
+  if (
+    recorded !== undefined &&
+    recorded !== root.rootKey.fingerprint &&
+    !holdsKey(root.rootKey, recorded)
+  ) {
     await root.close?.()
     throw new Error(
       `The root key (${root.source}) does not match the one the database ${context.databasePath} was created with; refusing to start (the keys would be unreadable).`,
@@ -530,6 +681,11 @@ function openSoftwareRootKey(
       allowInsecure: options.allowInsecurePermissions === true,
       warn: context.warn,
     })
+    // With the key files of `keyward root-key rotate`, in progress or done.
+    return {
+      ...root,
+      rootKey: SoftwareRootKeyRing.open({ dataDir: options.dataDir, primary: root.rootKey }),
+    }
   }
   return root
 }

@@ -18,6 +18,9 @@ Commands:
   credentials  Print the admin credentials as shell exports: eval "$(keyward credentials)"
   principals   Add users and roles, create and revoke access keys, attach policies
   xks-proxy    Keyward's XKS proxy (External Key Store Proxy API) and its keys
+  backup       Write an encrypted snapshot of the database, also while serving
+  restore      Restore a backup into a data directory without a database
+  root-key     rotate: re-wrap every key under a new root key, also while serving
 
 Options:
   --version    Print Keyward's version
@@ -62,6 +65,13 @@ Options:
                             (KEYWARD_KEEP_ALIVE_TIMEOUT; default 65)
   --max-connections <n>     Connections open at once per server process; more are closed as
                             they arrive (KEYWARD_MAX_CONNECTIONS; default 1024)
+  --metrics-port <n>        Also serve GET /metrics, /healthz and /readyz on this port, on the
+                            same host (KEYWARD_METRICS_PORT). Without it, /metrics is served
+                            on the KMS port only with --metrics-token.
+  --metrics-token <token>   Bearer token GET /metrics requires (KEYWARD_METRICS_TOKEN; prefer
+                            the variable: a flag shows in ps). /healthz and /readyz need none.
+  --log-level <level>       error, info or debug (KEYWARD_LOG_LEVEL; default info); debug adds
+                            a line per request and aborted or timed-out requests.
   -h, --help         Show this help
 
 One server per data directory: a second one is refused (<data-dir>/keyward.lock names the
@@ -72,7 +82,6 @@ Other environment variables:
   KEYWARD_ROOT_KEY_PIN             User PIN of the token of --root-key
   KEYWARD_ROOT_ACCESS_KEY_ID       Admin access key ID for the first start (with the secret below)
   KEYWARD_ROOT_SECRET_ACCESS_KEY   Its secret access key
-  KEYWARD_LOG_LEVEL                \`debug\` also logs aborted and timed-out requests
 `
 
 const CREDENTIALS_USAGE = `Usage: keyward credentials [options]
@@ -134,6 +143,9 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       'request-timeout': { type: 'string' },
       'keep-alive-timeout': { type: 'string' },
       'max-connections': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-token': { type: 'string' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -142,6 +154,11 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     process.stdout.write(SERVE_USAGE)
     return 0
   }
+  const metrics = metricsOptions(values, env)
+  const { jsonLineLogger, parseLogLevel } = await import('../ports/logger.js')
+  const logger = jsonLineLogger({
+    level: parseLogLevel(setting(values['log-level'], env.KEYWARD_LOG_LEVEL)),
+  })
   const allowInsecurePermissions =
     values['allow-insecure-permissions'] === true || truthy(env.KEYWARD_ALLOW_INSECURE_PERMISSIONS)
   const host = setting(values.host, env.KEYWARD_HOST) ?? '127.0.0.1'
@@ -158,7 +175,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const workers = parseWorkers(setting(values.workers, env.KEYWARD_WORKERS) ?? '1')
   const http = httpLimits(values, env)
   // Loaded only to serve: `keyward --help` and refusals answer without loading the server.
-  const { consoleLogger, createEmbeddedKeyward, openPrincipals } = await import('../server.js')
+  const { createEmbeddedKeyward, openPrincipals } = await import('../server.js')
   const { lockDataDir } = await import('../adapters/store-sql/data-dir-lock.js')
   const { isWorker, reportListening, workerIndex } = await import('./workers.js')
   const rootKeyUri = setting(values['root-key'], env.KEYWARD_ROOT_KEY_URI)
@@ -172,6 +189,8 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     ...(allowInsecurePermissions ? { allowInsecurePermissions } : {}),
     http,
     env,
+    logger,
+    ...(metrics ? { metrics } : {}),
   }
   if (isWorker()) {
     const worker = await createEmbeddedKeyward({
@@ -179,7 +198,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       runScheduler: workerIndex(env) === 0,
       sharedWithOtherProcesses: true,
     })
-    const stopReloading = reloadOnHangup(worker, consoleLogger)
+    const stopReloading = reloadOnHangup(worker, logger)
     const address = await worker.keyward.listen(port, host)
     reportListening(urlOf(address))
     await signalled()
@@ -222,7 +241,7 @@ async function serveLocked(settings: {
     ;({ url, done } = await superviseWorkers(workers))
   } else {
     url = urlOf(await started.keyward.listen(port, host))
-    const stopReloading = reloadOnHangup(started, consoleLogger)
+    const stopReloading = reloadOnHangup(started, embedded.logger ?? consoleLogger)
     done = signalled().then(() => {
       stopReloading()
       return started.keyward.close()
@@ -415,6 +434,24 @@ function httpLimits(
   return limits
 }
 
+/** `--metrics-port` and `--metrics-token` (or their variables); undefined when neither is set. */
+function metricsOptions(
+  values: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv,
+): { port?: number; token?: string } | undefined {
+  const portText = setting(values['metrics-port'] as string | undefined, env.KEYWARD_METRICS_PORT)
+  const token = setting(values['metrics-token'] as string | undefined, env.KEYWARD_METRICS_TOKEN)
+  if (token !== undefined && !/^[\x21-\x7e]{16,}$/.test(token)) {
+    // RFC 6750's b64token is printable ASCII without spaces; short tokens are guessable.
+    throw new Error('--metrics-token must be at least 16 printable ASCII characters, no spaces')
+  }
+  if (portText === undefined && token === undefined) return undefined
+  return {
+    ...(portText !== undefined ? { port: parsePort(portText) } : {}),
+    ...(token !== undefined ? { token } : {}),
+  }
+}
+
 /** Connections open at once: 1 to 1,000,000. */
 function parseMaxConnections(text: string): number {
   const n = /^\d{1,7}$/.test(text) ? Number(text) : NaN
@@ -457,6 +494,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     case 'principals': {
       const { principalsCommand } = await import('./principals.js')
       return principalsCommand(rest, env)
+    }
+    case 'backup': {
+      const { backupCommand } = await import('./backup.js')
+      return backupCommand(rest, env)
+    }
+    case 'restore': {
+      const { restoreCommand } = await import('./backup.js')
+      return restoreCommand(rest, env)
+    }
+    case 'root-key': {
+      const { rootKeyCommand } = await import('./root-key.js')
+      return rootKeyCommand(rest, env)
     }
     case 'xks-proxy': {
       const { xksProxy } = await import('./xks-proxy.js')

@@ -149,6 +149,13 @@ export interface KeyStore extends KeyStoreTransaction {
     query: { readonly region: string; readonly retiringPrincipal: string },
     page: PageRequest,
   ): Promise<Page<GrantRecord>>
+  /**
+   * How many keys are in each key state and key spec, every account and Region (metrics). A
+   * scan of every key: called at most once per metrics refresh, never on a request.
+   */
+  countKeysByStateAndSpec(): Promise<Array<{ keyState: string; keySpec: string; count: number }>>
+  /** Keys with imported material that expires, and the earliest ValidTo, epoch ms (metrics). */
+  listMaterialExpirations(): Promise<Array<{ region: string; keyId: string; expiresAt: number }>>
   getSetting(name: string): Promise<string | undefined>
   setSetting(name: string, value: string): Promise<void>
   /**

@@ -14,20 +14,57 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void
   /** Detail for diagnosis (one line per request, per cache miss): off unless asked for. */
   debug(message: string, fields?: Record<string, unknown>): void
+  /** False when debug lines are dropped, so that callers on the request path skip building them. */
+  readonly debugEnabled?: boolean
+}
+
+/** Log levels, most severe first: a level writes its own lines and those before it. */
+export const LOG_LEVELS = ['error', 'info', 'debug'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/**
+ * A log level from its text (`--log-level`, KEYWARD_LOG_LEVEL); unset means `info`.
+ *
+ * @throws Error naming the accepted levels
+ * @example
+ *   parseLogLevel('debug') // 'debug'
+ */
+export function parseLogLevel(text: string | undefined): LogLevel {
+  if (text === undefined || text === '') return 'info'
+  const level = LOG_LEVELS.find((l) => l === text.toLowerCase())
+  if (!level) throw new Error(`invalid log level: ${text} (one of ${LOG_LEVELS.join(', ')})`)
+  return level
 }
 
 /**
- * A logger that writes one JSON line per event on stderr; debug lines only when `debug` is set.
+ * A logger that writes one JSON line per event (on stderr unless `write` is given):
+ * `{"time": ISO 8601, "level", "message", ...fields}`, where fields carry the request ID of
+ * every line about a request. Lines below `level` are dropped before anything is built.
  *
  * @example
- *   const logger = jsonLineLogger({ debug: process.env.KEYWARD_LOG_LEVEL === 'debug' })
+ *   const logger = jsonLineLogger({ level: parseLogLevel(process.env.KEYWARD_LOG_LEVEL) })
  */
-export function jsonLineLogger(options: { debug?: boolean } = {}): Logger {
-  const line = (level: string, message: string, fields?: Record<string, unknown>) =>
-    console.error(JSON.stringify({ level, message, ...fields }))
+export function jsonLineLogger(
+  options: { level?: LogLevel; write?: (line: string) => void } = {},
+): Logger {
+  const rank = LOG_LEVELS.indexOf(options.level ?? 'info')
+  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'))
+  const line =
+    (level: LogLevel) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      const time = new Date().toISOString()
+      const entry: Record<string, unknown> = { time, level, message, ...fields }
+      // First in the line, and never replaced by a field of the same name.
+      entry.time = time
+      entry.level = level
+      entry.message = message
+      write(JSON.stringify(entry))
+    }
+  const off = () => {}
   return {
-    info: (message, fields) => line('info', message, fields),
-    error: (message, fields) => line('error', message, fields),
-    debug: options.debug ? (message, fields) => line('debug', message, fields) : () => {},
+    error: line('error'),
+    info: rank >= 1 ? line('info') : off,
+    debug: rank >= 2 ? line('debug') : off,
+    debugEnabled: rank >= 2,
   }
 }

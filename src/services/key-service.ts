@@ -78,18 +78,18 @@ interface CachedKey {
 }
 
 /** The AAD that binds a wrapped material to its key and version (see RootKey.wrap). */
-const materialContext = (m: { region: string; keyId: string; keyMaterialId: string }) =>
+export const materialContext = (m: { region: string; keyId: string; keyMaterialId: string }) =>
   `keyward:key-material:v1:${m.region}:${m.keyId}:${m.keyMaterialId}`
 
 /** The AAD of an import token: the key it was issued for (another key cannot open it). */
 const importTokenContext = (keyArn: string) => `keyward:import-token:v1:${keyArn}`
 
 /** The AAD of the secret grant tokens are MACed under, and the setting that holds it. */
-const GRANT_TOKEN_KEY_CONTEXT = 'keyward:grant-token-key:v1'
+export const GRANT_TOKEN_KEY_CONTEXT = 'keyward:grant-token-key:v1'
 const GRANT_TOKEN_KEY_SETTING = 'grant_token_key'
 
 /** The AAD of an EXTERNAL key's material-ID secret. */
-const materialIdKeyContext = (k: { region: string; keyId: string }) =>
+export const materialIdKeyContext = (k: { region: string; keyId: string }) =>
   `keyward:material-id-key:v1:${k.region}:${k.keyId}`
 
 /**

@@ -20,6 +20,7 @@ export class Scheduler {
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #intervalMs: number
+  readonly #onRun: ((job: string, outcome: { failed: boolean }) => void) | undefined
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
 
@@ -28,7 +29,10 @@ export class Scheduler {
     clock: Clock
     logger: Logger
     intervalMs?: number
+    /** Told of every run of a job (the scheduler metrics, KeywardMetrics.jobRan). */
+    onRun?: (job: string, outcome: { failed: boolean }) => void
   }) {
+    this.#onRun = deps.onRun
     this.#jobs = deps.jobs
     this.#clock = deps.clock
     this.#logger = deps.logger
@@ -48,8 +52,10 @@ export class Scheduler {
       try {
         const done = await job.run(this.#clock.now())
         if (done > 0) this.#logger.info(`scheduler: ${job.name}`, { count: done })
+        this.#onRun?.(job.name, { failed: false })
       } catch (error) {
         this.#logger.error(`scheduler: ${job.name} failed`, { cause: String(error) })
+        this.#onRun?.(job.name, { failed: true })
       }
     }
   }

@@ -5,7 +5,7 @@ import { SessionTokens } from './session-token.js'
 
 const SETTING = 'sts_session_token_secret'
 /** Binds the wrapped secret to its purpose: it cannot be swapped for another wrapped value. */
-const WRAP_CONTEXT = 'keyward:sts-session-token-secret:v1'
+export const WRAP_CONTEXT = 'keyward:sts-session-token-secret:v1'
 
 /**
  * The session token sealer of this data directory: a 32-byte secret made once, stored only

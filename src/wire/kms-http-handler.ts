@@ -15,7 +15,8 @@ import {
   UnknownOperationException,
 } from '../domain/errors/exceptions.js'
 import { OPERATION_NAMES, OUTPUT_MEMBERS, type KmsOperationName } from './generated/model.js'
-import { renderMetrics } from './metrics.js'
+import type { OpsEndpoints } from './ops-endpoints.js'
+import type { KeywardMetrics } from '../services/metrics.js'
 import { AWS_REGION_NAMES } from './aws-regions.js'
 import { BodyTooLarge, endAfterDiscarding, readBody, RequestAborted } from './read-body.js'
 import { verifySigV4 } from '../sigv4/sigv4.js'
@@ -41,6 +42,8 @@ export const MAX_BODY_BYTES = 1024 * 1024
 const TARGET_PREFIX = 'TrentService.'
 const CONTENT_TYPES = new Set(['application/x-amz-json-1.1', 'application/x-amz-json-1.0'])
 const KNOWN = new Set<string>(OPERATION_NAMES)
+/** The "exception" of a request whose peer went away before the answer (metrics only). */
+const ABORTED = 'RequestAborted'
 /** The answer to `GET /`. */
 const ROOT_PAGE =
   'Keyward: a self-hosted key management service speaking the AWS KMS API (POST / with SigV4, from an AWS SDK or the aws CLI); documentation: README.md in the Keyward distribution, and `keyward serve --help`.\n'
@@ -48,8 +51,12 @@ const ROOT_PAGE =
 export interface KmsHttpDeps {
   /** The request core every front door calls. */
   readonly invoke: Invoke
-  /** For GET /metrics (the health poll of external key store proxies). */
-  readonly customKeyStores: CustomKeyStoreService
+  /** Kept for callers that pass it; GET /metrics now reads {@link KmsHttpDeps.ops}. */
+  readonly customKeyStores?: CustomKeyStoreService
+  /** `GET /healthz`, `/readyz`, `/metrics` (src/wire/ops-endpoints.ts). */
+  readonly ops?: OpsEndpoints
+  /** Counts every answered request (operation, exception, latency). */
+  readonly metrics?: KeywardMetrics
   /** SigV4's "now" (request dates more than 5 minutes off are refused). */
   readonly clock: Clock
   /** Read once per request: SIGHUP can swap them (see PrincipalsHolder). */
@@ -72,14 +79,19 @@ export interface KmsHttpDeps {
   }
 }
 
-function parseTarget(req: IncomingMessage): KmsOperationName {
+/** The operation the request names, if it names one Keyward knows (else undefined). */
+function targetOf(req: IncomingMessage): KmsOperationName | undefined {
   const target = req.headers['x-amz-target']
   const op =
     typeof target === 'string' && target.startsWith(TARGET_PREFIX)
       ? target.slice(TARGET_PREFIX.length)
       : undefined
-  if (req.method !== 'POST' || !op || !KNOWN.has(op)) throw new UnknownOperationException()
-  return op as KmsOperationName
+  return op && KNOWN.has(op) ? (op as KmsOperationName) : undefined
+}
+
+function parseTarget(req: IncomingMessage, op: KmsOperationName | undefined): KmsOperationName {
+  if (req.method !== 'POST' || !op) throw new UnknownOperationException()
+  return op
 }
 
 /** AWS's front end finds no operation for a body it cannot read as AWS JSON. */
@@ -189,9 +201,10 @@ function refuseBodyTooLarge(
 export function createKmsRequestListener(deps: KmsHttpDeps) {
   async function handle(
     req: IncomingMessage,
-    requestId: string,
+    call: { requestId: string; target: KmsOperationName | undefined },
   ): Promise<{ op: KmsOperationName; body: string }> {
-    const op = parseTarget(req)
+    const { requestId } = call
+    const op = parseTarget(req, call.target)
     const body = await readBody(req, MAX_BODY_BYTES)
     checkContentType(req)
     const principals = deps.principals.current()
@@ -234,20 +247,44 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       res.end(ROOT_PAGE)
       return
     }
-    if (req.method === 'GET' && req.url === '/metrics') {
-      const body = renderMetrics({ xksHealth: deps.customKeyStores.xksHealthMetrics() })
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
-      res.end(body)
-      return
-    }
+    if (deps.ops?.(req, res)) return
     if (deps.sts?.matches(req)) {
       deps.sts.listener(req, res)
       return
     }
     const requestId = randomUUID()
-    handle(req, requestId).then(
-      ({ body }) => send(res, 200, ['x-amzn-requestid', requestId], body),
+    const started = performance.now()
+    const target = targetOf(req)
+    // One line per request at debug level, and the request metrics, once it is answered.
+    const done = (exception?: string) => {
+      const seconds = (performance.now() - started) / 1000
+      const operation = target ?? 'unknown'
+      deps.metrics?.request(operation, seconds)
+      if (exception !== undefined) deps.metrics?.failed(operation, exception)
+      // An aborted request has its own debug line ('request aborted'), written below.
+      if (deps.logger.debugEnabled === false || exception === ABORTED) return
+      deps.logger.debug('request', {
+        requestId,
+        operation,
+        ...(exception === undefined ? {} : { exception }),
+        ms: Math.round(seconds * 1e4) / 10,
+      })
+    }
+    handle(req, { requestId, target }).then(
+      ({ body }) => {
+        send(res, 200, ['x-amzn-requestid', requestId], body)
+        done()
+      },
       (error: unknown) => {
+        done(
+          error instanceof RequestAborted
+            ? ABORTED
+            : error instanceof BodyTooLarge
+              ? SerializationException.name
+              : isKmsException(error)
+                ? error.name
+                : KMSInternalException.name,
+        )
         if (error instanceof BodyTooLarge) {
           refuseBodyTooLarge(req, res, { requestId })
         } else if (error instanceof RequestAborted) {

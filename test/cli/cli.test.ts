@@ -37,6 +37,9 @@ const FLAGS = [
   '--request-timeout',
   '--keep-alive-timeout',
   '--max-connections',
+  '--metrics-port',
+  '--metrics-token',
+  '--log-level',
   '--help',
 ]
 const ENV_VARS = [
@@ -54,6 +57,8 @@ const ENV_VARS = [
   'KEYWARD_KEEP_ALIVE_TIMEOUT',
   'KEYWARD_MAX_CONNECTIONS',
   'KEYWARD_LOG_LEVEL',
+  'KEYWARD_METRICS_PORT',
+  'KEYWARD_METRICS_TOKEN',
 ]
 const BAD_SIGNATURE =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'

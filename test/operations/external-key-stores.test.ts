@@ -67,7 +67,10 @@ async function route(): Promise<XksInterposer> {
 
 before(async () => {
   xks = await startXksProxy({ pki })
-  kw = await startKeyward({ xksClient: { caCertificates: pki.ca.certPem, timeoutMs: TIMEOUT_MS } })
+  kw = await startKeyward({
+    xksClient: { caCertificates: pki.ca.certPem, timeoutMs: TIMEOUT_MS },
+    metrics: { token: 'metrics-token' },
+  })
   kms = kw.client()
 })
 after(async () => {
@@ -460,11 +463,27 @@ describe('external key stores through Keyward and its XKS proxy', () => {
       .find((m) => m.customKeyStoreId === storeId)
     assert.equal(healed?.lastStatus, 'ACTIVE')
     assert.equal(healed?.consecutiveFailures, 0)
-    const metrics = await (await fetch(`${kw.endpoint}/metrics`)).text()
+    const metrics = await (
+      await fetch(`${kw.endpoint}/metrics`, { headers: { authorization: 'Bearer metrics-token' } })
+    ).text()
     const labels = `custom_key_store_id="${storeId}",region="us-east-1"`
     assert.ok(metrics.includes(`keyward_xks_health_checks_total{${labels}} 2\n`), metrics)
     assert.ok(metrics.includes(`keyward_xks_health_check_failures_total{${labels}} 1\n`))
     assert.ok(metrics.includes(`keyward_xks_health_status{${labels},status="ACTIVE"} 1\n`))
+    assert.ok(
+      metrics.includes(
+        `keyward_custom_key_store_connection_state{region="us-east-1",custom_key_store_id="${storeId}",type="EXTERNAL_KEY_STORE",state="CONNECTED"} 1\n`,
+      ),
+    )
+    // Every call to the proxy is timed, by XKS route; the timed-out poll is an error.
+    assert.match(
+      metrics,
+      /keyward_xks_proxy_request_duration_seconds_count\{route="\/health"\} [1-9]/,
+    )
+    assert.match(
+      metrics,
+      /keyward_xks_proxy_errors_total\{route="\/health",failure="timeout"\} 1\n/,
+    )
     assert.equal(Buffer.from((await encrypt(keyId)).CiphertextBlob!).length > 4200 - 4096, true)
   })
 

@@ -14,7 +14,8 @@ import type { HttpLimits } from '../../src/config/http-limits.js'
 import type { AuditSink } from '../../src/ports/audit-sink.js'
 import type { Authorizer } from '../../src/ports/authorizer.js'
 import type { Clock } from '../../src/ports/clock.js'
-import { createKeyward, type Keyward } from '../../src/server.js'
+import type { ReadinessCheck } from '../../src/services/health.js'
+import { createKeyward, type Keyward, type MetricsOptions } from '../../src/server.js'
 import type { Credential } from '../../src/sigv4/sigv4.js'
 import type { Logger } from '../../src/ports/logger.js'
 
@@ -94,6 +95,10 @@ export async function startKeyward(
     authorizer?: Authorizer
     /** Also told of every finished call. */
     audit?: AuditSink
+    /** Where GET /metrics is served (token, port). */
+    metrics?: MetricsOptions
+    /** More readiness checks for GET /readyz. */
+    readinessChecks?: ReadinessCheck[]
     /** More principals the server knows besides ADMIN and OTHER. */
     principals?: ReadonlyArray<{ readonly credentials: typeof ADMIN; readonly caller: Caller }>
   } = {},
@@ -125,6 +130,8 @@ export async function startKeyward(
     ...(options.http ? { http: options.http } : {}),
     ...(options.authorizer ? { authorizer: options.authorizer } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.readinessChecks ? { readinessChecks: options.readinessChecks } : {}),
   })
   const address = await keyward.listen(0, '127.0.0.1')
   const endpoint = `http://127.0.0.1:${address.port}`

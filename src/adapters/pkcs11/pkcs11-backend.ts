@@ -136,6 +136,17 @@ export class Pkcs11Backend implements TokenBackend {
     }
   }
 
+  /**
+   * The session pool of each connected store's token, by `region/customKeyStoreId` (the
+   * metrics of `GET /metrics`).
+   *
+   * @example
+   *   for (const pool of backend.sessionPools()) console.log(pool.store, pool.open)
+   */
+  sessionPools(): Array<{ store: string } & ReturnType<Pkcs11Token['sessionPool']>> {
+    return [...this.#tokens].map(([store, token]) => ({ store, ...token.sessionPool() }))
+  }
+
   /** Closes this process's connection to the store's token, if any. */
   async disconnect(store: CustomKeyStoreRecord): Promise<void> {
     const key = storeKey(store)

@@ -135,6 +135,22 @@ export class Pkcs11Token {
     return token
   }
 
+  /**
+   * How the session pool is used right now (for the HSM session pool metrics): sessions open,
+   * idle among them, the pool's size, and callers waiting for a session.
+   *
+   * @example
+   *   const { open, idle, size, waiting } = token.sessionPool()
+   */
+  sessionPool(): { open: number; idle: number; size: number; waiting: number } {
+    return {
+      open: this.#open,
+      idle: this.#idle.length,
+      size: this.#connection.poolSize ?? 4,
+      waiting: this.#waiters.length,
+    }
+  }
+
   /** Human-readable name of the token, for messages (no PIN). */
   get description(): string {
     const { modulePath, tokenLabel, tokenSerial } = this.#connection

@@ -14,6 +14,7 @@ import type {
   Page,
   PageRequest,
 } from '../../ports/key-store.js'
+import { countKeysByStateAndSpec, listMaterialExpirations } from './key-inventory.js'
 import { migrationProvider } from './migrations.js'
 import { readKeyRecord } from './record-migrations.js'
 import type { Database } from './schema.js'
@@ -673,6 +674,14 @@ export class KyselyKeyStore extends Statements implements KeyStore {
       .where('material_expires_at', '<=', now)
       .execute()
     return rows.map((r) => ({ region: r.region, keyId: r.key_id }))
+  }
+
+  countKeysByStateAndSpec() {
+    return countKeysByStateAndSpec(this.#db)
+  }
+
+  listMaterialExpirations() {
+    return listMaterialExpirations(this.#db)
   }
 
   async getSetting(name: string) {

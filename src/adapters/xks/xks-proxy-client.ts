@@ -16,6 +16,10 @@ import { signSigV4 } from '../../sigv4/sigv4.js'
 export { XksProxyError }
 export type { XksProxyTarget }
 
+/** A failure's label: the proxy's error name, else its kind (timeout, tls, unreachable, …). */
+const failureName = (failure: XksProxyError['failure']) =>
+  failure.kind === 'proxy' ? failure.errorName : failure.kind
+
 /** How Keyward reaches proxies in general (the `xksClient` section of the configuration). */
 export interface XksClientSettings {
   /** PEM CA certificates to trust for proxies; Node's bundled roots when absent. */
@@ -24,6 +28,11 @@ export interface XksClientSettings {
   readonly timeoutMs?: number
   /** A client certificate and key (PEM) for proxies that require mutual TLS. */
   readonly clientCertificate?: { readonly cert: string; readonly key: string }
+  /**
+   * Told of every finished call (the XKS proxy latency and error metrics): the route, how
+   * long it took, and the XksProxyError failure kind when it failed. Never the payload.
+   */
+  readonly observe?: (call: { route: string; seconds: number; failure?: string }) => void
 }
 
 /** requestMetadata (XKS spec, "Request metadata"); which fields go in depends on the call. */
@@ -147,9 +156,11 @@ export class XksProxyClient {
   readonly #agent: Agent
   readonly #timeoutMs: number
   readonly #now: () => number
+  readonly #observe: XksClientSettings['observe']
 
   constructor(target: XksProxyTarget, settings: XksClientSettings, now = Date.now) {
     this.#target = target
+    this.#observe = settings.observe
     this.#url = new URL(target.uriEndpoint)
     this.#timeoutMs = settings.timeoutMs ?? DEFAULT_XKS_TIMEOUT_MS
     this.#now = now
@@ -278,6 +289,22 @@ export class XksProxyClient {
 
   /** One signed POST, retried once when a kept-alive connection turns out to be closed. */
   async #call(route: string, payload: object): Promise<Record<string, unknown>> {
+    if (!this.#observe) return this.#callOnce(route, payload)
+    const started = performance.now()
+    // The metric's label is the API route, not the key: one series per route, not per key.
+    const api = route.replace(/^\/keys\/[^/]+\//, '/keys/{keyId}/')
+    try {
+      const answer = await this.#callOnce(route, payload)
+      this.#observe({ route: api, seconds: (performance.now() - started) / 1000 })
+      return answer
+    } catch (error) {
+      const failure = error instanceof XksProxyError ? failureName(error.failure) : 'internal'
+      this.#observe({ route: api, seconds: (performance.now() - started) / 1000, failure })
+      throw error
+    }
+  }
+
+  async #callOnce(route: string, payload: object): Promise<Record<string, unknown>> {
     const body = Buffer.from(JSON.stringify(payload))
     const deadline = this.#now() + this.#timeoutMs
     try {

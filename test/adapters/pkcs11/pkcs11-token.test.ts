@@ -198,17 +198,26 @@ describe('Pkcs11Token (SoftHSMv2)', { skip: SOFTHSM_MISSING }, () => {
       poolSize: 4,
     })
     await small.generateAesKey({ label: 'key-pool', id: 'key-pool' })
+    // The pool as the metrics see it: the login session, idle, of at most four.
+    assert.deepEqual(small.sessionPool(), { open: 1, idle: 1, size: 4, waiting: 0 })
     const aad = Buffer.from('a')
     const count = 400
+    let busiest = small.sessionPool()
     const results = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
         const iv = await small.random(12)
         const data = Buffer.alloc(1024, `message ${i}`)
         const sealed = await small.encryptGcm({ label: 'key-pool', iv, aad, data })
+        const pool = small.sessionPool()
+        if (pool.waiting > busiest.waiting) busiest = pool
         return (await small.decryptGcm({ label: 'key-pool', iv, aad, data: sealed })).equals(data)
       }),
     )
     assert.deepEqual(results, Array(count).fill(true))
+    // 400 calls on 4 sessions: every session opened, and calls waited for one.
+    assert.equal(busiest.open, 4)
+    assert.ok(busiest.waiting > 0, JSON.stringify(busiest))
+    assert.equal(small.sessionPool().waiting, 0)
     await small.close()
   })
   it('opens in one call mode what it sealed in the other', async () => {
