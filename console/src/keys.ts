@@ -6,6 +6,7 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms'
 import { KEY_SPECS, type KeySpec } from '../../src/domain/key-specs.ts'
+import { errorText } from './session.ts'
 
 // The key-spec capability table of the server (src/domain/key-specs.ts) drives the create
 // dialog too: one table, so the console never offers what Keyward cannot do.
@@ -98,19 +99,43 @@ function matches(row: KeyRow, f: KeyFilters): boolean {
   )
 }
 
-/** DescribeKey and the key's aliases; a refusal becomes the row's error, not the page's. */
-export async function describeRow(client: KMSClient, keyId: string): Promise<KeyRow> {
-  const [described, aliases] = await Promise.allSettled([
-    client.send(new DescribeKeyCommand({ KeyId: keyId })),
-    client.send(new ListAliasesCommand({ KeyId: keyId })),
-  ])
-  const names =
-    aliases.status === 'fulfilled'
-      ? (aliases.value.Aliases ?? []).map((a) => a.AliasName ?? '').filter(Boolean)
-      : []
-  if (described.status === 'rejected')
-    return { keyId, aliases: names, error: String((described.reason as Error).message) }
-  return { keyId, aliases: names, metadata: described.value.KeyMetadata }
+/** DescribeKey of one key; a refusal becomes the row's error, not the page's. */
+export async function describeRow(
+  client: KMSClient,
+  keyId: string,
+  aliases: ReadonlyMap<string, readonly string[]>,
+): Promise<KeyRow> {
+  try {
+    const out = await client.send(new DescribeKeyCommand({ KeyId: keyId }))
+    const id = out.KeyMetadata?.KeyId ?? keyId
+    return { keyId: id, aliases: aliases.get(id) ?? [], metadata: out.KeyMetadata }
+  } catch (e) {
+    return { keyId, aliases: aliases.get(keyId) ?? [], error: errorText(e) }
+  }
+}
+
+/**
+ * The alias names of every key, by key id: ListAliases page by page (100 a page, at most 100
+ * pages). One listing serves the whole page of keys, instead of one ListAliases per row; a
+ * refused ListAliases leaves the names out rather than failing the page.
+ */
+export async function aliasesByKey(client: KMSClient): Promise<Map<string, string[]>> {
+  const byKey = new Map<string, string[]>()
+  let marker: string | undefined
+  try {
+    for (let i = 0; i < 100; i++) {
+      const page = await client.send(new ListAliasesCommand({ Limit: 100, Marker: marker }))
+      for (const a of page.Aliases ?? []) {
+        if (!a.TargetKeyId || !a.AliasName) continue
+        byKey.set(a.TargetKeyId, [...(byKey.get(a.TargetKeyId) ?? []), a.AliasName])
+      }
+      marker = page.Truncated ? page.NextMarker : undefined
+      if (!marker) break
+    }
+  } catch {
+    // Shown as no aliases: DescribeKey's refusals are what the rows report.
+  }
+  return byKey
 }
 
 /**
@@ -124,12 +149,14 @@ export async function loadKeyPage(
 ): Promise<{ rows: KeyRow[]; nextMarker?: string }> {
   const f = options.filters
   const filtered = f.status !== '' || f.spec !== '' || f.origin !== ''
+  const aliases = aliasesByKey(client)
   const rows: KeyRow[] = []
   let marker = options.marker
   do {
     const page = await client.send(new ListKeysCommand({ Limit: options.pageSize, Marker: marker }))
+    const names = await aliases
     const described = await Promise.all(
-      (page.Keys ?? []).map((k) => describeRow(client, k.KeyId ?? '')),
+      (page.Keys ?? []).map((k) => describeRow(client, k.KeyId ?? '', names)),
     )
     rows.push(...described.filter((r) => matches(r, options.filters)))
     marker = page.Truncated ? page.NextMarker : undefined
@@ -146,23 +173,16 @@ const MRK_ID = /^mrk-[0-9a-f]{32}$/i
  */
 export async function searchKeys(client: KMSClient, query: string): Promise<KeyRow[]> {
   const q = query.trim()
+  const aliases = await aliasesByKey(client)
   if (KEY_ID.test(q) || MRK_ID.test(q) || q.startsWith('arn:') || q.startsWith('alias/')) {
-    const row = await describeRow(client, q)
+    const row = await describeRow(client, q, aliases)
     if (row.error) throw new Error(row.error)
     return [row]
   }
-  const ids = new Set<string>()
-  let marker: string | undefined
-  // At most 100 pages of 100 aliases: enough for any account, bounded for a slow server.
-  for (let i = 0; i < 100; i++) {
-    const page = await client.send(new ListAliasesCommand({ Limit: 100, Marker: marker }))
-    for (const a of page.Aliases ?? [])
-      if (a.TargetKeyId && a.AliasName?.toLowerCase().includes(q.toLowerCase()))
-        ids.add(a.TargetKeyId)
-    marker = page.Truncated ? page.NextMarker : undefined
-    if (!marker) break
-  }
-  return Promise.all([...ids].map((id) => describeRow(client, id)))
+  const ids = [...aliases]
+    .filter(([, names]) => names.some((n) => n.toLowerCase().includes(q.toLowerCase())))
+    .map(([id]) => id)
+  return Promise.all(ids.map((id) => describeRow(client, id, aliases)))
 }
 
 /** The validation rules of the API (API Reference, CreateAlias and TagResource). */
