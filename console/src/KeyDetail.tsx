@@ -177,7 +177,9 @@ function Aliases(props: {
               aria-label={`Remove alias ${a}`}
               onClick={() =>
                 void call(() => props.client.send(new DeleteAliasCommand({ AliasName: a }))).then(
-                  (ok) => ok && props.onChanged(),
+                  (ok) => {
+                    if (ok) void props.onChanged()
+                  },
                 )
               }
             >
@@ -242,7 +244,9 @@ function Tags(props: { client: KMSClient; keyId: string }) {
                   props.client.send(
                     new UntagResourceCommand({ KeyId: props.keyId, TagKeys: [t.TagKey ?? ''] }),
                   ),
-                ).then((ok) => ok && load())
+                ).then((ok) => {
+                  if (ok) void load()
+                })
               }
             >
               Remove
