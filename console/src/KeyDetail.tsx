@@ -20,6 +20,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-kms'
 import { useCallback, useEffect, useState } from 'react'
+import { Grants } from './Grants.tsx'
 import { ImportWizard } from './ImportWizard.tsx'
 import { KeyActions } from './KeyActions.tsx'
 import { aliasError, originText, statusText, tagError } from './keys.ts'
@@ -138,6 +139,7 @@ export function KeyDetail(props: { client: KMSClient; keyId: string }) {
       <Aliases client={client} keyId={m.KeyId ?? keyId} aliases={aliases} onChanged={load} />
       <Tags client={client} keyId={m.KeyId ?? keyId} />
       <KeyPolicy client={client} keyId={m.KeyId ?? keyId} />
+      <Grants client={client} keyId={m.KeyId ?? keyId} />
       {rotatable && <Rotation client={client} metadata={m} onChanged={load} />}
       {m.Origin === 'EXTERNAL' && <ImportWizard client={client} metadata={m} onChanged={load} />}
       {asymmetric && <PublicKey client={client} keyId={m.KeyId ?? keyId} />}

@@ -11,7 +11,9 @@ import {
   EnableKeyCommand,
   EncryptCommand,
   KMSClient,
+  ListGrantsCommand,
   ListKeysCommand,
+  ListResourceTagsCommand,
 } from '@aws-sdk/client-kms'
 import { chromium, type BrowserContext, type Download, type Page } from 'playwright-core'
 import {
@@ -362,6 +364,31 @@ describe('web console in chromium', { skip: SKIP, timeout: 115_000 }, () => {
     await page.getByRole('button', { name: 'Import key material' }).click()
     await page.getByText('Key material imported.').waitFor()
     await page.locator('dd.status', { hasText: 'Enabled' }).waitFor()
+
+    // Tags, the key policy editor's validation, and grants, on the same page.
+    await page.locator('#tag-key').fill('team')
+    await page.locator('#tag-value').fill('payments')
+    await page.getByRole('button', { name: 'Add or update tag' }).click()
+    await page.getByRole('button', { name: 'Remove tag team' }).waitFor()
+    const tags = await kms.send(new ListResourceTagsCommand({ KeyId: keyId }))
+    assert.deepEqual(tags.Tags, [{ TagKey: 'team', TagValue: 'payments' }])
+    await page.getByRole('button', { name: 'Edit key policy' }).click()
+    await page.locator('#policy-editor').fill('{"Version": "2012-10-17"}')
+    assert.equal(
+      await page.locator('#policy-error').textContent(),
+      'The policy must have a Statement.',
+    )
+    assert.ok(await page.getByRole('button', { name: 'Save key policy' }).isDisabled())
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click()
+    const grantee = 'arn:aws:iam::111122223333:role/console-app'
+    await page.locator('#grantee').fill(grantee)
+    await page.getByRole('checkbox', { name: 'Decrypt', exact: true }).check()
+    await page.getByRole('button', { name: 'Create grant' }).click()
+    await page.getByText('Grant created.').waitFor()
+    const [grant] = (await kms.send(new ListGrantsCommand({ KeyId: keyId }))).Grants ?? []
+    assert.equal(grant?.GranteePrincipal, grantee)
+    assert.deepEqual(grant?.Operations, ['Decrypt'])
+    await page.getByRole('cell', { name: grantee }).waitFor()
     await shoot('key-detail')
     await checkAccessibility('the key detail page')
     await checkKeyboardReach('the key detail page')
@@ -376,6 +403,10 @@ describe('web console in chromium', { skip: SKIP, timeout: 115_000 }, () => {
       (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.Arn,
     )
     assert.deepEqual(Buffer.from(decrypted.Plaintext ?? []), plaintext)
+
+    await page.getByRole('button', { name: `Revoke grant ${grant?.GrantId}` }).click()
+    await page.getByText('Grant revoked.').waitFor()
+    assert.deepEqual((await kms.send(new ListGrantsCommand({ KeyId: keyId }))).Grants, [])
   })
 
   it(
