@@ -1,7 +1,5 @@
-import { useEffect, useMemo, useState } from 'react'
-import { KeyDetail } from './KeyDetail.tsx'
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react'
 import { KeysPage } from './KeysPage.tsx'
-import { KeyStoresPage } from './KeyStoresPage.tsx'
 import {
   clearSession,
   DEV_CREDENTIALS,
@@ -13,6 +11,13 @@ import {
   type Session,
 } from './session.ts'
 import { SignIn } from './SignIn.tsx'
+
+// The Keys page is what opens first; the other pages load when visited, so the first load
+// parses less script.
+const KeyDetail = lazy(() => import('./KeyDetail.tsx').then((m) => ({ default: m.KeyDetail })))
+const KeyStoresPage = lazy(() =>
+  import('./KeyStoresPage.tsx').then((m) => ({ default: m.KeyStoresPage })),
+)
 
 /** The page a hash names: #/keys, #/keys/<key id>, #/key-stores. */
 type Route = { page: 'keys' } | { page: 'key'; keyId: string } | { page: 'key-stores' }
@@ -65,7 +70,8 @@ export function App() {
         <p role="alert">The console could not read its settings: {configError}</p>
       </main>
     )
-  if (!config) return <main aria-busy="true" />
+  // A signed-in tab goes on at once; the settings only matter to sign in and pick a Region.
+  if (!config && !session) return <main aria-busy="true" />
   if (!session || !client)
     return (
       <SignIn
@@ -124,11 +130,17 @@ export function App() {
         </div>
       </header>
       <main>
-        {route.page === 'keys' && <KeysPage key={session.region} client={client} />}
-        {route.page === 'key' && (
-          <KeyDetail key={`${session.region}/${route.keyId}`} client={client} keyId={route.keyId} />
-        )}
-        {route.page === 'key-stores' && <KeyStoresPage key={session.region} client={client} />}
+        <Suspense fallback={<p aria-busy="true">Loading…</p>}>
+          {route.page === 'keys' && <KeysPage key={session.region} client={client} />}
+          {route.page === 'key' && (
+            <KeyDetail
+              key={`${session.region}/${route.keyId}`}
+              client={client}
+              keyId={route.keyId}
+            />
+          )}
+          {route.page === 'key-stores' && <KeyStoresPage key={session.region} client={client} />}
+        </Suspense>
       </main>
     </>
   )

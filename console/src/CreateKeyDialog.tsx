@@ -54,7 +54,8 @@ function problems(d: Draft): Partial<Record<string, string>> {
   if (d.description.length > 8192)
     p.description = 'The description must be at most 8192 characters.'
   if (d.source === 'EXTERNAL' && !d.acknowledged)
-    p.acknowledged = 'Confirm that you understand the implications of external key material.'
+    p.acknowledged =
+      'Tick the box to confirm that you understand the implications of external key material.'
   if (d.source === 'AWS_CLOUDHSM' || d.source === 'EXTERNAL_KEY_STORE') {
     if (!d.storeId) p.storeId = 'Choose a custom key store.'
     // Keys in custom key stores are symmetric encryption keys (Developer Guide, custom key stores).
@@ -274,6 +275,10 @@ export function CreateKeyDialog(props: {
             </fieldset>
             {d.source === 'EXTERNAL' && (
               <>
+                <p>
+                  Keyward keeps no copy of imported material beyond what you import: if it expires
+                  or is deleted, the key is unusable until you import the same material again.
+                </p>
                 <label className="check">
                   <input
                     type="checkbox"
@@ -281,10 +286,7 @@ export function CreateKeyDialog(props: {
                     aria-describedby={describedBy('acknowledged')}
                     onChange={(e) => set({ acknowledged: e.target.checked })}
                   />
-                  I understand the security, availability and durability implications of using an
-                  imported key: Keyward never has a copy of the material beyond what I import, and
-                  if it expires or is deleted, the key is unusable until I import the same material
-                  again.
+                  I understand the implications of using the external key materials key
                 </label>
                 <FieldError id="acknowledged-error" message={shown('acknowledged')} />
               </>

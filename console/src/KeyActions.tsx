@@ -156,6 +156,7 @@ export function KeyActions(props: {
   onError: (message: string | undefined) => void
 }) {
   const [scheduling, setScheduling] = useState(false)
+  const [disabling, setDisabling] = useState(false)
   const m = props.metadata
   const keyId = m.KeyId ?? ''
   const run = async (command: () => Promise<unknown>) => {
@@ -167,19 +168,20 @@ export function KeyActions(props: {
       props.onError(errorText(e))
     }
   }
-  const enabled = m.KeyState === 'Enabled'
   const pending = m.KeyState === 'PendingDeletion'
   return (
     <div className="actions">
-      {enabled ? (
+      {/* Disable only an Enabled key, Enable only a Disabled one (the walkthrough, §8). */}
+      {m.KeyState === 'Enabled' && (
         <button
           type="button"
           aria-label={`Disable ${props.label}`}
-          onClick={() => void run(() => props.client.send(new DisableKeyCommand({ KeyId: keyId })))}
+          onClick={() => setDisabling(true)}
         >
           Disable
         </button>
-      ) : (
+      )}
+      {m.KeyState === 'Disabled' && (
         <button
           type="button"
           aria-label={`Enable ${props.label}`}
@@ -204,6 +206,29 @@ export function KeyActions(props: {
           </button>
         )}
       </MoreMenu>
+      {disabling && (
+        <Modal open title="Disable key" onClose={() => setDisabling(false)}>
+          <p>
+            While <strong>{props.label}</strong> is disabled it cannot be used to encrypt, decrypt
+            or sign. Enable it again at any time.
+          </p>
+          <div className="buttons">
+            <button type="button" onClick={() => setDisabling(false)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => {
+                setDisabling(false)
+                void run(() => props.client.send(new DisableKeyCommand({ KeyId: keyId })))
+              }}
+            >
+              Disable key
+            </button>
+          </div>
+        </Modal>
+      )}
       {scheduling && (
         <ScheduleDeletionDialog
           client={props.client}

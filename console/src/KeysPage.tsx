@@ -1,6 +1,5 @@
 import type { KMSClient } from '@aws-sdk/client-kms'
-import { useCallback, useEffect, useState } from 'react'
-import { CreateKeyDialog } from './CreateKeyDialog.tsx'
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react'
 import { KeyActions } from './KeyActions.tsx'
 import {
   KEY_SPECS,
@@ -18,6 +17,11 @@ import { errorText } from './session.ts'
 import { ErrorBox, formatDate } from './ui.tsx'
 
 const PAGE_SIZES = [10, 25, 50, 100]
+
+/** Loaded when first opened: the page's first load parses less script. */
+const CreateKeyDialog = lazy(() =>
+  import('./CreateKeyDialog.tsx').then((m) => ({ default: m.CreateKeyDialog })),
+)
 
 /** The Keys page: one server-side page of keys at a time, with search, filters and actions. */
 export function KeysPage(props: { client: KMSClient }) {
@@ -214,17 +218,19 @@ export function KeysPage(props: { client: KMSClient }) {
         </button>
       </nav>
       {creating && (
-        <CreateKeyDialog
-          client={client}
-          onClose={(created) => {
-            setCreating(false)
-            if (created) {
-              setNotice(`Created key ${created}.`)
-              restart()
-              void load()
-            }
-          }}
-        />
+        <Suspense fallback={null}>
+          <CreateKeyDialog
+            client={client}
+            onClose={(created) => {
+              setCreating(false)
+              if (created) {
+                setNotice(`Created key ${created}.`)
+                restart()
+                void load()
+              }
+            }}
+          />
+        </Suspense>
       )}
     </section>
   )
