@@ -69,7 +69,9 @@ const axeSource = readFileSync(
   'utf8',
 )
 
-describe('web console in chromium', { skip: SKIP, timeout: 115_000 }, () => {
+// About 45 s on an idle 2-core machine; the timeout only guards against a hang, with room for
+// a machine shared with other builds (two minutes were seen at load average 19).
+describe('web console in chromium', { skip: SKIP, timeout: 240_000 }, () => {
   let kw: TestServer
   let dev: TestServer
   let hsm: TestHsm | undefined
@@ -99,7 +101,7 @@ describe('web console in chromium', { skip: SKIP, timeout: 115_000 }, () => {
     const many = kw.client({ region: MANY_REGION })
     let made = 0
     manyKeys = Promise.all(
-      Array.from({ length: 16 }, async () => {
+      Array.from({ length: 8 }, async () => {
         while (made < MANY_KEYS) {
           made++
           await many.send(new CreateKeyCommand({}))
