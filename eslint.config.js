@@ -42,6 +42,8 @@ export default tseslint.config(
     ignores: [
       'dist/',
       'node_modules/',
+      'console/dist/',
+      'test-artifacts/',
       'src/wire/generated/',
       'src/domain/errors/exceptions.ts',
       'bin/',

@@ -3,7 +3,8 @@
 //
 // Usage: node scripts/system-deps.mjs [test] [build] [cli] [--check]
 //   test   (the default) what `npm test` uses: softhsm2 (the PKCS#11 token of the HSM and
-//          custom key store tests) and openssl (an independent implementation to compare with)
+//          custom key store tests), openssl (an independent implementation to compare with)
+//          and chromium (the browser of the web console's end-to-end test)
 //   build  python3, make and g++: better-sqlite3 and pkcs11js are compiled from source
 //   cli    awscli (v2, Debian's package) for `npm run test:cli`
 //   --check  only report; never install
@@ -44,6 +45,9 @@ const PACKAGES = [
     present: () => existsSync(SOFTHSM_MODULE) && onPath('softhsm2-util'),
   },
   { name: 'openssl', group: 'test', present: () => onPath('openssl') },
+  // Debian's browser drives the console's end-to-end test (test/console/); playwright-core
+  // never downloads a browser of its own.
+  { name: 'chromium', group: 'test', present: () => existsSync('/usr/bin/chromium') },
   { name: 'python3', group: 'build', present: () => onPath('python3') },
   { name: 'make', group: 'build', present: () => onPath('make') },
   { name: 'g++', group: 'build', present: () => onPath('g++') },

@@ -44,6 +44,7 @@ import {
   keyRotationJob,
   Scheduler,
 } from './services/scheduler.js'
+import { createConsoleRoute } from './wire/console-route.js'
 import { createKmsRequestListener } from './wire/kms-http-handler.js'
 import { createOpsEndpoints } from './wire/ops-endpoints.js'
 import { createStsRequestListener, isStsRequest } from './sts/sts-http-handler.js'
@@ -92,6 +93,8 @@ export interface KeywardOptions {
    * trail adds "audit writable" here).
    */
   readonly readinessChecks?: readonly ReadinessCheck[]
+  /** The built web console served at /console (src/wire/console-route.ts); console/dist by default. */
+  readonly consoleDir?: string
 }
 
 /**
@@ -285,7 +288,17 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     ...devCaller,
     ...(requestRates ? { requestRates } : {}),
   })
-  const server = createLimitedServer(listener, { ...DEFAULT_HTTP_LIMITS, ...options.http })
+  // The web console (issue 16) is static files plus its mode; it calls KMS like any client.
+  const consoleRoute = createConsoleRoute({
+    ...(options.consoleDir ? { dir: options.consoleDir } : {}),
+    config: () => ({ dev: options.dev === true, regions: principals.current().regions ?? [] }),
+  })
+  const server = createLimitedServer(
+    (req, res) => {
+      if (!consoleRoute(req, res)) listener(req, res)
+    },
+    { ...DEFAULT_HTTP_LIMITS, ...options.http },
+  )
   let metricsServer: Server | undefined
   const warmUp = new AbortController()
   // Last-use tracking (GetKeyLastUsage) is written every 5 s and at shutdown, never per request.

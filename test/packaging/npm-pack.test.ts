@@ -83,6 +83,7 @@ describe('npm pack, then npm install -g (slow)', { skip: toolchainMissing() }, (
     for (const path of [
       'bin/keyward.js',
       'dist/src/cli/main.js',
+      'console/dist/index.html',
       'model/aws-regions.json',
       'model/principals.schema.json',
       'package.json',
@@ -92,7 +93,7 @@ describe('npm pack, then npm install -g (slow)', { skip: toolchainMissing() }, (
     }
     const unwanted = files.filter(
       (p) =>
-        !/^(bin\/|dist\/src\/|model\/(aws-regions|principals\.schema)\.json$|package\.json$|README\.md$)/.test(
+        !/^(bin\/|dist\/src\/|console\/dist\/|model\/(aws-regions|principals\.schema)\.json$|package\.json$|README\.md$)/.test(
           p,
         ) || p.endsWith('.ts'),
     )
