@@ -202,6 +202,36 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute()
     },
   },
+  // Scale (issue 13): no request or scheduler tick walks every key or alias. Each index below
+  // replaces one whose columns stopped short of the query's filters, so the query fell back to
+  // a range of the whole Region or account (SQLite docs, "The SQLite Query Optimizer
+  // Overview", §8 ORDER BY: an index that also gives the order avoids the sort):
+  // - the keys of a custom key store, by key ID (CreateKey in an external key store, twice);
+  // - the aliases of one key, by alias name (ListAliases with KeyId), which also serves the
+  //   count and the delete of a key's aliases (region, target_key_id);
+  // - the enabled keys whose rotation is due (the rotation job skips the other states).
+  '0008_scale_indexes_and_change_log': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.dropIndex('kms_keys_by_custom_key_store').execute()
+      await db.schema
+        .createIndex('kms_keys_by_custom_key_store_0008')
+        .on('kms_keys')
+        .columns(['region', 'custom_key_store_id', 'key_id'])
+        .execute()
+      await db.schema.dropIndex('kms_aliases_by_target').execute()
+      await db.schema
+        .createIndex('kms_aliases_by_target_0008')
+        .on('kms_aliases')
+        .columns(['region', 'target_key_id', 'account_id', 'alias_name'])
+        .execute()
+      await db.schema.dropIndex('kms_keys_by_next_rotation_date').execute()
+      await db.schema
+        .createIndex('kms_keys_by_state_and_next_rotation_0008')
+        .on('kms_keys')
+        .columns(['key_state', 'next_rotation_date'])
+        .execute()
+    },
+  },
 }
 
 /** Hands the in-code migrations to Kysely's Migrator (no migration files to ship or find). */
