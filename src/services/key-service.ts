@@ -77,6 +77,15 @@ interface CachedKey {
   readonly materials: Map<string, Buffer>
 }
 
+/**
+ * The most last-use rows one store call writes (see {@link KeyService.saveKeyUses}): about
+ * 5–10 ms of SQLite work, so the flush adds at most that to a request that waits behind it.
+ */
+export const KEY_USE_BATCH = 500
+
+/** Resolves after the event loop has served the I/O and timers that were waiting. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+
 /** The AAD that binds a wrapped material to its key and version (see RootKey.wrap). */
 const materialContext = (m: { region: string; keyId: string; keyMaterialId: string }) =>
   `keyward:key-material:v1:${m.region}:${m.keyId}:${m.keyMaterialId}`
@@ -720,16 +729,25 @@ export class KeyService {
     if (!known || known.usedAt <= use.usedAt) this.#unsavedUses.set(id, use)
   }
 
-  /** Writes the noted uses to the store (a later use stored by another worker wins). */
+  /**
+   * Writes the noted uses to the store (a later use stored by another worker wins), in
+   * batches of at most {@link KEY_USE_BATCH} rows with a turn of the event loop between them:
+   * a SQLite statement runs synchronously, so one transaction of every key used in 5 s at
+   * random-key load (20–29k rows) held every request for about a second (issue 13). A failed
+   * batch puts itself and the rest back for the next call.
+   */
   async saveKeyUses(): Promise<void> {
     if (this.#unsavedUses.size === 0) return
     const uses = [...this.#unsavedUses.values()]
     this.#unsavedUses.clear()
-    try {
-      await this.#store.recordKeyUsage(uses)
-    } catch (error) {
-      for (const use of uses) this.recordKeyUse(use)
-      throw error
+    for (let start = 0; start < uses.length; start += KEY_USE_BATCH) {
+      if (start > 0) await yieldToEventLoop()
+      try {
+        await this.#store.recordKeyUsage(uses.slice(start, start + KEY_USE_BATCH))
+      } catch (error) {
+        for (const use of uses.slice(start)) this.recordKeyUse(use)
+        throw error
+      }
     }
   }
 

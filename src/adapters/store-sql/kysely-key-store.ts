@@ -101,6 +101,39 @@ const materialRow = (m: KeyMaterialRecord) => ({
   wrapped: m.wrapped,
 })
 
+/**
+ * Rows per multi-row statement: 5 parameters each stays far below SQLite's default limit of
+ * 32,766 host parameters (SQLite docs, "Limits In SQLite" §9) and PostgreSQL's 65,535.
+ */
+const ROWS_PER_STATEMENT = 1_000
+
+/** Stores each use unless a later one of the same key is stored already. */
+async function upsertKeyUses(db: Db, uses: readonly KeyUsageRecord[]) {
+  await db
+    .insertInto('kms_key_last_usage')
+    .values(
+      uses.map((u) => ({
+        region: u.region,
+        key_id: u.keyId,
+        operation: u.operation,
+        used_at: u.usedAt,
+        request_id: u.requestId,
+      })),
+    )
+    .onConflict((oc) =>
+      oc
+        .columns(['region', 'key_id'])
+        .doUpdateSet((eb) => ({
+          operation: eb.ref('excluded.operation'),
+          used_at: eb.ref('excluded.used_at'),
+          request_id: eb.ref('excluded.request_id'),
+        }))
+        // Another worker may have stored a later use already.
+        .where('kms_key_last_usage.used_at', '<', (eb) => eb.ref('excluded.used_at')),
+    )
+    .execute()
+}
+
 /** Splits `limit + 1` rows into one page and whether another follows. */
 const page = <T>(rows: T[], limit: number): Page<T> => ({
   items: rows.slice(0, limit),
@@ -597,31 +630,25 @@ export class KyselyKeyStore extends Statements implements KeyStore {
     return rows.map((r) => readCustomKeyStore(r.record))
   }
 
+  /**
+   * Multi-row upserts, in one transaction: a statement per row cost a round trip (PostgreSQL)
+   * or a statement step (SQLite) each. The uses of one call name distinct keys (KeyService
+   * keeps the latest per key); a duplicate keeps its latest use, since one statement cannot
+   * update a row twice. Callers bound the batch (KeyService.saveKeyUses): the whole call holds
+   * SQLite's connection, and so the event loop, until it commits.
+   */
   async recordKeyUsage(uses: readonly KeyUsageRecord[]) {
-    if (uses.length === 0) return
+    const latest = new Map<string, KeyUsageRecord>()
+    for (const u of uses) {
+      const id = `${u.region}/${u.keyId}`
+      const known = latest.get(id)
+      if (!known || known.usedAt <= u.usedAt) latest.set(id, u)
+    }
+    if (latest.size === 0) return
+    const rows = [...latest.values()]
     await this.#db.transaction().execute(async (trx) => {
-      for (const u of uses) {
-        await trx
-          .insertInto('kms_key_last_usage')
-          .values({
-            region: u.region,
-            key_id: u.keyId,
-            operation: u.operation,
-            used_at: u.usedAt,
-            request_id: u.requestId,
-          })
-          .onConflict((oc) =>
-            oc
-              .columns(['region', 'key_id'])
-              .doUpdateSet({
-                operation: u.operation,
-                used_at: u.usedAt,
-                request_id: u.requestId,
-              })
-              // Another worker may have stored a later use already.
-              .where('kms_key_last_usage.used_at', '<', u.usedAt),
-          )
-          .execute()
+      for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+        await upsertKeyUses(trx, rows.slice(start, start + ROWS_PER_STATEMENT))
       }
     })
   }
