@@ -7,8 +7,11 @@ import { KyselyKeyStore } from '../../src/adapters/store-sql/kysely-key-store.js
 import type { Database } from '../../src/adapters/store-sql/schema.js'
 import { STORE_CALLS, recordStoreQueries } from './store-queries.js'
 
-/** The tables that grow with the number of keys: a pass over one is a stall at 1M keys. */
-const GROWING = /^(kms_keys|kms_aliases)$/
+/**
+ * The tables that grow with the number of keys (a pass over one is a stall at 1M keys), and
+ * the change log, which grows with the rate of writes.
+ */
+const GROWING = /^(kms_keys|kms_aliases|keyward_changes)$/
 
 /** The columns a statement's WHERE clause compares for equality with a parameter. */
 function equalityColumns(sql: string): string[] {

@@ -129,6 +129,10 @@ export const STORE_CALLS: readonly NamedStoreCall[] = [
   { name: 'getSetting', run: (s) => s.getSetting('x') },
   { name: 'setSetting', run: (s) => s.setSetting('x', 'y') },
   { name: 'initSetting', run: (s) => s.initSetting('z', 'y') },
+  // The change log: read by every process when another one committed, trimmed by a job.
+  { name: 'changeLog.latest', run: async (s) => s.changeLog?.latest() },
+  { name: 'changeLog.since', run: async (s) => s.changeLog?.since(1, 1000) },
+  { name: 'changeLog.trim', run: async (s) => s.changeLog?.trim(T) },
   { name: 'deleteCustomKeyStore', run: (s) => s.deleteCustomKeyStore(key.region, cks) },
   { name: 'deleteKey', run: (s) => s.deleteKey(key.region, key.keyId) },
 ]

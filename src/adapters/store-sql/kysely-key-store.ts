@@ -13,6 +13,8 @@ import type {
   KeyUsageRecord,
   Page,
   PageRequest,
+  StoreChange,
+  ChangeLog,
 } from '../../ports/key-store.js'
 import { migrationProvider } from './migrations.js'
 import { readKeyRecord } from './record-migrations.js'
@@ -134,6 +136,46 @@ async function upsertKeyUses(db: Db, uses: readonly KeyUsageRecord[]) {
     .execute()
 }
 
+/** A change as its log row stores it. */
+function changeRow(change: StoreChange) {
+  const { region } = change
+  const changed_at = Date.now()
+  switch (change.kind) {
+    case 'key':
+      return { changed_at, kind: change.kind, region, account_id: null, name: change.keyId }
+    case 'alias':
+      return {
+        changed_at,
+        kind: change.kind,
+        region,
+        account_id: change.accountId,
+        name: change.aliasName,
+      }
+    case 'custom-key-store':
+      return {
+        changed_at,
+        kind: change.kind,
+        region,
+        account_id: null,
+        name: change.customKeyStoreId,
+      }
+  }
+}
+
+/** A log row as the change it records. */
+function toChange(
+  row: Pick<Database['keyward_changes'], 'kind' | 'region' | 'account_id' | 'name'>,
+): StoreChange {
+  const { region, name } = row
+  if (row.kind === 'alias') {
+    return { kind: 'alias', region, accountId: row.account_id ?? '', aliasName: name }
+  }
+  if (row.kind === 'custom-key-store') {
+    return { kind: 'custom-key-store', region, customKeyStoreId: name }
+  }
+  return { kind: 'key', region, keyId: name }
+}
+
 /** Splits `limit + 1` rows into one page and whether another follows. */
 const page = <T>(rows: T[], limit: number): Page<T> => ({
   items: rows.slice(0, limit),
@@ -153,6 +195,11 @@ class Statements implements KeyStoreTransaction {
     return this.#statementsDb
   }
 
+  /** Appends what a write changed to the change log, in the write's transaction. */
+  protected async logChange(change: StoreChange) {
+    await this.db.insertInto('keyward_changes').values(changeRow(change)).execute()
+  }
+
   async getKey(region: string, keyId: string) {
     const row = await this.db
       .selectFrom('kms_keys')
@@ -165,6 +212,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertKey(key: KeyRecord) {
     await this.db.insertInto('kms_keys').values(keyRow(key)).execute()
+    await this.logChange({ kind: 'key', region: key.region, keyId: key.keyId })
   }
 
   async updateKey(key: KeyRecord) {
@@ -175,6 +223,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('key_id', '=', key_id)
       .execute()
+    await this.logChange({ kind: 'key', region, keyId: key_id })
   }
 
   async deleteKey(region: string, keyId: string) {
@@ -188,11 +237,20 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('key_id', '=', keyId)
       .execute()
-    await this.db
+    const aliases = await this.db
       .deleteFrom('kms_aliases')
       .where('region', '=', region)
       .where('target_key_id', '=', keyId)
+      .returning(['account_id', 'alias_name'])
       .execute()
+    for (const a of aliases) {
+      await this.logChange({
+        kind: 'alias',
+        accountId: a.account_id,
+        region,
+        aliasName: a.alias_name,
+      })
+    }
     await this.db
       .deleteFrom('kms_key_materials')
       .where('region', '=', region)
@@ -203,10 +261,12 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('key_id', '=', keyId)
       .execute()
+    await this.logChange({ kind: 'key', region, keyId })
   }
 
   async insertKeyMaterial(m: KeyMaterialRecord) {
     await this.db.insertInto('kms_key_materials').values(materialRow(m)).execute()
+    await this.logChange({ kind: 'key', region: m.region, keyId: m.keyId })
   }
 
   async putKeyMaterial(m: KeyMaterialRecord) {
@@ -219,6 +279,7 @@ class Statements implements KeyStoreTransaction {
           .doUpdateSet({ wrapped: m.wrapped, created_at: m.createdAt }),
       )
       .execute()
+    await this.logChange({ kind: 'key', region: m.region, keyId: m.keyId })
   }
 
   async deleteKeyMaterial(region: string, keyId: string, keyMaterialId: string) {
@@ -228,6 +289,7 @@ class Statements implements KeyStoreTransaction {
       .where('key_id', '=', keyId)
       .where('key_material_id', '=', keyMaterialId)
       .execute()
+    await this.logChange({ kind: 'key', region, keyId })
   }
 
   async listKeyMaterials(region: string, keyId: string) {
@@ -266,7 +328,9 @@ class Statements implements KeyStoreTransaction {
       })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst()
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1
+    const inserted = Number(result.numInsertedOrUpdatedRows ?? 0) === 1
+    if (inserted) await this.logChange({ kind: 'alias', ...alias })
+    return inserted
   }
 
   async updateAlias(alias: AliasRecord) {
@@ -277,6 +341,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', alias.region)
       .where('alias_name', '=', alias.aliasName)
       .execute()
+    await this.logChange({ kind: 'alias', ...alias })
   }
 
   async deleteAlias(scope: Scope, aliasName: string) {
@@ -286,6 +351,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', scope.region)
       .where('alias_name', '=', aliasName)
       .execute()
+    await this.logChange({ kind: 'alias', ...scope, aliasName })
   }
 
   async countAliases(region: string, keyId: string) {
@@ -362,6 +428,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertCustomKeyStore(store: CustomKeyStoreRecord) {
     await this.db.insertInto('kms_custom_key_stores').values(customKeyStoreRow(store)).execute()
+    await this.logChange({ kind: 'custom-key-store', ...store })
   }
 
   async updateCustomKeyStore(store: CustomKeyStoreRecord) {
@@ -372,6 +439,11 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('custom_key_store_id', '=', custom_key_store_id)
       .execute()
+    await this.logChange({
+      kind: 'custom-key-store',
+      region,
+      customKeyStoreId: custom_key_store_id,
+    })
   }
 
   async deleteCustomKeyStore(region: string, customKeyStoreId: string) {
@@ -380,6 +452,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('custom_key_store_id', '=', customKeyStoreId)
       .execute()
+    await this.logChange({ kind: 'custom-key-store', region, customKeyStoreId })
   }
 
   async listKeysInCustomKeyStore(region: string, customKeyStoreId: string) {
@@ -395,6 +468,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertGrant(grant: GrantRecord) {
     await this.db.insertInto('kms_grants').values(grantRow(grant)).execute()
+    await this.logChange({ kind: 'key', region: grant.region, keyId: grant.keyId })
   }
 
   async getGrant(grantId: string) {
@@ -407,11 +481,14 @@ class Statements implements KeyStoreTransaction {
   }
 
   async deleteGrant(grantId: string) {
-    const result = await this.db
+    const deleted = await this.db
       .deleteFrom('kms_grants')
       .where('grant_id', '=', grantId)
+      .returning(['region', 'key_id'])
       .executeTakeFirst()
-    return Number(result.numDeletedRows) > 0
+    if (deleted)
+      await this.logChange({ kind: 'key', region: deleted.region, keyId: deleted.key_id })
+    return deleted !== undefined
   }
 
   async countGrants(region: string, keyId: string) {
@@ -481,12 +558,57 @@ export class KyselyKeyStore extends Statements implements KeyStore {
   readonly #kysely: Kysely<Database>
   readonly #guardTransactions: boolean
   readonly commitsByOthers?: () => number
+  readonly changeLog: ChangeLog
 
   private constructor(db: Kysely<Database>, options: StoreOptions) {
     super(db)
     this.#kysely = db
     this.#guardTransactions = options.guardTransactions === true
     if (options.commitsByOthers) this.commitsByOthers = options.commitsByOthers
+    this.changeLog = {
+      latest: () => this.#latestChange(),
+      since: (after, limit) => this.#changesSince(after, limit),
+      trim: (before) => this.#trimChanges(before),
+    }
+  }
+
+  async #latestChange(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('keyward_changes')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst()
+    return Number(row?.seq ?? 0)
+  }
+
+  /**
+   * The changes after `after`. The sequence has no gaps on SQLite (a rolled-back insert also
+   * rolls back AUTOINCREMENT's counter), so a first change other than `after + 1` means the
+   * ones between were trimmed. PostgreSQL's sequences may skip numbers: there a gap only
+   * costs a needless full flush.
+   */
+  async #changesSince(after: number, limit: number) {
+    const rows = await this.#db
+      .selectFrom('keyward_changes')
+      .selectAll()
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(limit)
+      .execute()
+    const first = rows[0]
+    return {
+      changes: rows.map((row) => ({ ...toChange(row), seq: Number(row.seq) })),
+      complete: first === undefined || Number(first.seq) === after + 1,
+    }
+  }
+
+  async #trimChanges(before: number): Promise<number> {
+    const latest = await this.#latestChange()
+    const result = await this.#db
+      .deleteFrom('keyward_changes')
+      .where('changed_at', '<', before)
+      .where('seq', '<', latest)
+      .executeTakeFirst()
+    return Number(result.numDeletedRows)
   }
 
   /**

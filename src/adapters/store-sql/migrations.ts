@@ -1,6 +1,17 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 
 /**
+ * Whether `db` speaks PostgreSQL ($1 placeholders) rather than SQLite (?): the two spell an
+ * auto-numbered key differently, and Kysely's `autoIncrement()` only knows SQLite's and
+ * MySQL's spelling.
+ */
+const usesNumberedParameters = (db: Kysely<unknown>) =>
+  db
+    .selectNoFrom(sql<number>`${1}`.as('one'))
+    .compile()
+    .sql.includes('$1')
+
+/**
  * Versioned schema migrations, applied in name order by Kysely's Migrator at start-up. Never
  * edit a migration that has shipped: add the next one.
  */
@@ -229,6 +240,26 @@ const MIGRATIONS: Record<string, Migration> = {
         .createIndex('kms_keys_by_state_and_next_rotation_0008')
         .on('kms_keys')
         .columns(['key_state', 'next_rotation_date'])
+        .execute()
+      // The change log (see KeyStore.changeLog): each write appends what it changed in the same
+      // transaction; a process sharing the database forgets only those cache entries. The
+      // sequence never reuses a number (SQLite's AUTOINCREMENT, docs "SQLite Autoincrement";
+      // PostgreSQL's bigserial), so a reader can tell the log was trimmed past its position.
+      await db.schema
+        .createTable('keyward_changes')
+        .addColumn('seq', usesNumberedParameters(db) ? 'bigserial' : 'integer', (c) =>
+          usesNumberedParameters(db) ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('changed_at', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('keyward_changes_by_time')
+        .on('keyward_changes')
+        .column('changed_at')
         .execute()
     },
   },
