@@ -39,7 +39,8 @@ const toMaterial = (row: Database['kms_key_materials']): KeyMaterialRecord => ({
   wrapped: Buffer.from(row.wrapped),
 })
 
-const keyRow = (key: KeyRecord) => ({
+/** A key's row; exported for tools that write keys in bulk (the 1M-key benchmark). */
+export const keyRow = (key: KeyRecord) => ({
   region: key.region,
   key_id: key.keyId,
   account_id: key.accountId,
@@ -95,7 +96,8 @@ function readGrant(json: string): GrantRecord {
   return grant
 }
 
-const materialRow = (m: KeyMaterialRecord) => ({
+/** A material's row; exported like {@link keyRow}. */
+export const materialRow = (m: KeyMaterialRecord) => ({
   region: m.region,
   key_id: m.keyId,
   key_material_id: m.keyMaterialId,
