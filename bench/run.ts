@@ -664,6 +664,9 @@ async function main(): Promise<number> {
         seconds: settings.seconds,
         warmupSeconds: settings.warmupSeconds,
         connections: TARGET_CONNECTIONS,
+        ...(settings.profile
+          ? { nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }
+          : {}),
       })
       if (!scale.ok) failed = true
       checks.push(...scale.checks)
