@@ -81,7 +81,10 @@ interface CachedKey {
   grants?: readonly GrantRecord[]
 }
 
-/** The default bound of the key cache: about 30,000 keys in use at 1.9 KB each. */
+/**
+ * The default bound of the key cache: about 30,000 keys in use (an entry is estimated at about
+ * 2.2 KB; 1.6 KB of heap measured per key with its material and grants).
+ */
 export const DEFAULT_KEY_CACHE_BYTES = 64 * 1024 * 1024
 
 /*
@@ -163,7 +166,9 @@ export class KeyService {
   /** Forgets what other processes changed (see store-changes.ts). */
   readonly #follower: OtherWritersFollower
   /** Latest uses not yet written to the store, by region/keyId (GetKeyLastUsage). */
-  readonly #unsavedUses = new Map<string, KeyUsageRecord>()
+  #unsavedUses = new Map<string, KeyUsageRecord>()
+  /** Uses a {@link KeyService.saveKeyUses} is writing, batch by batch. */
+  readonly #savingUses = new Set<ReadonlyMap<string, KeyUsageRecord>>()
 
   /** The resource quotas this Keyward enforces (AWS's defaults unless configured). */
   readonly quotas: ResourceQuotas
@@ -811,25 +816,35 @@ export class KeyService {
    */
   async saveKeyUses(): Promise<void> {
     if (this.#unsavedUses.size === 0) return
-    const uses = [...this.#unsavedUses.values()]
-    this.#unsavedUses.clear()
-    for (let start = 0; start < uses.length; start += KEY_USE_BATCH) {
-      if (start > 0) await yieldToEventLoop()
-      try {
-        await this.#store.recordKeyUsage(uses.slice(start, start + KEY_USE_BATCH))
-      } catch (error) {
-        for (const use of uses.slice(start)) this.recordKeyUse(use)
-        throw error
+    const saving = this.#unsavedUses
+    this.#unsavedUses = new Map()
+    // GetKeyLastUsage still sees them until the last batch is written.
+    this.#savingUses.add(saving)
+    const uses = [...saving.values()]
+    try {
+      for (let start = 0; start < uses.length; start += KEY_USE_BATCH) {
+        if (start > 0) await yieldToEventLoop()
+        try {
+          await this.#store.recordKeyUsage(uses.slice(start, start + KEY_USE_BATCH))
+        } catch (error) {
+          for (const use of uses.slice(start)) this.recordKeyUse(use)
+          throw error
+        }
       }
+    } finally {
+      this.#savingUses.delete(saving)
     }
   }
 
   /** The latest use of a key: the later of the stored one and one not yet saved. */
   async lastKeyUse(region: string, keyId: string): Promise<KeyUsageRecord | undefined> {
-    const stored = await this.#store.getKeyUsage(region, keyId)
-    const unsaved = this.#unsavedUses.get(`${region}/${keyId}`)
-    if (!stored) return unsaved
-    return unsaved && unsaved.usedAt > stored.usedAt ? unsaved : stored
+    const id = `${region}/${keyId}`
+    let latest = await this.#store.getKeyUsage(region, keyId)
+    for (const uses of [this.#unsavedUses, ...this.#savingUses]) {
+      const use = uses.get(id)
+      if (use && (!latest || use.usedAt > latest.usedAt)) latest = use
+    }
+    return latest
   }
 
   /** Forgets every cached record and material (tests; after a restore). */

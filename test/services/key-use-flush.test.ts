@@ -88,4 +88,46 @@ describe('last-use flush', () => {
       await store.close()
     }
   })
+
+  it('answers GetKeyLastUsage with the uses of a flush still being written', async () => {
+    const store = await openSqliteKeyStore(':memory:')
+    const keys = new KeyService({
+      store,
+      rootKey: new SoftwareRootKey(Buffer.alloc(32, 1)),
+      clock: systemClock,
+      random: systemRandom,
+    })
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const record = store.recordKeyUsage.bind(store)
+    let calls = 0
+    store.recordKeyUsage = async (uses: readonly KeyUsageRecord[]) => {
+      if (calls++ === 0) await gate
+      return record(uses)
+    }
+    const keyIds = Array.from({ length: KEY_USE_BATCH + 1 }, (_, i) => `key-${i}`)
+    for (const keyId of keyIds) {
+      keys.recordKeyUse({
+        region: 'us-east-1',
+        keyId,
+        operation: 'Sign',
+        usedAt: 1_000,
+        requestId: keyId,
+      })
+    }
+    try {
+      const saving = keys.saveKeyUses()
+      // The first batch waits at the gate; the last key is in the batch not yet written.
+      const last = keyIds.at(-1) ?? ''
+      assert.equal((await keys.lastKeyUse('us-east-1', last))?.requestId, last)
+      assert.equal((await keys.lastKeyUse('us-east-1', 'key-0'))?.requestId, 'key-0')
+      release()
+      await saving
+      assert.equal((await keys.lastKeyUse('us-east-1', last))?.requestId, last)
+      assert.equal((await store.getKeyUsage('us-east-1', last))?.requestId, last)
+    } finally {
+      release()
+      await store.close()
+    }
+  })
 })
