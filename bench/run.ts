@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { benchAsymmetric } from './asymmetric.js'
 import { setUpAuthzKey, TARGET_AUTHZ_RATIO, writeAuthzPrincipals, AUTHZ_GRANTS } from './authz.js'
 import { benchHsm, softHsmAvailable } from './hsm.js'
+import { benchScale } from './scale.js'
 import { benchXks } from './xks.js'
 import { benchXksProxy } from './xks-proxy.js'
 import { runLoad, warmUp, type LoadResult } from './load.js'
@@ -51,9 +52,12 @@ import { loadText, printTargetSummary, type TargetCheck } from './targets.js'
  * at AWS's 1,800 requests/s quota and as fast as it goes, see bench/xks-proxy.ts, which also runs
  * alone as `node dist/bench/xks-proxy.js`; then Encrypt on a key of an external key store
  * through Keyward's XKS proxy beside Encrypt on a software key, see bench/xks.ts),
- * BENCH_ONLY=hsm, xks or hsm,xks (those parts alone, without the software-key scenarios and the
- * asymmetric part), BENCH_OPEN_LOOP_CONNECTIONS (sockets of the open-loop generator, default
- * 64).
+ * BENCH_SCALE=1 (add one Keyward over a store of BENCH_KEYS keys, default 1,000,000,
+ * bulk-created in its database: Encrypt on one key, on random warm keys and on random cold
+ * keys, p99.9, maximum latency, RSS, and ListKeys over all of them; see bench/scale.ts),
+ * BENCH_ONLY=hsm, xks, scale or a list of them (those parts alone, without the software-key
+ * scenarios and the asymmetric part), BENCH_OPEN_LOOP_CONNECTIONS (sockets of the open-loop
+ * generator, default 64).
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -87,6 +91,9 @@ interface Settings {
   readonly asymmetric: boolean
   readonly hsm: boolean
   readonly xks: boolean
+  /** BENCH_SCALE: the many-keys part (bench/scale.ts), with BENCH_KEYS keys. */
+  readonly scale: boolean
+  readonly keys: number
   /** BENCH_ONLY set: skip the software-key scenarios and the asymmetric part. */
   readonly onlyParts: boolean
   readonly openLoopConnections: number
@@ -107,8 +114,8 @@ function readSettings(): Settings {
     throw new Error(`BENCH_CONNECTIONS must list integers from 1 to 1024, got '${connections}'`)
   }
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
-  if (only.some((part) => part !== 'hsm' && part !== 'xks')) {
-    throw new Error(`BENCH_ONLY must list parts among hsm and xks, got '${only}'`)
+  if (only.some((part) => part !== 'hsm' && part !== 'xks' && part !== 'scale')) {
+    throw new Error(`BENCH_ONLY must list parts among hsm, xks and scale, got '${only}'`)
   }
   return {
     // Bounded, so a typo cannot keep the machine busy for hours.
@@ -121,6 +128,8 @@ function readSettings(): Settings {
     asymmetric: process.env.BENCH_ASYMMETRIC !== '0',
     hsm: process.env.BENCH_HSM === '1' || only.includes('hsm'),
     xks: process.env.BENCH_XKS === '1' || only.includes('xks'),
+    scale: process.env.BENCH_SCALE === '1' || only.includes('scale'),
+    keys: intFromEnv('BENCH_KEYS', 1_000_000, { min: 2, max: 10_000_000 }),
     onlyParts: only.length > 0,
     openLoopConnections: intFromEnv('BENCH_OPEN_LOOP_CONNECTIONS', 64, { min: 1, max: 1024 }),
   }
@@ -665,6 +674,24 @@ async function main(): Promise<number> {
         connections: TARGET_CONNECTIONS,
       })
       if (!xksOk) failed = true
+    }
+    // Many keys (issue 13): bench/scale.ts, with its own Keyward and bulk-created store.
+    if (settings.scale) {
+      const scale = await benchScale({
+        keywardBin: join(ROOT, 'bin/keyward.js'),
+        env: keywardEnv,
+        credentials: CREDENTIALS,
+        dataDir: join(dataDir, 'scale'),
+        keys: settings.keys,
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+        connections: TARGET_CONNECTIONS,
+        ...(settings.profile
+          ? { nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }
+          : {}),
+      })
+      if (!scale.ok) failed = true
+      checks.push(...scale.checks)
     }
     if (failed)
       console.log('\nSome requests failed (non-2xx, errors or timeouts): the run is not valid.')

@@ -37,6 +37,7 @@ import { KeywardMetrics } from './services/metrics.js'
 import { keyLastUseSink } from './services/key-last-use.js'
 import { KeyService } from './services/key-service.js'
 import { ROTATION_SETTING } from './services/root-key-rotation.js'
+import { changeLogTrimJob } from './services/store-changes.js'
 import { PolicyAuthorizer, storedAliases } from './services/policy-authorizer.js'
 import {
   importedMaterialExpiryJob,
@@ -72,6 +73,8 @@ export interface KeywardOptions {
   readonly audit?: AuditSink
   /** Scheduler period; one minute by default. */
   readonly schedulerIntervalMs?: number
+  /** Bound of the key cache in bytes (`--key-cache-mb`); see KeyService. */
+  readonly keyCacheBytes?: number
   /**
    * Whether this process runs the scheduled jobs (default true). With several worker processes
    * over one database only one of them does; the jobs would be correct anywhere (each re-checks
@@ -187,6 +190,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     clock,
     random,
     quotas: quotas.resources,
+    ...(options.keyCacheBytes ? { keyCacheBytes: options.keyCacheBytes } : {}),
   })
   // Request quotas are AWS's behaviour, and off in development mode, where the caller is
   // anyone's admin and tests may hammer one account. Each process counts its own requests.
@@ -242,6 +246,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       },
       { name: 'delete imported key material that expired', run: importedMaterialExpiryJob(keys) },
       { name: 'rotate keys whose automatic rotation is due', run: keyRotationJob(keys) },
+      { name: 'trim the change log', run: changeLogTrimJob(options.store) },
     ],
     clock,
     logger,
@@ -469,6 +474,8 @@ export interface EmbeddedOptions {
   readonly http?: Partial<HttpLimits>
   /** See KeywardOptions.metrics. */
   readonly metrics?: MetricsOptions
+  /** See KeywardOptions.keyCacheBytes. */
+  readonly keyCacheBytes?: number
 }
 
 /** The admin credential from KEYWARD_ROOT_ACCESS_KEY_ID / KEYWARD_ROOT_SECRET_ACCESS_KEY. */
@@ -577,6 +584,7 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
       warmUp: true,
       ...(options.http ? { http: options.http } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.keyCacheBytes ? { keyCacheBytes: options.keyCacheBytes } : {}),
       ...(options.runScheduler === false ? { runScheduler: false } : {}),
       ...(options.dev ? { dev: true } : {}),
       ...(options.clock ? { clock: options.clock } : {}),

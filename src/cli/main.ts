@@ -49,6 +49,9 @@ Options:
   --force-dev        Allow --dev on a non-loopback host (KEYWARD_FORCE_DEV=1). Never in production.
   --workers <n>      Server processes sharing the port and the database (KEYWARD_WORKERS;
                      default 1). On a machine with several cores, one per core.
+  --key-cache-mb <n> Memory for cached keys and their unwrapped material, per process
+                     (KEYWARD_KEY_CACHE_MB; default 64, about 30,000 keys in use); the least
+                     recently used keys are read again from the database when it is full.
   --allow-insecure-permissions
                      Start even when root.key or the principals file can be read by other
                      users, with a warning (KEYWARD_ALLOW_INSECURE_PERMISSIONS=1); refused
@@ -138,6 +141,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       dev: { type: 'boolean' },
       'force-dev': { type: 'boolean' },
       workers: { type: 'string' },
+      'key-cache-mb': { type: 'string' },
       'root-key': { type: 'string' },
       'headers-timeout': { type: 'string' },
       'request-timeout': { type: 'string' },
@@ -174,6 +178,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   }
   const workers = parseWorkers(setting(values.workers, env.KEYWARD_WORKERS) ?? '1')
   const http = httpLimits(values, env)
+  const keyCacheMb = setting(values['key-cache-mb'], env.KEYWARD_KEY_CACHE_MB)
   // Loaded only to serve: `keyward --help` and refusals answer without loading the server.
   const { createEmbeddedKeyward, openPrincipals } = await import('../server.js')
   const { lockDataDir } = await import('../adapters/store-sql/data-dir-lock.js')
@@ -191,6 +196,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     env,
     logger,
     ...(metrics ? { metrics } : {}),
+    ...(keyCacheMb ? { keyCacheBytes: parseCacheMegabytes(keyCacheMb) * 1024 * 1024 } : {}),
   }
   if (isWorker()) {
     const worker = await createEmbeddedKeyward({
@@ -386,6 +392,13 @@ function endpointOf(host: string, port: number): string | undefined {
 function parseWorkers(text: string): number {
   const n = /^\d{1,2}$/.test(text) ? Number(text) : NaN
   if (!(n >= 1 && n <= 64)) throw new Error(`invalid number of workers: ${text}`)
+  return n
+}
+
+/** Megabytes of key cache: 1 to 65536. */
+function parseCacheMegabytes(text: string): number {
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN
+  if (!(n >= 1 && n <= 65_536)) throw new Error(`invalid --key-cache-mb: ${text}`)
   return n
 }
 

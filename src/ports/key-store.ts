@@ -139,6 +139,13 @@ export interface KeyStore extends KeyStoreTransaction {
    * Absent when the store cannot tell; then nothing else may write to it.
    */
   readonly commitsByOthers?: () => number
+  /**
+   * The change log: every write of a key (its record, materials or grants), an alias or a
+   * custom key store appends what it changed, in the same transaction, so that a process whose
+   * cache follows {@link commitsByOthers} forgets only what changed. Absent: a commit by another
+   * process flushes every cache.
+   */
+  readonly changeLog?: ChangeLog
   /** One page of a key's grants, by grant ID, optionally filtered (ListGrants). */
   listGrants(
     key: { readonly region: string; readonly keyId: string },
@@ -164,4 +171,35 @@ export interface KeyStore extends KeyStoreTransaction {
    */
   initSetting(name: string, value: string): Promise<string>
   close(): Promise<void>
+}
+
+/** What one committed write changed, as a cache must forget it. */
+export type StoreChange =
+  | { readonly kind: 'key'; readonly region: string; readonly keyId: string }
+  | {
+      readonly kind: 'alias'
+      readonly accountId: string
+      readonly region: string
+      readonly aliasName: string
+    }
+  | {
+      readonly kind: 'custom-key-store'
+      readonly region: string
+      readonly customKeyStoreId: string
+    }
+
+/** A store's log of committed changes (see {@link KeyStore.changeLog}). */
+export interface ChangeLog {
+  /** The sequence number of the latest change, 0 when none is logged. */
+  latest(): Promise<number>
+  /**
+   * The changes after sequence number `after`, oldest first, at most `limit`; `complete` is
+   * false when some of them were trimmed already (then the reader must forget everything).
+   */
+  since(
+    after: number,
+    limit: number,
+  ): Promise<{ changes: ReadonlyArray<StoreChange & { readonly seq: number }>; complete: boolean }>
+  /** Deletes changes made before `before` (epoch ms), always keeping the latest one. */
+  trim(before: number): Promise<number>
 }

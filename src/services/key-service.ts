@@ -40,6 +40,8 @@ import type { CustomKeyStoreRecord } from '../domain/custom-key-store.js'
 import type { Random } from '../ports/random.js'
 import type { RootKey } from '../ports/root-key.js'
 import type { Caller } from '../domain/caller.js'
+import { ByteBoundedLru } from './key-cache.js'
+import { OtherWritersFollower } from './store-changes.js'
 import {
   DEFAULT_RESOURCE_QUOTAS,
   keysQuotaExceeded,
@@ -75,9 +77,55 @@ interface CachedKey {
   readonly record: KeyRecord
   /** Unwrapped materials by KeyMaterialId, filled on first use. */
   readonly materials: Map<string, Buffer>
+  /** The key's grants, for the authorization hot path; filled on first use. */
+  grants?: readonly GrantRecord[]
 }
 
-/** The AAD that binds a wrapped material to its key and version (see RootKey.wrap). */
+/**
+ * The default bound of the key cache: about 30,000 keys in use (an entry is estimated at about
+ * 2.2 KB; 1.6 KB of heap measured per key with its material and grants).
+ */
+export const DEFAULT_KEY_CACHE_BYTES = 64 * 1024 * 1024
+
+/*
+ * Estimates of what a cached entry holds, for the cache's bound: V8 keeps an ASCII string at a
+ * byte per character, and an object, a Map or a Buffer costs about a hundred bytes of headers
+ * (a Buffer's own ArrayBuffer too). Estimates err high: the bound is a ceiling.
+ */
+const ENTRY_BYTES = 400
+const BUFFER_BYTES = 160
+const jsonBytes = (value: unknown) => 2 * JSON.stringify(value).length
+
+/**
+ * The most last-use rows one store call writes (see {@link KeyService.saveKeyUses}): about
+ * 5–10 ms of SQLite work, so the flush adds at most that to a request that waits behind it.
+ */
+export const KEY_USE_BATCH = 500
+
+/** The alias cache's key of an alias. */
+const aliasCacheId = (scope: Scope, aliasName: string) =>
+  `${scope.accountId}/${scope.region}/${aliasName}`
+
+/**
+ * `bytes` in a Buffer of its own, the original wiped. An unwrapped material is a slice of a
+ * pooled Buffer.concat: kept in the cache, its 32 bytes would hold a shared 8 KiB slab alive
+ * (Node.js docs, Buffer.allocUnsafe: pooled for sizes under 4 KiB), about 70 % of a cached
+ * key's memory at scale (issue 13). Buffer.alloc never uses the pool.
+ */
+function ownCopy(bytes: Buffer): Buffer {
+  const own = Buffer.alloc(bytes.length)
+  bytes.copy(own)
+  bytes.fill(0)
+  return own
+}
+
+/** Resolves after the event loop has served the I/O and timers that were waiting. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * The AAD that binds a wrapped material to its key and version (see RootKey.wrap); exported
+ * for tools that write keys in bulk (the 1M-key benchmark).
+ */
 export const materialContext = (m: { region: string; keyId: string; keyMaterialId: string }) =>
   `keyward:key-material:v1:${m.region}:${m.keyId}:${m.keyMaterialId}`
 
@@ -103,10 +151,10 @@ export class KeyService {
   readonly #rootKey: RootKey
   readonly #clock: Clock
   readonly #random: Random
-  readonly #keys = new Map<string, CachedKey>()
-  readonly #aliases = new Map<string, string>()
-  /** Each key's grants by region/keyId, for the authorization hot path. */
-  readonly #grants = new Map<string, readonly GrantRecord[]>()
+  /** Records, unwrapped materials and grants by region/keyId, least recently used first. */
+  readonly #keys: ByteBoundedLru<CachedKey>
+  /** Alias targets by account/region/alias name. */
+  readonly #aliases: ByteBoundedLru<string>
   /** The unwrapped grant-token secret, loaded (or made) on first use. */
   #grantTokenKey: Promise<Buffer> | undefined
   /**
@@ -115,10 +163,12 @@ export class KeyService {
    * can never put the old record back into the cache.
    */
   #epoch = 0
-  /** The store's commitsByOthers() at the last check. */
-  #othersCommits: number | undefined
+  /** Forgets what other processes changed (see store-changes.ts). */
+  readonly #follower: OtherWritersFollower
   /** Latest uses not yet written to the store, by region/keyId (GetKeyLastUsage). */
-  readonly #unsavedUses = new Map<string, KeyUsageRecord>()
+  #unsavedUses = new Map<string, KeyUsageRecord>()
+  /** Uses a {@link KeyService.saveKeyUses} is writing, batch by batch. */
+  readonly #savingUses = new Set<ReadonlyMap<string, KeyUsageRecord>>()
 
   /** The resource quotas this Keyward enforces (AWS's defaults unless configured). */
   readonly quotas: ResourceQuotas
@@ -129,7 +179,16 @@ export class KeyService {
     clock: Clock
     random: Random
     quotas?: ResourceQuotas
+    /**
+     * The bound of the key cache, in (estimated) bytes of records, unwrapped material and
+     * grants; default {@link DEFAULT_KEY_CACHE_BYTES}. Alias targets get an eighth more.
+     */
+    keyCacheBytes?: number
   }) {
+    const bytes = deps.keyCacheBytes ?? DEFAULT_KEY_CACHE_BYTES
+    this.#keys = new ByteBoundedLru(bytes)
+    this.#aliases = new ByteBoundedLru(Math.ceil(bytes / 8))
+    this.#follower = new OtherWritersFollower(deps.store, this)
     this.quotas = deps.quotas ?? DEFAULT_RESOURCE_QUOTAS
     this.#store = deps.store
     this.#rootKey = deps.rootKey
@@ -208,19 +267,6 @@ export class KeyService {
     return this.#store.listKeysWithExpiredMaterial(now)
   }
 
-  /**
-   * Drops every cached entry when another process committed to the store since the last look,
-   * so a change acknowledged by one worker is seen by the next request to any other. Called
-   * where a request first looks a key or alias up (findKey, #aliasTarget): once per request.
-   */
-  #followOtherWriters(): void {
-    const commits = this.#store.commitsByOthers?.()
-    if (commits !== this.#othersCommits) {
-      if (this.#othersCommits !== undefined) this.#invalidate()
-      this.#othersCommits = commits
-    }
-  }
-
   async #cached(region: string, keyId: string): Promise<CachedKey | undefined> {
     const id = `${region}/${keyId}`
     const hit = this.#keys.get(id)
@@ -229,25 +275,33 @@ export class KeyService {
     const record = await this.#store.getKey(region, keyId)
     if (!record) return undefined
     const entry = { record, materials: new Map<string, Buffer>() }
-    if (epoch === this.#epoch) this.#keys.set(id, entry)
+    if (epoch === this.#epoch) this.#keys.set(id, entry, ENTRY_BYTES + jsonBytes(record))
     return entry
   }
 
   /** The key with this ID in `region`, any account; undefined when there is none. */
   async findKey(region: string, keyId: string): Promise<KeyRecord | undefined> {
-    this.#followOtherWriters()
+    const othersWrote = this.#follower.follow()
+    if (othersWrote) await othersWrote
     return (await this.#cached(region, keyId))?.record
   }
 
   /** The key an alias of `scope` points at, by full alias name. */
   async #aliasTarget(scope: Scope, aliasName: string): Promise<string | undefined> {
-    this.#followOtherWriters()
-    const id = `${scope.accountId}/${scope.region}/${aliasName}`
+    const othersWrote = this.#follower.follow()
+    if (othersWrote) await othersWrote
+    const id = aliasCacheId(scope, aliasName)
     const hit = this.#aliases.get(id)
     if (hit) return hit
     const epoch = this.#epoch
     const alias = await this.#store.getAlias(scope, aliasName)
-    if (alias && epoch === this.#epoch) this.#aliases.set(id, alias.targetKeyId)
+    if (alias && epoch === this.#epoch) {
+      this.#aliases.set(
+        id,
+        alias.targetKeyId,
+        ENTRY_BYTES + 2 * (id.length + alias.targetKeyId.length),
+      )
+    }
     return alias?.targetKeyId
   }
 
@@ -369,17 +423,39 @@ export class KeyService {
     this.#invalidate(`${key.region}/${key.keyId}`)
   }
 
-  /** Forgets a cached key and its grants (or, with no id, every key) and every alias target. */
+  /**
+   * Forgets a cached key with its material and grants (or, with no id, every key and alias
+   * target). A fill that read the store before this call does not put its result back.
+   */
   #invalidate(id?: string): void {
     this.#epoch++
     if (id === undefined) {
       this.#keys.clear()
-      this.#grants.clear()
+      this.#aliases.clear()
     } else {
       this.#keys.delete(id)
-      this.#grants.delete(id)
     }
-    this.#aliases.clear()
+  }
+
+  /** Forgets the cached record, material and grants of one key (a change made elsewhere). */
+  forgetKey(region: string, keyId: string): void {
+    this.#invalidate(`${region}/${keyId}`)
+  }
+
+  /** Forgets where one alias points (a change made elsewhere). */
+  forgetAlias(scope: Scope, aliasName: string): void {
+    this.#epoch++
+    this.#aliases.delete(aliasCacheId(scope, aliasName))
+  }
+
+  /** Forgets every cached key, material, grant and alias target. */
+  forgetAll(): void {
+    this.#invalidate()
+  }
+
+  /** The key cache's entries and estimated bytes, against its bound. */
+  cacheUsage(): { entries: number; bytes: number; maxBytes: number } {
+    return this.#keys.usage()
   }
 
   async #wrap(
@@ -445,6 +521,8 @@ export class KeyService {
       })
     } finally {
       this.#invalidate(`${region}/${keyId}`)
+      // Its aliases went with it (deleteKey): an alias that named it is not found now.
+      this.#aliases.clear()
     }
   }
 
@@ -457,13 +535,21 @@ export class KeyService {
    *   const grants = await keys.grantsForKey(key)
    */
   async grantsForKey(key: Pick<KeyRecord, 'region' | 'keyId'>): Promise<readonly GrantRecord[]> {
-    this.#followOtherWriters()
+    const othersWrote = this.#follower.follow()
+    if (othersWrote) await othersWrote
     const id = `${key.region}/${key.keyId}`
-    const hit = this.#grants.get(id)
-    if (hit) return hit
     const epoch = this.#epoch
+    // Kept with the key's entry, so that the cache's bound counts them and they go with it.
+    const entry = await this.#cached(key.region, key.keyId)
+    if (entry?.grants) return entry.grants
     const grants = Object.freeze(await this.#store.listGrantsOfKey(key.region, key.keyId))
-    if (epoch === this.#epoch) this.#grants.set(id, grants)
+    if (entry && epoch === this.#epoch && this.#keys.get(id) === entry) {
+      entry.grants = grants
+      this.#keys.grow(
+        id,
+        grants.reduce((n, g) => n + jsonBytes(g), 0),
+      )
+    }
     return grants
   }
 
@@ -606,8 +692,9 @@ export class KeyService {
         (m) => m.keyMaterialId === keyMaterialId,
       )
       if (!stored) return undefined
-      material = await this.#rootKey.unwrap(stored.wrapped, materialContext(stored))
+      material = ownCopy(await this.#rootKey.unwrap(stored.wrapped, materialContext(stored)))
       entry.materials.set(keyMaterialId, material)
+      this.#keys.grow(`${key.region}/${key.keyId}`, BUFFER_BYTES + material.length)
     }
     return { keyId: key.keyId, keyMaterialId, material }
   }
@@ -720,29 +807,48 @@ export class KeyService {
     if (!known || known.usedAt <= use.usedAt) this.#unsavedUses.set(id, use)
   }
 
-  /** Writes the noted uses to the store (a later use stored by another worker wins). */
+  /**
+   * Writes the noted uses to the store (a later use stored by another worker wins), in
+   * batches of at most {@link KEY_USE_BATCH} rows with a turn of the event loop between them:
+   * a SQLite statement runs synchronously, so one transaction of every key used in 5 s at
+   * random-key load (20–29k rows) held every request for about a second (issue 13). A failed
+   * batch puts itself and the rest back for the next call.
+   */
   async saveKeyUses(): Promise<void> {
     if (this.#unsavedUses.size === 0) return
-    const uses = [...this.#unsavedUses.values()]
-    this.#unsavedUses.clear()
+    const saving = this.#unsavedUses
+    this.#unsavedUses = new Map()
+    // GetKeyLastUsage still sees them until the last batch is written.
+    this.#savingUses.add(saving)
+    const uses = [...saving.values()]
     try {
-      await this.#store.recordKeyUsage(uses)
-    } catch (error) {
-      for (const use of uses) this.recordKeyUse(use)
-      throw error
+      for (let start = 0; start < uses.length; start += KEY_USE_BATCH) {
+        if (start > 0) await yieldToEventLoop()
+        try {
+          await this.#store.recordKeyUsage(uses.slice(start, start + KEY_USE_BATCH))
+        } catch (error) {
+          for (const use of uses.slice(start)) this.recordKeyUse(use)
+          throw error
+        }
+      }
+    } finally {
+      this.#savingUses.delete(saving)
     }
   }
 
   /** The latest use of a key: the later of the stored one and one not yet saved. */
   async lastKeyUse(region: string, keyId: string): Promise<KeyUsageRecord | undefined> {
-    const stored = await this.#store.getKeyUsage(region, keyId)
-    const unsaved = this.#unsavedUses.get(`${region}/${keyId}`)
-    if (!stored) return unsaved
-    return unsaved && unsaved.usedAt > stored.usedAt ? unsaved : stored
+    const id = `${region}/${keyId}`
+    let latest = await this.#store.getKeyUsage(region, keyId)
+    for (const uses of [this.#unsavedUses, ...this.#savingUses]) {
+      const use = uses.get(id)
+      if (use && (!latest || use.usedAt > latest.usedAt)) latest = use
+    }
+    return latest
   }
 
   /** Forgets every cached record and material (tests; after a restore). */
   clearCache(): void {
-    this.#invalidate()
+    this.forgetAll()
   }
 }

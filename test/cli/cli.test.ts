@@ -161,6 +161,17 @@ describe('keyward CLI', () => {
       })
     })
 
+    it('refuses a key cache size that is not a whole number of megabytes in range', async () => {
+      for (const value of ['0', '-1', 'abc', '65537', '1.5', ' 5']) {
+        await assert.rejects(main(['serve', `--key-cache-mb=${value}`], {}), {
+          message: `invalid --key-cache-mb: ${value}`,
+        })
+      }
+      await assert.rejects(main(['serve'], { KEYWARD_KEY_CACHE_MB: '0' }), {
+        message: 'invalid --key-cache-mb: 0',
+      })
+    })
+
     it('refuses HTTP limits that are not numbers in range, and headers slower than requests', async () => {
       for (const value of ['0', '-1', 'abc', '3601', '1e3', ' 5']) {
         await assert.rejects(main(['serve', `--headers-timeout=${value}`], {}), {

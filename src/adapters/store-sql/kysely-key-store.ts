@@ -13,6 +13,8 @@ import type {
   KeyUsageRecord,
   Page,
   PageRequest,
+  StoreChange,
+  ChangeLog,
 } from '../../ports/key-store.js'
 import { countKeysByStateAndSpec, listMaterialExpirations } from './key-inventory.js'
 import { migrationProvider } from './migrations.js'
@@ -38,7 +40,8 @@ const toMaterial = (row: Database['kms_key_materials']): KeyMaterialRecord => ({
   wrapped: Buffer.from(row.wrapped),
 })
 
-const keyRow = (key: KeyRecord) => ({
+/** A key's row; exported for tools that write keys in bulk (the 1M-key benchmark). */
+export const keyRow = (key: KeyRecord) => ({
   region: key.region,
   key_id: key.keyId,
   account_id: key.accountId,
@@ -94,13 +97,87 @@ function readGrant(json: string): GrantRecord {
   return grant
 }
 
-const materialRow = (m: KeyMaterialRecord) => ({
+/** A material's row; exported like {@link keyRow}. */
+export const materialRow = (m: KeyMaterialRecord) => ({
   region: m.region,
   key_id: m.keyId,
   key_material_id: m.keyMaterialId,
   created_at: m.createdAt,
   wrapped: m.wrapped,
 })
+
+/**
+ * Rows per multi-row statement: 5 parameters each stays far below SQLite's default limit of
+ * 32,766 host parameters (SQLite docs, "Limits In SQLite" §9) and PostgreSQL's 65,535.
+ */
+const ROWS_PER_STATEMENT = 1_000
+
+/** Stores each use unless a later one of the same key is stored already. */
+async function upsertKeyUses(db: Db, uses: readonly KeyUsageRecord[]) {
+  await db
+    .insertInto('kms_key_last_usage')
+    .values(
+      uses.map((u) => ({
+        region: u.region,
+        key_id: u.keyId,
+        operation: u.operation,
+        used_at: u.usedAt,
+        request_id: u.requestId,
+      })),
+    )
+    .onConflict((oc) =>
+      oc
+        .columns(['region', 'key_id'])
+        .doUpdateSet((eb) => ({
+          operation: eb.ref('excluded.operation'),
+          used_at: eb.ref('excluded.used_at'),
+          request_id: eb.ref('excluded.request_id'),
+        }))
+        // Another worker may have stored a later use already.
+        .where('kms_key_last_usage.used_at', '<', (eb) => eb.ref('excluded.used_at')),
+    )
+    .execute()
+}
+
+/** A change as its log row stores it. */
+function changeRow(change: StoreChange) {
+  const { region } = change
+  const changed_at = Date.now()
+  switch (change.kind) {
+    case 'key':
+      return { changed_at, kind: change.kind, region, account_id: null, name: change.keyId }
+    case 'alias':
+      return {
+        changed_at,
+        kind: change.kind,
+        region,
+        account_id: change.accountId,
+        name: change.aliasName,
+      }
+    case 'custom-key-store':
+      return {
+        changed_at,
+        kind: change.kind,
+        region,
+        account_id: null,
+        name: change.customKeyStoreId,
+      }
+  }
+}
+
+/** A log row as the change it records. */
+function toChange(
+  row: Pick<Database['keyward_changes'], 'kind' | 'region' | 'account_id' | 'name'>,
+): StoreChange {
+  const { region, name } = row
+  if (row.kind === 'alias') {
+    return { kind: 'alias', region, accountId: row.account_id ?? '', aliasName: name }
+  }
+  if (row.kind === 'custom-key-store') {
+    return { kind: 'custom-key-store', region, customKeyStoreId: name }
+  }
+  return { kind: 'key', region, keyId: name }
+}
 
 /** Splits `limit + 1` rows into one page and whether another follows. */
 const page = <T>(rows: T[], limit: number): Page<T> => ({
@@ -121,6 +198,11 @@ class Statements implements KeyStoreTransaction {
     return this.#statementsDb
   }
 
+  /** Appends what a write changed to the change log, in the write's transaction. */
+  protected async logChange(change: StoreChange) {
+    await this.db.insertInto('keyward_changes').values(changeRow(change)).execute()
+  }
+
   async getKey(region: string, keyId: string) {
     const row = await this.db
       .selectFrom('kms_keys')
@@ -133,6 +215,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertKey(key: KeyRecord) {
     await this.db.insertInto('kms_keys').values(keyRow(key)).execute()
+    await this.logChange({ kind: 'key', region: key.region, keyId: key.keyId })
   }
 
   async updateKey(key: KeyRecord) {
@@ -143,6 +226,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('key_id', '=', key_id)
       .execute()
+    await this.logChange({ kind: 'key', region, keyId: key_id })
   }
 
   async deleteKey(region: string, keyId: string) {
@@ -156,11 +240,20 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('key_id', '=', keyId)
       .execute()
-    await this.db
+    const aliases = await this.db
       .deleteFrom('kms_aliases')
       .where('region', '=', region)
       .where('target_key_id', '=', keyId)
+      .returning(['account_id', 'alias_name'])
       .execute()
+    for (const a of aliases) {
+      await this.logChange({
+        kind: 'alias',
+        accountId: a.account_id,
+        region,
+        aliasName: a.alias_name,
+      })
+    }
     await this.db
       .deleteFrom('kms_key_materials')
       .where('region', '=', region)
@@ -171,10 +264,12 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('key_id', '=', keyId)
       .execute()
+    await this.logChange({ kind: 'key', region, keyId })
   }
 
   async insertKeyMaterial(m: KeyMaterialRecord) {
     await this.db.insertInto('kms_key_materials').values(materialRow(m)).execute()
+    await this.logChange({ kind: 'key', region: m.region, keyId: m.keyId })
   }
 
   async putKeyMaterial(m: KeyMaterialRecord) {
@@ -187,6 +282,7 @@ class Statements implements KeyStoreTransaction {
           .doUpdateSet({ wrapped: m.wrapped, created_at: m.createdAt }),
       )
       .execute()
+    await this.logChange({ kind: 'key', region: m.region, keyId: m.keyId })
   }
 
   async deleteKeyMaterial(region: string, keyId: string, keyMaterialId: string) {
@@ -196,6 +292,7 @@ class Statements implements KeyStoreTransaction {
       .where('key_id', '=', keyId)
       .where('key_material_id', '=', keyMaterialId)
       .execute()
+    await this.logChange({ kind: 'key', region, keyId })
   }
 
   async listKeyMaterials(region: string, keyId: string) {
@@ -234,7 +331,9 @@ class Statements implements KeyStoreTransaction {
       })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst()
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1
+    const inserted = Number(result.numInsertedOrUpdatedRows ?? 0) === 1
+    if (inserted) await this.logChange({ kind: 'alias', ...alias })
+    return inserted
   }
 
   async updateAlias(alias: AliasRecord) {
@@ -245,6 +344,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', alias.region)
       .where('alias_name', '=', alias.aliasName)
       .execute()
+    await this.logChange({ kind: 'alias', ...alias })
   }
 
   async deleteAlias(scope: Scope, aliasName: string) {
@@ -254,6 +354,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', scope.region)
       .where('alias_name', '=', aliasName)
       .execute()
+    await this.logChange({ kind: 'alias', ...scope, aliasName })
   }
 
   async countAliases(region: string, keyId: string) {
@@ -330,6 +431,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertCustomKeyStore(store: CustomKeyStoreRecord) {
     await this.db.insertInto('kms_custom_key_stores').values(customKeyStoreRow(store)).execute()
+    await this.logChange({ kind: 'custom-key-store', ...store })
   }
 
   async updateCustomKeyStore(store: CustomKeyStoreRecord) {
@@ -340,6 +442,11 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('custom_key_store_id', '=', custom_key_store_id)
       .execute()
+    await this.logChange({
+      kind: 'custom-key-store',
+      region,
+      customKeyStoreId: custom_key_store_id,
+    })
   }
 
   async deleteCustomKeyStore(region: string, customKeyStoreId: string) {
@@ -348,6 +455,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('custom_key_store_id', '=', customKeyStoreId)
       .execute()
+    await this.logChange({ kind: 'custom-key-store', region, customKeyStoreId })
   }
 
   async listKeysInCustomKeyStore(region: string, customKeyStoreId: string) {
@@ -363,6 +471,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertGrant(grant: GrantRecord) {
     await this.db.insertInto('kms_grants').values(grantRow(grant)).execute()
+    await this.logChange({ kind: 'key', region: grant.region, keyId: grant.keyId })
   }
 
   async getGrant(grantId: string) {
@@ -375,11 +484,14 @@ class Statements implements KeyStoreTransaction {
   }
 
   async deleteGrant(grantId: string) {
-    const result = await this.db
+    const deleted = await this.db
       .deleteFrom('kms_grants')
       .where('grant_id', '=', grantId)
+      .returning(['region', 'key_id'])
       .executeTakeFirst()
-    return Number(result.numDeletedRows) > 0
+    if (deleted)
+      await this.logChange({ kind: 'key', region: deleted.region, keyId: deleted.key_id })
+    return deleted !== undefined
   }
 
   async countGrants(region: string, keyId: string) {
@@ -449,12 +561,57 @@ export class KyselyKeyStore extends Statements implements KeyStore {
   readonly #kysely: Kysely<Database>
   readonly #guardTransactions: boolean
   readonly commitsByOthers?: () => number
+  readonly changeLog: ChangeLog
 
   private constructor(db: Kysely<Database>, options: StoreOptions) {
     super(db)
     this.#kysely = db
     this.#guardTransactions = options.guardTransactions === true
     if (options.commitsByOthers) this.commitsByOthers = options.commitsByOthers
+    this.changeLog = {
+      latest: () => this.#latestChange(),
+      since: (after, limit) => this.#changesSince(after, limit),
+      trim: (before) => this.#trimChanges(before),
+    }
+  }
+
+  async #latestChange(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('keyward_changes')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst()
+    return Number(row?.seq ?? 0)
+  }
+
+  /**
+   * The changes after `after`. The sequence has no gaps on SQLite (a rolled-back insert also
+   * rolls back AUTOINCREMENT's counter), so a first change other than `after + 1` means the
+   * ones between were trimmed. PostgreSQL's sequences may skip numbers: there a gap only
+   * costs a needless full flush.
+   */
+  async #changesSince(after: number, limit: number) {
+    const rows = await this.#db
+      .selectFrom('keyward_changes')
+      .selectAll()
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(limit)
+      .execute()
+    const first = rows[0]
+    return {
+      changes: rows.map((row) => ({ ...toChange(row), seq: Number(row.seq) })),
+      complete: first === undefined || Number(first.seq) === after + 1,
+    }
+  }
+
+  async #trimChanges(before: number): Promise<number> {
+    const latest = await this.#latestChange()
+    const result = await this.#db
+      .deleteFrom('keyward_changes')
+      .where('changed_at', '<', before)
+      .where('seq', '<', latest)
+      .executeTakeFirst()
+    return Number(result.numDeletedRows)
   }
 
   /**
@@ -598,31 +755,25 @@ export class KyselyKeyStore extends Statements implements KeyStore {
     return rows.map((r) => readCustomKeyStore(r.record))
   }
 
+  /**
+   * Multi-row upserts, in one transaction: a statement per row cost a round trip (PostgreSQL)
+   * or a statement step (SQLite) each. The uses of one call name distinct keys (KeyService
+   * keeps the latest per key); a duplicate keeps its latest use, since one statement cannot
+   * update a row twice. Callers bound the batch (KeyService.saveKeyUses): the whole call holds
+   * SQLite's connection, and so the event loop, until it commits.
+   */
   async recordKeyUsage(uses: readonly KeyUsageRecord[]) {
-    if (uses.length === 0) return
+    const latest = new Map<string, KeyUsageRecord>()
+    for (const u of uses) {
+      const id = `${u.region}/${u.keyId}`
+      const known = latest.get(id)
+      if (!known || known.usedAt <= u.usedAt) latest.set(id, u)
+    }
+    if (latest.size === 0) return
+    const rows = [...latest.values()]
     await this.#db.transaction().execute(async (trx) => {
-      for (const u of uses) {
-        await trx
-          .insertInto('kms_key_last_usage')
-          .values({
-            region: u.region,
-            key_id: u.keyId,
-            operation: u.operation,
-            used_at: u.usedAt,
-            request_id: u.requestId,
-          })
-          .onConflict((oc) =>
-            oc
-              .columns(['region', 'key_id'])
-              .doUpdateSet({
-                operation: u.operation,
-                used_at: u.usedAt,
-                request_id: u.requestId,
-              })
-              // Another worker may have stored a later use already.
-              .where('kms_key_last_usage.used_at', '<', u.usedAt),
-          )
-          .execute()
+      for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+        await upsertKeyUses(trx, rows.slice(start, start + ROWS_PER_STATEMENT))
       }
     })
   }

@@ -1,6 +1,17 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 
 /**
+ * Whether `db` speaks PostgreSQL ($1 placeholders) rather than SQLite (?): the two spell an
+ * auto-numbered key differently, and Kysely's `autoIncrement()` only knows SQLite's and
+ * MySQL's spelling.
+ */
+const usesNumberedParameters = (db: Kysely<unknown>) =>
+  db
+    .selectNoFrom(sql<number>`${1}`.as('one'))
+    .compile()
+    .sql.includes('$1')
+
+/**
  * Versioned schema migrations, applied in name order by Kysely's Migrator at start-up. Never
  * edit a migration that has shipped: add the next one.
  */
@@ -199,6 +210,56 @@ const MIGRATIONS: Record<string, Migration> = {
         .createIndex('kms_grants_by_retiring_principal')
         .on('kms_grants')
         .columns(['retiring_principal', 'region', 'grant_id'])
+        .execute()
+    },
+  },
+  // Scale (issue 13): no request or scheduler tick walks every key or alias. Each index below
+  // replaces one whose columns stopped short of the query's filters, so the query fell back to
+  // a range of the whole Region or account (SQLite docs, "The SQLite Query Optimizer
+  // Overview", §8 ORDER BY: an index that also gives the order avoids the sort):
+  // - the keys of a custom key store, by key ID (CreateKey in an external key store, twice);
+  // - the aliases of one key, by alias name (ListAliases with KeyId), which also serves the
+  //   count and the delete of a key's aliases (region, target_key_id);
+  // - the enabled keys whose rotation is due (the rotation job skips the other states).
+  '0008_scale_indexes_and_change_log': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.dropIndex('kms_keys_by_custom_key_store').execute()
+      await db.schema
+        .createIndex('kms_keys_by_custom_key_store_0008')
+        .on('kms_keys')
+        .columns(['region', 'custom_key_store_id', 'key_id'])
+        .execute()
+      await db.schema.dropIndex('kms_aliases_by_target').execute()
+      await db.schema
+        .createIndex('kms_aliases_by_target_0008')
+        .on('kms_aliases')
+        .columns(['region', 'target_key_id', 'account_id', 'alias_name'])
+        .execute()
+      await db.schema.dropIndex('kms_keys_by_next_rotation_date').execute()
+      await db.schema
+        .createIndex('kms_keys_by_state_and_next_rotation_0008')
+        .on('kms_keys')
+        .columns(['key_state', 'next_rotation_date'])
+        .execute()
+      // The change log (see KeyStore.changeLog): each write appends what it changed in the same
+      // transaction; a process sharing the database forgets only those cache entries. The
+      // sequence never reuses a number (SQLite's AUTOINCREMENT, docs "SQLite Autoincrement";
+      // PostgreSQL's bigserial), so a reader can tell the log was trimmed past its position.
+      await db.schema
+        .createTable('keyward_changes')
+        .addColumn('seq', usesNumberedParameters(db) ? 'bigserial' : 'integer', (c) =>
+          usesNumberedParameters(db) ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('changed_at', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('keyward_changes_by_time')
+        .on('keyward_changes')
+        .column('changed_at')
         .execute()
     },
   },

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely'
+
 /** Table shapes for Kysely's typed queries. Times are epoch milliseconds. */
 export interface Database {
   kms_key_last_usage: {
@@ -60,6 +62,18 @@ export interface Database {
     creation_date: number
     /** GrantRecord as JSON, with its own schemaVersion. */
     record: string
+  }
+  /** Migration 0008: what each write changed (KeyStore.changeLog). */
+  keyward_changes: {
+    seq: Generated<number>
+    changed_at: number
+    /** 'key', 'alias' or 'custom-key-store'. */
+    kind: string
+    region: string
+    /** The alias's account; null for the other kinds. */
+    account_id: string | null
+    /** The key ID, alias name or custom key store ID. */
+    name: string
   }
   keyward_settings: {
     name: string
