@@ -38,6 +38,7 @@ import {
   keyDeletionJob,
   keyRotationJob,
   Scheduler,
+  transientStateJob,
 } from './services/scheduler.js'
 import { createKmsRequestListener } from './wire/kms-http-handler.js'
 import { createStsRequestListener, isStsRequest } from './sts/sts-http-handler.js'
@@ -196,6 +197,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       },
       { name: 'delete imported key material that expired', run: importedMaterialExpiryJob(keys) },
       { name: 'rotate keys whose automatic rotation is due', run: keyRotationJob(keys) },
+      { name: 'end transient multi-Region key states', run: transientStateJob(keys) },
     ],
     clock,
     logger,

@@ -1,3 +1,4 @@
+import { assertNotReplica } from '../domain/multi-region.js'
 import {
   ConflictException,
   KMSInvalidStateException,
@@ -23,6 +24,9 @@ import { assertRotatableSpec } from './support/rotation.js'
 function assertCanRotateOnDemand(key: KeyRecord, now: number): void {
   if (key.keyState !== 'PendingImport') assertKeyState(key, 'use')
   assertRotatableSpec(key)
+  // On-demand rotation of multi-Region keys "is invoked on the primary" (API Reference,
+  // RotateKeyOnDemand); the replicas get the new material in the same transaction.
+  assertNotReplica(key)
   // Keys in a custom key store cannot rotate (kms-api.md §3.4, footnote [7]).
   if (!KEY_ORIGINS[key.origin].onDemandRotation) {
     throw new UnsupportedOperationException(

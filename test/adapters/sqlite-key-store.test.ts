@@ -133,6 +133,7 @@ describe('SQLite key store', () => {
         '0004_custom_key_stores',
         '0005_external_key_stores',
         '0006_grants',
+        '0007_multi_region_keys',
       ])
     } finally {
       db.close()
