@@ -182,3 +182,24 @@ export function without(set: MultiRegionSet, region: string): Omit<MultiRegionSe
     replicaRegions: set.replicaRegions.filter((r) => r !== region),
   }
 }
+
+/**
+ * Whether some replica has not imported material `keyMaterialId` yet. New material for an
+ * imported multi-Region key is imported into the primary (NEW_KEY_MATERIAL), then into every
+ * replica (EXISTING_KEY_MATERIAL), and only then may the primary rotate to it (API Reference,
+ * ImportKeyMaterial and RotateKeyOnDemand, 2025-11): until then ListKeyRotations reports it as
+ * PENDING_MULTI_REGION_IMPORT_AND_ROTATION (our reading of that state; kms-multiregion.md §8).
+ *
+ * @example
+ *   awaitingReplicaImports([replica], pending.keyMaterialId) // true until the replica imports it
+ */
+export function awaitingReplicaImports(
+  replicas: readonly KeyRecord[],
+  keyMaterialId: string,
+): boolean {
+  return replicas.some(
+    (r) =>
+      materialsOf(r).find((m) => m.keyMaterialId === keyMaterialId)?.imported?.importState !==
+      'IMPORTED',
+  )
+}

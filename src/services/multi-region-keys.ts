@@ -67,6 +67,23 @@ export async function syncReplicas(
   }
 }
 
+/**
+ * The replicas of `primary` as `read` finds them (a transaction, or the KeyService's cached
+ * lookup); none for any other key.
+ *
+ * @example
+ *   const replicas = await replicasOf(primary, (region, keyId) => keys.findKey(region, keyId))
+ */
+export async function replicasOf(
+  primary: KeyRecord,
+  read: (region: string, keyId: string) => Promise<KeyRecord | undefined>,
+): Promise<KeyRecord[]> {
+  const set = primary.multiRegionConfiguration
+  if (set?.keyType !== 'PRIMARY') return []
+  const found = await Promise.all(set.replicaRegions.map((r) => read(r, primary.keyId)))
+  return found.filter((k): k is KeyRecord => k !== undefined)
+}
+
 /** Writes `set` into the record of every related key in `regions` (the set changed). */
 async function rewriteSet(
   tx: KeyStoreTransaction,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { createPublicKey, createVerify } from 'node:crypto'
+import { rmSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import {
   CancelKeyDeletionCommand,
@@ -26,6 +27,7 @@ import {
   type KeyMetadata,
 } from '@aws-sdk/client-kms'
 import { ManualClock } from '../../src/ports/clock.js'
+import { insertReplica, swapPrimary } from '../../src/services/multi-region-keys.js'
 import { expectKmsError } from '../support/assertions.js'
 import { ClockedClients } from '../support/clocked-clients.js'
 import { ImportWorkspace, importMaterial } from '../support/key-import.js'
@@ -487,6 +489,117 @@ describe('Multi-Region keys', () => {
       )
       const opened = await kms(US).send(new DecryptCommand({ CiphertextBlob }))
       assert.equal(Buffer.from(opened.Plaintext!).toString(), 'imported')
+    })
+
+    it('new material rotates only after every replica imported it', async () => {
+      const key = await newPrimary({ Origin: 'EXTERNAL' })
+      const id = key.KeyId!
+      const first = ws.rand(32)
+      await importMaterial(() => kms(US), ws, { keyId: id, material: first })
+      await replicate(id, EU)
+      await importMaterial(() => kms(EU), ws, { keyId: id, material: first })
+      const second = ws.rand(32)
+      const imported = await importMaterial(() => kms(US), ws, {
+        keyId: id,
+        material: second,
+        input: { ImportType: 'NEW_KEY_MATERIAL' },
+      })
+      const pendingState = async () =>
+        (
+          await kms().send(
+            new ListKeyRotationsCommand({ KeyId: id, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }),
+          )
+        ).Rotations!.find((r) => r.KeyMaterialId === imported.KeyMaterialId)!.KeyMaterialState
+      assert.equal(await pendingState(), 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION')
+      await expectKmsError(
+        kms().send(new RotateKeyOnDemandCommand({ KeyId: id })),
+        'KMSInvalidStateException',
+        `Key material (id: ${imported.KeyMaterialId}) of ${key.Arn} is pending import into its replica keys; import it into every replica key before the rotation.`,
+      )
+      await importMaterial(() => kms(EU), ws, {
+        keyId: id,
+        material: second,
+        input: { ImportType: 'EXISTING_KEY_MATERIAL' },
+      })
+      assert.equal(await pendingState(), 'PENDING_ROTATION')
+      await kms().send(new RotateKeyOnDemandCommand({ KeyId: id }))
+      const replica = await describeIn(EU, id)
+      assert.equal(replica.CurrentKeyMaterialId, imported.KeyMaterialId)
+      assert.equal(replica.KeyState, 'Enabled')
+      const { CiphertextBlob } = await kms(EU).send(
+        new EncryptCommand({ KeyId: id, Plaintext: text('second') }),
+      )
+      await kms(US).send(new DecryptCommand({ CiphertextBlob }))
+    })
+  })
+
+  describe('transient states and restarts', () => {
+    const keys = () => kw.keyward.keys
+    it('a replica a crash left in Creating cannot be used, and the scheduler settles it', async () => {
+      const primary = await newPrimary()
+      const record = (await keys().findKey(US, primary.KeyId!))!
+      await insertReplica(keys(), record, {
+        region: EU,
+        policy: record.policy,
+        description: '',
+        tags: [],
+        now: clock.now(),
+      })
+      assert.equal((await describeIn(EU, primary.KeyId!)).KeyState, 'Creating')
+      await expectKmsError(
+        kms(EU).send(new EncryptCommand({ KeyId: primary.KeyId, Plaintext: text('x') })),
+        'KMSInvalidStateException',
+        `${arnIn(EU, primary.KeyId!)} is creating.`,
+      )
+      await kw.keyward.scheduler.runOnce()
+      assert.equal((await describeIn(EU, primary.KeyId!)).KeyState, 'Enabled')
+    })
+
+    it('keys a crash left Updating still encrypt, refuse DisableKey, and get their state back', async () => {
+      const primary = await newPrimary()
+      const id = primary.KeyId!
+      await replicate(id, EU)
+      const [p, r] = [(await keys().findKey(US, id))!, (await keys().findKey(EU, id))!]
+      await swapPrimary(keys(), { primary: p, replica: r })
+      for (const region of [US, EU]) {
+        assert.equal((await describeIn(region, id)).KeyState, 'Updating')
+      }
+      await kms(US).send(new EncryptCommand({ KeyId: id, Plaintext: text('x') }))
+      await expectKmsError(
+        kms(US).send(new DisableKeyCommand({ KeyId: id })),
+        'KMSInvalidStateException',
+        `${arnIn(US, id)} is updating.`,
+      )
+      await kw.keyward.scheduler.runOnce()
+      const [us, eu] = [await describeIn(US, id), await describeIn(EU, id)]
+      assert.equal(us.KeyState, 'Enabled')
+      assert.equal(us.MultiRegionConfiguration!.MultiRegionKeyType, 'REPLICA')
+      assert.equal(eu.KeyState, 'Enabled')
+      assert.equal(eu.MultiRegionConfiguration!.MultiRegionKeyType, 'PRIMARY')
+    })
+
+    it('keeps replicas and their material across a restart', async () => {
+      const first = await startKeyward()
+      const dataDir = first.dataDir
+      const created = await first.client().send(new CreateKeyCommand({ MultiRegion: true }))
+      const id = created.KeyMetadata!.KeyId!
+      await first.client().send(new ReplicateKeyCommand({ KeyId: id, ReplicaRegion: AP }))
+      const { CiphertextBlob } = await first
+        .client()
+        .send(new EncryptCommand({ KeyId: id, Plaintext: text('kept') }))
+      await first.keyward.close()
+      const second = await startKeyward({ dataDir })
+      try {
+        const out = await second.client({ region: AP }).send(new DecryptCommand({ CiphertextBlob }))
+        assert.equal(Buffer.from(out.Plaintext!).toString(), 'kept')
+        const meta = await second.client().send(new DescribeKeyCommand({ KeyId: id }))
+        assert.deepEqual(meta.KeyMetadata!.MultiRegionConfiguration!.ReplicaKeys, [
+          { Arn: arnIn(AP, id), Region: AP },
+        ])
+      } finally {
+        await second.close()
+        rmSync(dataDir, { recursive: true, force: true })
+      }
     })
   })
 })
