@@ -26,6 +26,7 @@ import {
   VerifyMacCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms'
+import type { Caller } from '../../src/domain/caller.js'
 import { ManualClock } from '../../src/ports/clock.js'
 import { insertReplica, swapPrimary } from '../../src/services/multi-region-keys.js'
 import { expectKmsError } from '../support/assertions.js'
@@ -600,6 +601,76 @@ describe('Multi-Region keys', () => {
         await second.close()
         rmSync(dataDir, { recursive: true, force: true })
       }
+    })
+  })
+
+  describe('authorization', () => {
+    const DAVE = {
+      accessKeyId: 'AKIADAVETESTKEY00005',
+      secretAccessKey: 'dave-secret-for-tests-only-0000000000005',
+    }
+    const DAVE_ARN = `arn:aws:iam::${ACCOUNT}:user/dave`
+    let authz: TestServer
+    before(async () => {
+      // Dave may do anything in KMS but create keys.
+      const identityPolicies = [
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', NotAction: 'kms:CreateKey', Resource: '*' }],
+        },
+      ]
+      authz = await startKeyward({
+        principals: [
+          {
+            credentials: DAVE,
+            caller: { accountId: ACCOUNT, arn: DAVE_ARN, identityPolicies } as unknown as Caller,
+          },
+        ],
+      })
+    })
+    after(() => authz.close())
+
+    it('ReplicateKey needs kms:CreateKey in an IAM policy', async () => {
+      const key = (await authz.client().send(new CreateKeyCommand({ MultiRegion: true })))
+        .KeyMetadata!
+      await expectKmsError(
+        authz
+          .client({ credentials: DAVE })
+          .send(new ReplicateKeyCommand({ KeyId: key.KeyId, ReplicaRegion: EU })),
+        'AccessDeniedException',
+        `User: ${DAVE_ARN} is not authorized to perform: kms:CreateKey on resource: * because no identity-based policy allows the kms:CreateKey action`,
+      )
+    })
+
+    it('a key policy can limit the replica Regions with kms:ReplicaRegion', async () => {
+      const policy = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'Enable IAM User Permissions',
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+            Action: 'kms:*',
+            Resource: '*',
+          },
+          {
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'kms:ReplicateKey',
+            Resource: '*',
+            Condition: { StringNotEquals: { 'kms:ReplicaRegion': [AP] } },
+          },
+        ],
+      })
+      const kms = authz.client()
+      const key = (await kms.send(new CreateKeyCommand({ MultiRegion: true, Policy: policy })))
+        .KeyMetadata!
+      await expectKmsError(
+        kms.send(new ReplicateKeyCommand({ KeyId: key.KeyId, ReplicaRegion: EU })),
+        'AccessDeniedException',
+        `User: arn:aws:iam::${ACCOUNT}:user/admin is not authorized to perform: kms:ReplicateKey on resource: ${key.Arn} with an explicit deny in a resource-based policy`,
+      )
+      await kms.send(new ReplicateKeyCommand({ KeyId: key.KeyId, ReplicaRegion: AP }))
     })
   })
 })
