@@ -85,6 +85,19 @@ describe('Multi-Region keys', () => {
       assert.doesNotMatch(key.KeyId!, /^mrk-/)
     })
 
+    it('refuses a multi-Region key in a custom key store', async () => {
+      for (const input of [
+        { Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'cks-1234567890abcdef0' },
+        { Origin: 'EXTERNAL_KEY_STORE', CustomKeyStoreId: 'cks-1234567890abcdef0', XksKeyId: 'k' },
+      ] as const) {
+        await expectKmsError(
+          newPrimary(input),
+          'UnsupportedOperationException',
+          'Multi-Region keys cannot be created in a custom key store.',
+        )
+      }
+    })
+
     it('takes every kind of key: RSA, ECC, HMAC, and imported material', async () => {
       for (const input of [
         { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' },
