@@ -44,6 +44,7 @@ import {
   keyDeletionJob,
   keyRotationJob,
   Scheduler,
+  transientStateJob,
 } from './services/scheduler.js'
 import { createConsoleRoute } from './wire/console-route.js'
 import { createKmsRequestListener } from './wire/kms-http-handler.js'
@@ -247,6 +248,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       { name: 'delete imported key material that expired', run: importedMaterialExpiryJob(keys) },
       { name: 'rotate keys whose automatic rotation is due', run: keyRotationJob(keys) },
       { name: 'trim the change log', run: changeLogTrimJob(options.store) },
+      { name: 'end transient multi-Region key states', run: transientStateJob(keys) },
     ],
     clock,
     logger,

@@ -191,6 +191,16 @@ function accountChecks(call: Call): Array<{ action?: `kms:${string}`; resource: 
     }
     return checks
   }
+  // ReplicateKey also needs kms:CreateKey, and kms:TagResource for Tags, in an IAM policy:
+  // it creates a key in the replica Region (API Reference, ReplicateKey, "Required
+  // permissions"). Checked on `*` in the request's context (the primary's Region).
+  if (call.operation === 'ReplicateKey') {
+    const checks: Array<{ action?: `kms:${string}`; resource: string }> = [
+      { action: 'kms:CreateKey', resource: '*' },
+    ]
+    if ((input.Tags?.length ?? 0) > 0) checks.push({ action: 'kms:TagResource', resource: '*' })
+    return checks
+  }
   const alias = input.AliasName
   if (
     ALIAS_OPERATIONS.has(call.operation) &&

@@ -23,6 +23,10 @@ export type StateRule =
    * but PendingDeletion ([8]: KMSInvalidStateException) and the transient ones.
    */
   | 'import'
+  /** ReplicateKey, on the primary: Enabled only (rows ReplicateKey, footnotes [1]-[15]). */
+  | 'replicate'
+  /** UpdatePrimaryRegion, on the primary and the replica: as ReplicateKey, but Updating is fine. */
+  | 'updatePrimaryRegion'
   /** DescribeKey, policies, listing: every state. */
   | 'any'
 
@@ -90,6 +94,25 @@ const RULES: Record<StateRule, Record<KeyState, Verdict>> = {
     PendingReplicaDeletion: 'invalid',
     Unavailable: 'invalid',
     Updating: 'invalid',
+  },
+  replicate: {
+    ...ALL_OK,
+    Creating: 'invalid',
+    Disabled: 'disabled',
+    PendingDeletion: 'invalid',
+    PendingReplicaDeletion: 'invalid',
+    PendingImport: 'invalid',
+    Unavailable: 'invalid',
+    Updating: 'invalid',
+  },
+  updatePrimaryRegion: {
+    ...ALL_OK,
+    Creating: 'invalid',
+    Disabled: 'disabled',
+    PendingDeletion: 'invalid',
+    PendingReplicaDeletion: 'invalid',
+    PendingImport: 'invalid',
+    Unavailable: 'invalid',
   },
   any: ALL_OK,
 }

@@ -1,6 +1,7 @@
 import { KEY_ORIGINS, type Origin } from './key-origins.js'
 import type { KeySpec, KeyUsage } from './key-specs.js'
 import { algorithmsFor, KEY_SPECS } from './key-specs.js'
+import { keyArn } from './identifiers.js'
 
 /** AWS's key states (API Reference, KeyMetadata.KeyState). */
 export type KeyState =
@@ -89,6 +90,17 @@ export interface KeyRecord {
   readonly xksKeyId?: string
   readonly keyManager: 'CUSTOMER' | 'AWS'
   readonly multiRegion: boolean
+  /**
+   * Multi-Region keys only: this key's role and where its related keys live (Developer Guide,
+   * "Multi-Region keys"). Every related key's record carries the whole set, and every change of
+   * the set rewrites all of them in one transaction (src/services/multi-region-keys.ts).
+   */
+  readonly multiRegionConfiguration?: MultiRegionSet
+  /**
+   * Creating and Updating only: the state the key settles in when that transient state ends
+   * (Enabled or PendingImport for a new replica; the state before UpdatePrimaryRegion).
+   */
+  readonly settlesTo?: KeyState
   readonly policy: string
   readonly tags: readonly Tag[]
   /** The material new ciphertexts use; absent while no material exists (PendingImport). */
@@ -117,6 +129,14 @@ export interface KeyRecord {
    * under the root key (base64). See KeyService.importedMaterialId.
    */
   readonly materialIdKey?: string
+}
+
+/** The related keys of a multi-Region key, as each of its records holds them. */
+export interface MultiRegionSet {
+  readonly keyType: 'PRIMARY' | 'REPLICA'
+  readonly primaryRegion: string
+  /** The Regions of every replica, in the order they were made. */
+  readonly replicaRegions: readonly string[]
 }
 
 /** One version of a key's material, wrapped under the root key. */
@@ -156,19 +176,46 @@ export function toKeyMetadata(key: KeyRecord) {
     KeySpec: key.keySpec,
     ...algorithmsFor(key.keySpec, key.keyUsage),
     MultiRegion: key.multiRegion,
+    ...multiRegionConfigurationOf(key),
     // Reported only while an MRK primary waits for its replicas (API Reference, KeyMetadata).
     PendingDeletionWindowInDays:
       key.keyState === 'PendingReplicaDeletion' ? key.pendingDeletionWindowInDays : undefined,
     // "present for symmetric encryption keys with AWS_KMS origin and single-Region, symmetric
     // encryption keys with EXTERNAL origin" (API Reference, KeyMetadata.CurrentKeyMaterialId).
+    // A replica being created has none yet (LocalStack's AWS-validated test_replicate_key).
     CurrentKeyMaterialId:
-      key.keySpec === 'SYMMETRIC_DEFAULT' && KEY_ORIGINS[key.origin].reportsCurrentKeyMaterialId
+      key.keySpec === 'SYMMETRIC_DEFAULT' &&
+      KEY_ORIGINS[key.origin].reportsCurrentKeyMaterialId &&
+      key.keyState !== 'Creating'
         ? key.currentKeyMaterialId
         : undefined,
     ...(key.customKeyStoreId !== undefined ? { CustomKeyStoreId: key.customKeyStoreId } : {}),
     ...(key.cloudHsmClusterId !== undefined ? { CloudHsmClusterId: key.cloudHsmClusterId } : {}),
     ...(key.xksKeyId !== undefined ? { XksKeyConfiguration: { Id: key.xksKeyId } } : {}),
     ...expirationOf(key),
+  }
+}
+
+/**
+ * KeyMetadata.MultiRegionConfiguration: present only on multi-Region keys (absent, not null, on
+ * single-Region ones: LocalStack's AWS-validated
+ * test_non_multi_region_keys_should_not_have_multi_region_properties). PrimaryKey names the
+ * primary even on the primary itself, ReplicaKeys every replica, this one included (API
+ * Reference, MultiRegionConfiguration); a primary without replicas answers `ReplicaKeys: []`.
+ */
+function multiRegionConfigurationOf(key: KeyRecord) {
+  const set = key.multiRegionConfiguration
+  if (!set) return {}
+  const related = (region: string) => ({
+    Arn: keyArn({ accountId: key.accountId, region }, key.keyId),
+    Region: region,
+  })
+  return {
+    MultiRegionConfiguration: {
+      MultiRegionKeyType: set.keyType,
+      PrimaryKey: related(set.primaryRegion),
+      ReplicaKeys: set.replicaRegions.map(related),
+    },
   }
 }
 

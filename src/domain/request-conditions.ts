@@ -116,6 +116,10 @@ function fromInput(req: ConditionRequest): Record<string, ConditionValue> {
   put('kms:SigningAlgorithm', str(input.SigningAlgorithm))
   put('kms:MessageType', str(input.MessageType) ?? (input.Message ? 'RAW' : undefined))
   put('kms:KeyAgreementAlgorithm', str(input.KeyAgreementAlgorithm))
+  // The Region a ReplicateKey replicates to and the one UpdatePrimaryRegion promotes
+  // (Developer Guide, "kms:ReplicaRegion", "kms:PrimaryRegion").
+  put('kms:ReplicaRegion', str(input.ReplicaRegion))
+  put('kms:PrimaryRegion', str(input.PrimaryRegion))
   put('kms:WrappingAlgorithm', str(input.WrappingAlgorithm))
   put('kms:WrappingKeySpec', str(input.WrappingKeySpec))
   put('kms:ExpirationModel', str(input.ExpirationModel))
@@ -159,6 +163,9 @@ function createKeyProperties(input: Input): Record<string, ConditionValue> {
     'kms:KeyUsage': str(input.KeyUsage) ?? 'ENCRYPT_DECRYPT',
     'kms:KeyOrigin': str(input.Origin) ?? 'AWS_KMS',
     'kms:MultiRegion': input.MultiRegion === true,
+    // A multi-Region key is created as the primary of its set (Developer Guide,
+    // "kms:MultiRegionKeyType"); a single-Region one has no type, so the key is absent.
+    ...(input.MultiRegion === true ? { 'kms:MultiRegionKeyType': 'PRIMARY' } : {}),
   }
 }
 
@@ -170,7 +177,11 @@ function fromKey(key: KeyRecord, aliases: readonly string[] | undefined) {
     'kms:KeyOrigin': key.origin,
     'kms:MultiRegion': key.multiRegion,
   }
-  if (key.multiRegion) out['kms:MultiRegionKeyType'] = 'PRIMARY'
+  // The key's current role: it changes with UpdatePrimaryRegion (Developer Guide,
+  // "kms:MultiRegionKeyType"), so it is read from the record of the key the check is on.
+  if (key.multiRegionConfiguration) {
+    out['kms:MultiRegionKeyType'] = key.multiRegionConfiguration.keyType
+  }
   for (const t of key.tags) out[`aws:ResourceTag/${t.TagKey}`] = t.TagValue
   if (aliases && aliases.length > 0) out['kms:ResourceAliases'] = aliases
   return out

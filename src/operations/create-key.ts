@@ -1,11 +1,12 @@
 import { UnsupportedOperationException, ValidationException } from '../domain/errors/exceptions.js'
 import { keyArn } from '../domain/identifiers.js'
-import { toKeyMetadata, type KeyRecord } from '../domain/key.js'
+import { toKeyMetadata, type KeyRecord, type MultiRegionSet } from '../domain/key.js'
 import { defaultKeyPolicy } from '../domain/policy/index.js'
 import { KEY_SPECS, type KeySpec, type KeyUsage } from '../domain/key-specs.js'
 import { mergeTags } from '../domain/tags.js'
 import { inCustomKeyStore, KEY_ORIGINS, originOf } from '../domain/key-origins.js'
 import type { CreateKeyInput } from '../wire/generated/model.js'
+import type { Random } from '../ports/random.js'
 import type { Handler } from './context.js'
 import { backendCall } from './support/key-backends.js'
 import { assertAcceptableKeyPolicy } from './support/key-policies.js'
@@ -69,11 +70,20 @@ function refuseUnbuilt(input: CreateKeyInput, spec: KeySpec): void {
       'XksKeyId can be specified only when Origin is EXTERNAL_KEY_STORE.',
     )
   }
-  if (input.MultiRegion && !inCustomStore) {
-    throw new UnsupportedOperationException(
-      'Multi-Region keys are not supported by this Keyward version.',
-    )
-  }
+}
+
+const newPrimarySet = (region: string): MultiRegionSet => ({
+  keyType: 'PRIMARY',
+  primaryRegion: region,
+  replicaRegions: [],
+})
+
+/**
+ * A new key's ID: a UUID, or for a multi-Region key `mrk-` and 32 lowercase hex digits, the ID
+ * every related key will share (Developer Guide, "Multi-Region key identifiers").
+ */
+function newKeyId(random: Random, multi: boolean): string {
+  return multi ? `mrk-${random.bytes(16).toString('hex')}` : random.uuid()
 }
 
 /**
@@ -91,7 +101,8 @@ export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
   const origin = originOf(input)
   if (inCustomKeyStore(origin)) assertCustomStoreKeyRequest(input, { keySpec, keyUsage })
   const tags = mergeTags([], input.Tags ?? [])
-  const keyId = ctx.random.uuid()
+  const multiRegion = input.MultiRegion === true
+  const keyId = newKeyId(ctx.random, multiRegion)
   // Without a Policy, AWS's default key policy, which delegates to the account's IAM policies
   // (Developer Guide, "Default key policy"); a given one is checked, lockout check included.
   const policy = input.Policy ?? defaultKeyPolicy(ctx.scope.accountId)
@@ -113,7 +124,10 @@ export const createKey: Handler<'CreateKey'> = async (ctx, input) => {
     keyUsage,
     keySpec,
     keyManager: 'CUSTOMER',
-    multiRegion: false,
+    multiRegion,
+    // A new multi-Region key is the primary of a set without replicas (API Reference,
+    // CreateKey, MultiRegion; recorded answer: `"ReplicaKeys": []`).
+    ...(multiRegion ? { multiRegionConfiguration: newPrimarySet(ctx.scope.region) } : {}),
     policy,
     tags,
   } as const

@@ -94,6 +94,13 @@ function checkAgainstKey(
 ): void {
   const { input, keyMaterialId } = req
   const known = findMaterial(key, keyMaterialId) !== undefined
+  // A replica takes only the material of its primary, which it lists from the moment the
+  // primary has it: "import the same key material into the primary key and into each of its
+  // replicas … AWS KMS verifies that the key material is the same" (Developer Guide,
+  // "Importing key material into multi-Region keys"). The same secret makes the same IDs.
+  if (key.multiRegionConfiguration?.keyType === 'REPLICA' && !known) {
+    throw new IncorrectKeyMaterialException(NOT_THE_SAME)
+  }
   if (materialsOf(key).length === 0) {
     if (input.ImportType === 'EXISTING_KEY_MATERIAL')
       throw new IncorrectKeyMaterialException(NOT_THE_SAME)

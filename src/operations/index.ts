@@ -40,6 +40,7 @@ import { listResourceTags } from './list-resource-tags.js'
 import { listRetirableGrants } from './list-retirable-grants.js'
 import { putKeyPolicy } from './put-key-policy.js'
 import { reEncrypt } from './re-encrypt.js'
+import { replicateKey } from './replicate-key.js'
 import { retireGrant } from './retire-grant.js'
 import { revokeGrant } from './revoke-grant.js'
 import { rotateKeyOnDemand } from './rotate-key-on-demand.js'
@@ -50,6 +51,7 @@ import { untagResource } from './untag-resource.js'
 import { updateAlias } from './update-alias.js'
 import { updateCustomKeyStore } from './update-custom-key-store.js'
 import { updateKeyDescription } from './update-key-description.js'
+import { updatePrimaryRegion } from './update-primary-region.js'
 import { verify } from './verify.js'
 import { verifyMac } from './verify-mac.js'
 
@@ -99,6 +101,7 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   ListRetirableGrants: listRetirableGrants,
   PutKeyPolicy: putKeyPolicy,
   ReEncrypt: reEncrypt,
+  ReplicateKey: replicateKey,
   RetireGrant: retireGrant,
   RevokeGrant: revokeGrant,
   RotateKeyOnDemand: rotateKeyOnDemand,
@@ -109,6 +112,7 @@ export const OPERATIONS: { readonly [Op in KmsOperationName]?: Handler<Op> } = {
   UpdateAlias: updateAlias,
   UpdateCustomKeyStore: updateCustomKeyStore,
   UpdateKeyDescription: updateKeyDescription,
+  UpdatePrimaryRegion: updatePrimaryRegion,
   Verify: verify,
   VerifyMac: verifyMac,
 }

@@ -1,6 +1,13 @@
 import type { KeyRecord } from '../domain/key.js'
 import { KEY_ORIGINS } from '../domain/key-origins.js'
-import { materialState, materialsOf, type KeyMaterialInfo } from '../domain/key-materials.js'
+import {
+  materialState,
+  materialsOf,
+  pendingMaterial,
+  type KeyMaterialInfo,
+} from '../domain/key-materials.js'
+import { awaitingReplicaImports } from '../domain/multi-region.js'
+import { replicasOf } from '../services/multi-region-keys.js'
 import type { Handler } from './context.js'
 import { pageOfList, readPageRequest } from './support/pagination.js'
 import { assertRotatableSpec } from './support/rotation.js'
@@ -11,14 +18,18 @@ import { assertRotatableSpec } from './support/rotation.js'
  * material ("This field is only present for symmetric encryption KMS keys with EXTERNAL
  * origin"). KeyId is the bare key ID, as in the API Reference's examples.
  */
-function entry(key: KeyRecord, m: KeyMaterialInfo) {
+function entry(key: KeyRecord, m: KeyMaterialInfo, awaitingReplicas: boolean) {
   const imported = KEY_ORIGINS[key.origin].material === 'imported' ? m.imported : undefined
+  const state = materialState(key, m)
   return {
     KeyId: key.keyId,
     KeyMaterialId: m.keyMaterialId,
     KeyMaterialDescription: imported?.description,
     ImportState: imported?.importState,
-    KeyMaterialState: materialState(key, m),
+    KeyMaterialState:
+      state === 'PENDING_ROTATION' && awaitingReplicas
+        ? ('PENDING_MULTI_REGION_IMPORT_AND_ROTATION' as const)
+        : state,
     ExpirationModel: imported?.expirationModel,
     ValidTo: imported?.validTo === undefined ? undefined : new Date(imported.validTo),
     RotationDate: m.rotationDate === undefined ? undefined : new Date(m.rotationDate),
@@ -52,8 +63,16 @@ export const listKeyRotations: Handler<'ListKeyRotations'> = async (ctx, input) 
     items,
     sortKey: (i) => positionKey(i.position),
   })
+  // New imported material of a multi-Region primary waits for every replica's import first.
+  const pending = pendingMaterial(key)
+  const awaiting =
+    pending !== undefined &&
+    awaitingReplicaImports(
+      await replicasOf(key, (region, keyId) => ctx.keys.findKey(region, keyId)),
+      pending.keyMaterialId,
+    )
   return {
-    Rotations: out.items.map((i) => entry(key, i.material)),
+    Rotations: out.items.map((i) => entry(key, i.material, awaiting)),
     Truncated: out.Truncated,
     NextMarker: out.NextMarker,
   }

@@ -1,3 +1,6 @@
+import { assertNotReplica, awaitingReplicaImports } from '../domain/multi-region.js'
+import type { KeyStoreTransaction } from '../ports/key-store.js'
+import { replicasOf } from '../services/multi-region-keys.js'
 import {
   ConflictException,
   KMSInvalidStateException,
@@ -23,6 +26,9 @@ import { assertRotatableSpec } from './support/rotation.js'
 function assertCanRotateOnDemand(key: KeyRecord, now: number): void {
   if (key.keyState !== 'PendingImport') assertKeyState(key, 'use')
   assertRotatableSpec(key)
+  // On-demand rotation of multi-Region keys "is invoked on the primary" (API Reference,
+  // RotateKeyOnDemand); the replicas get the new material in the same transaction.
+  assertNotReplica(key)
   // Keys in a custom key store cannot rotate (kms-api.md §3.4, footnote [7]).
   if (!KEY_ORIGINS[key.origin].onDemandRotation) {
     throw new UnsupportedOperationException(
@@ -48,6 +54,26 @@ function assertCanRotateOnDemand(key: KeyRecord, now: number): void {
 }
 
 /**
+ * An imported multi-Region primary rotates to new material only once every replica imported
+ * it too ("import the same key material into each replica … then rotate the primary", API
+ * Reference, RotateKeyOnDemand and ImportKeyMaterial, 2025-11). AWS's answer otherwise is not
+ * documented; the state (PENDING_MULTI_REGION_IMPORT_AND_ROTATION) is, so the refusal is a
+ * KMSInvalidStateException naming the material.
+ */
+async function assertImportedInReplicas(
+  tx: KeyStoreTransaction,
+  key: KeyRecord,
+  keyMaterialId: string,
+): Promise<void> {
+  const replicas = await replicasOf(key, (region, keyId) => tx.getKey(region, keyId))
+  if (awaitingReplicaImports(replicas, keyMaterialId)) {
+    throw new KMSInvalidStateException(
+      `Key material (id: ${keyMaterialId}) of ${key.arn} is pending import into its replica keys; import it into every replica key before the rotation.`,
+    )
+  }
+}
+
+/**
  * RotateKeyOnDemand: the key's new material becomes current at once, in one transaction. A key
  * with AWS_KMS origin gets fresh material; a key with imported material switches to the
  * material imported with ImportType NEW_KEY_MATERIAL (API Reference, RotateKeyOnDemand, since
@@ -61,6 +87,7 @@ export const rotateKeyOnDemand: Handler<'RotateKeyOnDemand'> = async (ctx, input
     const now = ctx.clock.now()
     assertCanRotateOnDemand(current, now)
     const pending = pendingMaterial(current)
+    if (pending) await assertImportedInReplicas(tx, current, pending.keyMaterialId)
     return pending
       ? withRotation(current, { keyMaterialId: pending.keyMaterialId, at: now, type: 'ON_DEMAND' })
       : ctx.keys.rotateToNewMaterial(tx, current, { type: 'ON_DEMAND' })

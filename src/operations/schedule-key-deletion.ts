@@ -1,5 +1,6 @@
 import { ValidationException } from '../domain/errors/exceptions.js'
 import { assertKeyState } from '../domain/key-state.js'
+import type { KeyRecord } from '../domain/key.js'
 import type { Handler } from './context.js'
 
 const DAY_MS = 86_400_000
@@ -23,6 +24,10 @@ function pendingWindow(days: number | undefined): number {
   return window
 }
 
+const waitsForReplicas = (key: KeyRecord) =>
+  key.multiRegionConfiguration?.keyType === 'PRIMARY' &&
+  key.multiRegionConfiguration.replicaRegions.length > 0
+
 /**
  * ScheduleKeyDeletion: the key becomes PendingDeletion, unusable, until DeletionDate = now +
  * the waiting period; then the scheduler's key deletion job deletes it with its material and
@@ -33,6 +38,12 @@ export const scheduleKeyDeletion: Handler<'ScheduleKeyDeletion'> = async (ctx, i
   const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
   const scheduled = await ctx.keys.mutate(key, (current) => {
     assertKeyState(current, 'scheduleDeletion')
+    // A multi-Region primary with replicas waits for them: PendingReplicaDeletion, no
+    // DeletionDate; its window starts when the last replica is deleted (API Reference,
+    // ScheduleKeyDeletion; src/services/multi-region-keys.ts, destroyRelated).
+    if (waitsForReplicas(current)) {
+      return { ...current, keyState: 'PendingReplicaDeletion', pendingDeletionWindowInDays: days }
+    }
     return {
       ...current,
       keyState: 'PendingDeletion',
@@ -42,7 +53,8 @@ export const scheduleKeyDeletion: Handler<'ScheduleKeyDeletion'> = async (ctx, i
   })
   return {
     KeyId: scheduled.arn,
-    DeletionDate: new Date(scheduled.deletionDate!),
+    DeletionDate:
+      scheduled.deletionDate === undefined ? undefined : new Date(scheduled.deletionDate),
     KeyState: scheduled.keyState,
     PendingWindowInDays: days,
   }

@@ -130,6 +130,11 @@ export interface KeyStore extends KeyStoreTransaction {
   listKeysDueForDeletion(now: number): Promise<Array<{ region: string; keyId: string }>>
   /** Enabled keys whose next automatic rotation date has passed (any account or Region). */
   listKeysDueForRotation(now: number): Promise<Array<{ region: string; keyId: string }>>
+  /**
+   * Keys in a transient state, Creating or Updating (any account or Region): the multi-Region
+   * operations end those states at once, so the scheduler finds only what a crash left.
+   */
+  listKeysInTransientStates(): Promise<Array<{ region: string; keyId: string }>>
   /** Keys with imported material whose ValidTo has passed (any account or Region). */
   listKeysWithExpiredMaterial(now: number): Promise<Array<{ region: string; keyId: string }>>
   /**

@@ -42,6 +42,7 @@ import type { RootKey } from '../ports/root-key.js'
 import type { Caller } from '../domain/caller.js'
 import { ByteBoundedLru } from './key-cache.js'
 import { OtherWritersFollower } from './store-changes.js'
+import { destroyRelated, syncReplicas } from './multi-region-keys.js'
 import {
   DEFAULT_RESOURCE_QUOTAS,
   keysQuotaExceeded,
@@ -260,6 +261,11 @@ export class KeyService {
   /** Enabled keys whose automatic rotation is due, any account or Region (the scheduler). */
   listKeysDueForRotation(now: number): Promise<Array<{ region: string; keyId: string }>> {
     return this.#store.listKeysDueForRotation(now)
+  }
+
+  /** Keys left Creating or Updating, any account or Region (the scheduler). */
+  listKeysInTransientStates(): Promise<Array<{ region: string; keyId: string }>> {
+    return this.#store.listKeysInTransientStates()
   }
 
   /** Keys with expired imported material, any account or Region (the scheduler). */
@@ -484,11 +490,67 @@ export class KeyService {
         const current = await tx.getKey(key.region, key.keyId)
         if (!current) throw keyNotFound(key.arn)
         const next = await change(current, tx)
-        if (next !== current) await tx.updateKey(next)
+        if (next !== current) {
+          await tx.updateKey(next)
+          // A primary's shared properties reach its replicas in this same transaction.
+          await syncReplicas(this, tx, next)
+        }
         return next
       })
     } finally {
-      this.#invalidate(`${key.region}/${key.keyId}`)
+      this.#invalidate(key.multiRegion ? undefined : `${key.region}/${key.keyId}`)
+    }
+  }
+
+  /**
+   * Runs changes to several related keys (a multi-Region key's set) in one transaction, then
+   * forgets every cached key: such changes are rare management calls, and the cache need not
+   * know which Regions a set spans.
+   */
+  async changeRelated<T>(fn: (tx: KeyStoreTransaction) => Promise<T>): Promise<T> {
+    try {
+      return await this.#store.transaction(fn)
+    } finally {
+      this.#invalidate()
+    }
+  }
+
+  /**
+   * Copies into `to`'s Region, inside `tx`, every stored material of `from` that `to` lacks:
+   * unwrapped, then wrapped again for `to` (the wrapping binds Region and key ID), under the
+   * same KeyMaterialId, so a ciphertext of either key names a material both hold.
+   */
+  async copyMaterials(tx: KeyStoreTransaction, from: KeyRecord, to: KeyRecord): Promise<void> {
+    const have = new Set(
+      (await tx.listKeyMaterials(to.region, to.keyId)).map((m) => m.keyMaterialId),
+    )
+    for (const stored of await tx.listKeyMaterials(from.region, from.keyId)) {
+      if (have.has(stored.keyMaterialId)) continue
+      const bytes = await this.#rootKey.unwrap(stored.wrapped, materialContext(stored))
+      try {
+        await tx.insertKeyMaterial(
+          await this.#wrap(to, { keyMaterialId: stored.keyMaterialId, bytes }),
+        )
+      } finally {
+        bytes.fill(0)
+      }
+    }
+  }
+
+  /** `from`'s material-ID secret wrapped for `to`, so both derive the same KeyMaterialIds. */
+  async copyMaterialIdKey(
+    from: KeyRecord,
+    to: Pick<KeyRecord, 'region' | 'keyId'>,
+  ): Promise<string> {
+    if (!from.materialIdKey) throw new Error(`${from.arn} has no material ID secret`)
+    const secret = await this.#rootKey.unwrap(
+      Buffer.from(from.materialIdKey, 'base64'),
+      materialIdKeyContext(from),
+    )
+    try {
+      return (await this.#rootKey.wrap(secret, materialIdKeyContext(to))).toString('base64')
+    } finally {
+      secret.fill(0)
     }
   }
 
@@ -509,6 +571,9 @@ export class KeyService {
    * Returns whether the key was deleted.
    */
   async destroy(region: string, keyId: string): Promise<boolean> {
+    // A related key leaves its set in the transaction that deletes it.
+    if (keyId.startsWith('mrk-'))
+      return destroyRelated(this, { region, keyId, now: this.#clock.now() })
     try {
       return await this.#store.transaction(async (tx) => {
         const current = await tx.getKey(region, keyId)

@@ -6,6 +6,7 @@ import type { Clock } from '../ports/clock.js'
 import type { KeyStoreTransaction } from '../ports/key-store.js'
 import type { Logger } from '../ports/logger.js'
 import type { KeyService } from './key-service.js'
+import { settle } from './multi-region-keys.js'
 
 /** A job the scheduler runs on every tick; it must be idempotent and safe to run late. */
 export type ScheduledJob = (now: number) => Promise<number>
@@ -133,6 +134,8 @@ export function keyRotationJob(keys: KeyService): ScheduledJob {
   return async (now) => {
     const due = await keys.listKeysDueForRotation(now)
     return changeEach(keys, due, async (current, tx) => {
+      // A replica rotates with its primary, in the primary's transaction (syncReplicas).
+      if (current.multiRegionConfiguration?.keyType === 'REPLICA') return current
       if (!isRotationDue(current, now)) return current
       const rotated = await keys.rotateToNewMaterial(tx, current, { type: 'AUTOMATIC' })
       return nextScheduleAfterRotation(rotated, now)
@@ -155,5 +158,20 @@ export function importedMaterialExpiryJob(keys: KeyService): ScheduledJob {
       for (const keyMaterialId of expired) await keys.dropMaterial(tx, current, keyMaterialId)
       return withMaterialsDeleted(current, expired)
     })
+  }
+}
+
+/**
+ * Ends the transient states a crash left behind: a replica that ReplicateKey made but did not
+ * yet move out of Creating, keys that UpdatePrimaryRegion left Updating. The record names the
+ * state each settles in (src/services/multi-region-keys.ts).
+ */
+export function transientStateJob(keys: KeyService): ScheduledJob {
+  return async () => {
+    let settled = 0
+    for (const key of await keys.listKeysInTransientStates()) {
+      if (await settle(keys, key)) settled++
+    }
+    return settled
   }
 }

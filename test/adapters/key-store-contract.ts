@@ -776,6 +776,30 @@ export function runKeyStoreContract(
         ])
       })
 
+      it('finds the keys left in a transient state (Creating, Updating), in any Region', async () => {
+        const store = await fresh()
+        const creating = keyFixture({
+          keyState: 'Creating',
+          settlesTo: 'Enabled',
+          region: 'eu-west-1',
+        })
+        const updating = keyFixture({ keyState: 'Updating', settlesTo: 'Enabled' })
+        const settled = keyFixture()
+        for (const k of [creating, updating, settled]) await store.insertKey(k)
+        assert.deepEqual(
+          sort(await store.listKeysInTransientStates()),
+          sort([
+            { region: 'eu-west-1', keyId: creating.keyId },
+            { region: 'us-east-1', keyId: updating.keyId },
+          ]),
+        )
+        const { settlesTo: _s, ...rest } = creating
+        await store.updateKey({ ...rest, keyState: 'Enabled' })
+        assert.deepEqual(await store.listKeysInTransientStates(), [
+          { region: 'us-east-1', keyId: updating.keyId },
+        ])
+      })
+
       it('finds the keys with imported material whose ValidTo has passed', async () => {
         const store = await fresh()
         const imported = (

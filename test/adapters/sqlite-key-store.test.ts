@@ -133,6 +133,7 @@ describe('SQLite key store', () => {
         '0004_custom_key_stores',
         '0005_external_key_stores',
         '0006_grants',
+        '0007_multi_region_keys',
         '0008_scale_indexes_and_change_log',
       ])
     } finally {

@@ -48,6 +48,50 @@ describe('requestConditions', () => {
     })
   })
 
+  it("multi-Region keys: the key's current role, and the Regions of ReplicateKey and UpdatePrimaryRegion", () => {
+    const replica = {
+      ...KEY,
+      multiRegion: true,
+      multiRegionConfiguration: {
+        keyType: 'REPLICA',
+        primaryRegion: 'us-east-1',
+        replicaRegions: ['eu-west-1'],
+      },
+    } as unknown as KeyRecord
+    const onReplica = requestConditions({ ...base, operation: 'Encrypt', key: replica, input: {} })
+    assert.equal(onReplica['kms:MultiRegion'], true)
+    assert.equal(onReplica['kms:MultiRegionKeyType'], 'REPLICA')
+    assert.equal(
+      requestConditions({ ...base, operation: 'Encrypt', key: KEY, input: {} })[
+        'kms:MultiRegionKeyType'
+      ],
+      undefined,
+    )
+    const replicate = requestConditions({
+      ...base,
+      operation: 'ReplicateKey',
+      key: replica,
+      input: { KeyId: 'mrk-1', ReplicaRegion: 'eu-west-3' },
+    })
+    assert.equal(replicate['kms:ReplicaRegion'], 'eu-west-3')
+    assert.equal(replicate['kms:PrimaryRegion'], undefined)
+    const update = requestConditions({
+      ...base,
+      operation: 'UpdatePrimaryRegion',
+      key: replica,
+      input: { KeyId: 'mrk-1', PrimaryRegion: 'eu-west-1' },
+    })
+    assert.equal(update['kms:PrimaryRegion'], 'eu-west-1')
+    assert.equal(update['kms:ReplicaRegion'], undefined)
+    const create = requestConditions({
+      ...base,
+      operation: 'CreateKey',
+      input: { MultiRegion: true },
+    })
+    assert.equal(create['kms:MultiRegion'], true)
+    assert.equal(create['kms:MultiRegionKeyType'], 'PRIMARY')
+  })
+
   it('a key ID names no alias, and DescribeKey supplies no encryption context', () => {
     const out = requestConditions({
       ...base,

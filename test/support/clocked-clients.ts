@@ -24,11 +24,11 @@ export class ClockedClients {
     this.#clock = clock
   }
 
-  /** A new admin client of `endpoint`, signing at the manual clock's time. */
-  kms(endpoint: string): KMSClient {
+  /** A new admin client of `endpoint` in `region`, signing at the manual clock's time. */
+  kms(endpoint: string, region = 'us-east-1'): KMSClient {
     const client = new KMSClient({
       endpoint,
-      region: 'us-east-1',
+      region,
       credentials: ADMIN,
       maxAttempts: 1,
       systemClockOffset: this.#clock.now() - Date.now(),

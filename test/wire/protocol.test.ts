@@ -3,7 +3,7 @@ import { Agent, request as httpRequest } from 'node:http'
 import { after, before, describe, it } from 'node:test'
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms'
 import { OPERATIONS } from '../../src/operations/index.js'
-import { INPUT_SCHEMAS, OPERATION_NAMES } from '../../src/wire/generated/model.js'
+import { OPERATION_NAMES } from '../../src/wire/generated/model.js'
 import { MAX_BODY_BYTES } from '../../src/wire/kms-http-handler.js'
 import { startKeyward, type TestServer } from '../support/keyward-server.js'
 import { rawRequest, type RawResponse } from '../support/raw-request.js'
@@ -116,24 +116,12 @@ describe('AWS JSON 1.1 protocol', () => {
       expectWireSuccess(r)
     })
 
-    it('answers every API operation Keyward lacks with UnsupportedOperationException naming it', async () => {
-      // Each required member gets a Region name, a value that passes every model constraint
-      // of the operations left (KeyId, ReplicaRegion, PrimaryRegion), so the request passes
-      // validation and reaches the operation table.
+    it('implements every API operation of the model (none answers UnsupportedOperationException)', async () => {
+      // ReplicateKey and UpdatePrimaryRegion were the last ones (issue 14). Should the model
+      // gain an operation, the request core answers it UnsupportedOperationException naming
+      // it (src/core/invoke.ts, findHandler) until it is built; this test then lists it.
       const missing = OPERATION_NAMES.filter((op) => !OPERATIONS[op])
-      assert.ok(missing.length > 0, 'at least one unimplemented operation to try')
-      for (const op of missing) {
-        const required = ((INPUT_SCHEMAS[op] as { required?: string[] }).required ?? []).map(
-          (member) => [member, 'us-west-2'],
-        )
-        const body = JSON.stringify(Object.fromEntries(required))
-        const r = await raw({ target: `TrentService.${op}`, body })
-        expectWireError(
-          r,
-          'UnsupportedOperationException',
-          `${op} is not supported by this Keyward version.`,
-        )
-      }
+      assert.deepEqual(missing, [])
     })
   })
 

@@ -817,6 +817,15 @@ export class KyselyKeyStore extends Statements implements KeyStore {
     return rows.map((r) => ({ region: r.region, keyId: r.key_id }))
   }
 
+  async listKeysInTransientStates() {
+    const rows = await this.#db
+      .selectFrom('kms_keys')
+      .select(['region', 'key_id'])
+      .where('key_state', 'in', ['Creating', 'Updating'])
+      .execute()
+    return rows.map((r) => ({ region: r.region, keyId: r.key_id }))
+  }
+
   async listKeysWithExpiredMaterial(now: number) {
     const rows = await this.#db
       .selectFrom('kms_keys')

@@ -213,6 +213,19 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute()
     },
   },
+  // Multi-Region keys (issue 14): replicas are rows of kms_keys like any key (the set of
+  // related keys is in each record), so no table changes. The scheduler looks for keys left in
+  // a transient state (Creating, Updating) by a crash on every tick: this index keeps that
+  // lookup from reading every key.
+  '0007_multi_region_keys': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('kms_keys_by_key_state')
+        .on('kms_keys')
+        .column('key_state')
+        .execute()
+    },
+  },
   // Scale (issue 13): no request or scheduler tick walks every key or alias. Each index below
   // replaces one whose columns stopped short of the query's filters, so the query fell back to
   // a range of the whole Region or account (SQLite docs, "The SQLite Query Optimizer

@@ -1,3 +1,4 @@
+import { assertNotReplica } from '../../domain/multi-region.js'
 import { UnsupportedOperationException } from '../../domain/errors/exceptions.js'
 import type { KeyRecord } from '../../domain/key.js'
 import { KEY_ORIGINS } from '../../domain/key-origins.js'
@@ -49,4 +50,7 @@ export function assertAutomaticRotationSupported(key: KeyRecord): void {
     )
   }
   assertRotatableSpec(key)
+  // Rotation is a shared property, set on the primary alone (Developer Guide, "Rotating
+  // multi-Region keys"); AWS's answer on a replica is not documented.
+  assertNotReplica(key)
 }
