@@ -6,6 +6,9 @@ import { isKmsException, type KmsException } from '../domain/kms-exception.js'
 import type { RequestRateLimiter } from '../domain/quotas.js'
 import type { Clock } from '../ports/clock.js'
 import type { Logger } from '../ports/logger.js'
+import type { AuditSink } from '../ports/audit-sink.js'
+import { refusedBeforeCore, type CallProgress } from './audit-refusals.js'
+import { originOf } from './origin.js'
 import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
 import type { Principals } from '../config/principals.js'
 import {
@@ -58,6 +61,11 @@ export interface KmsHttpDeps {
   /** AWS's request quotas per account and Region; absent when off (always in --dev). */
   readonly requestRates?: RequestRateLimiter
   readonly logger: Logger
+  /**
+   * Told of calls refused before the request core (authentication, throttling, validation),
+   * which the core never sees; the core reports every other call itself.
+   */
+  readonly audit?: AuditSink
   /** Opens the session tokens of temporary credentials (STS); none accepted when absent. */
   readonly tokens?: SessionTokens
   /**
@@ -95,18 +103,6 @@ function parseJson(body: Buffer): unknown {
   } catch {
     throw new SerializationException('Unexpected token: the request body is not valid JSON.')
   }
-}
-
-/**
- * Where a request came from, for the global condition keys aws:SourceIp and
- * aws:SecureTransport. An IPv4 peer on a dual-stack socket shows as `::ffff:a.b.c.d`; policies
- * name it as `a.b.c.d`, so the mapped form is unwrapped.
- */
-function originOf(req: IncomingMessage): { sourceIp?: string; secureTransport: boolean } {
-  const address = req.socket.remoteAddress
-  const sourceIp = address?.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
-  const secureTransport = (req.socket as { encrypted?: boolean }).encrypted === true
-  return sourceIp === undefined ? { secureTransport } : { sourceIp, secureTransport }
 }
 
 /** Only the members the model declares for `op` leave the server ("declared fields only"). */
@@ -197,8 +193,10 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
   async function handle(
     req: IncomingMessage,
     requestId: string,
+    progress: CallProgress,
   ): Promise<{ op: KmsOperationName; body: string }> {
     const op = parseTarget(req)
+    progress.operation = op
     const body = await readBody(req, MAX_BODY_BYTES)
     checkContentType(req)
     const principals = deps.principals.current()
@@ -221,8 +219,11 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
         ...(deps.devCaller ? { devPrincipal: deps.devCaller } : {}),
       },
     )
+    progress.caller = principal
+    progress.region = region
     deps.requestRates?.admit({ accountId: principal.accountId, region, operation: op, body })
     const input = validateInput(op, parseJson(body))
+    progress.inCore = true
     const output = await deps.invoke({
       operation: op,
       input,
@@ -252,7 +253,8 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
       return
     }
     const requestId = randomUUID()
-    handle(req, requestId).then(
+    const progress: CallProgress = { inCore: false }
+    handle(req, requestId, progress).then(
       ({ body }) => send(res, 200, ['x-amzn-requestid', requestId], body),
       (error: unknown) => {
         if (error instanceof BodyTooLarge) {
@@ -262,6 +264,15 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
           // debug line without a stack, never an error (issue 10).
           deps.logger.debug('request aborted', { requestId })
         } else if (isKmsException(error)) {
+          if (deps.audit && !progress.inCore) {
+            const event = refusedBeforeCore(req, {
+              requestId,
+              progress,
+              error,
+              at: deps.clock.now(),
+            })
+            if (event) deps.audit.record(event)
+          }
           if (error.fault === 'server')
             deps.logger.error(error.name, {
               requestId,
