@@ -18,6 +18,7 @@ Commands:
   credentials  Print the admin credentials as shell exports: eval "$(keyward credentials)"
   principals   Add users and roles, create and revoke access keys, attach policies
   xks-proxy    Keyward's XKS proxy (External Key Store Proxy API) and its keys
+  audit        Verify the audit trail's chain and signatures; search its events
 
 Options:
   --version    Print Keyward's version
@@ -62,6 +63,14 @@ Options:
                             (KEYWARD_KEEP_ALIVE_TIMEOUT; default 65)
   --max-connections <n>     Connections open at once per server process; more are closed as
                             they arrive (KEYWARD_MAX_CONNECTIONS; default 1024)
+  --audit-dir <dir>  Where the audit trail's files go (KEYWARD_AUDIT_DIR; default
+                     <data-dir>/audit): one CloudTrail record per call, chained by SHA-256,
+                     digests signed with <data-dir>/audit-signing.key. See 'keyward audit'.
+  --audit-required   Refuse calls (KMSInternalException) rather than answer them when their
+                     audit events cannot be written; answers wait for the fsync
+                     (KEYWARD_AUDIT_REQUIRED=1)
+  --no-audit         No audit trail (KEYWARD_AUDIT=0); GetKeyLastUsage then has no
+                     CloudTrailEventId
   -h, --help         Show this help
 
 One server per data directory: a second one is refused (<data-dir>/keyward.lock names the
@@ -134,6 +143,9 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       'request-timeout': { type: 'string' },
       'keep-alive-timeout': { type: 'string' },
       'max-connections': { type: 'string' },
+      'audit-dir': { type: 'string' },
+      'audit-required': { type: 'boolean' },
+      'no-audit': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -157,6 +169,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   }
   const workers = parseWorkers(setting(values.workers, env.KEYWARD_WORKERS) ?? '1')
   const http = httpLimits(values, env)
+  const audit = auditSettings(values, env)
   // Loaded only to serve: `keyward --help` and refusals answer without loading the server.
   const { consoleLogger, createEmbeddedKeyward, openPrincipals } = await import('../server.js')
   const { lockDataDir } = await import('../adapters/store-sql/data-dir-lock.js')
@@ -172,10 +185,13 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     ...(allowInsecurePermissions ? { allowInsecurePermissions } : {}),
     http,
     env,
+    audit,
   }
   if (isWorker()) {
     const worker = await createEmbeddedKeyward({
       ...embedded,
+      // Each process writes its own chain: a file has one writer.
+      ...(audit ? { audit: { ...audit, stream: `worker-${workerIndex(env)}` } } : {}),
       runScheduler: workerIndex(env) === 0,
       sharedWithOtherProcesses: true,
     })
@@ -415,6 +431,19 @@ function httpLimits(
   return limits
 }
 
+/** The audit trail of `serve`: off with --no-audit, else its directory and mode. */
+function auditSettings(
+  values: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv,
+): { dir?: string; required?: boolean } | false {
+  const off = values['no-audit'] === true || ['0', 'false', 'off'].includes(env.KEYWARD_AUDIT ?? '')
+  const required = values['audit-required'] === true || truthy(env.KEYWARD_AUDIT_REQUIRED)
+  if (off && required) throw new Error('--audit-required and --no-audit contradict each other')
+  if (off) return false
+  const dir = setting(values['audit-dir'] as string | undefined, env.KEYWARD_AUDIT_DIR)
+  return { ...(dir ? { dir } : {}), ...(required ? { required } : {}) }
+}
+
 /** Connections open at once: 1 to 1,000,000. */
 function parseMaxConnections(text: string): number {
   const n = /^\d{1,7}$/.test(text) ? Number(text) : NaN
@@ -457,6 +486,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     case 'principals': {
       const { principalsCommand } = await import('./principals.js')
       return principalsCommand(rest, env)
+    }
+    case 'audit': {
+      const { auditCommand } = await import('./audit.js')
+      return auditCommand(rest, env)
     }
     case 'xks-proxy': {
       const { xksProxy } = await import('./xks-proxy.js')

@@ -133,6 +133,7 @@ describe('SQLite key store', () => {
         '0004_custom_key_stores',
         '0005_external_key_stores',
         '0006_grants',
+        '0009_key_last_usage_event_id',
       ])
     } finally {
       db.close()

@@ -609,6 +609,7 @@ export class KyselyKeyStore extends Statements implements KeyStore {
             operation: u.operation,
             used_at: u.usedAt,
             request_id: u.requestId,
+            cloudtrail_event_id: u.cloudTrailEventId ?? null,
           })
           .onConflict((oc) =>
             oc
@@ -617,6 +618,7 @@ export class KyselyKeyStore extends Statements implements KeyStore {
                 operation: u.operation,
                 used_at: u.usedAt,
                 request_id: u.requestId,
+                cloudtrail_event_id: u.cloudTrailEventId ?? null,
               })
               // Another worker may have stored a later use already.
               .where('kms_key_last_usage.used_at', '<', u.usedAt),
@@ -640,6 +642,7 @@ export class KyselyKeyStore extends Statements implements KeyStore {
           operation: row.operation,
           usedAt: Number(row.used_at),
           requestId: row.request_id,
+          ...(row.cloudtrail_event_id ? { cloudTrailEventId: row.cloudtrail_event_id } : {}),
         }
       : undefined
   }
