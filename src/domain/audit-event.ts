@@ -44,6 +44,8 @@ export interface AuditEvent {
   readonly caller?: Caller
   /** The access key ID a refused, unauthenticated request claimed (only when well-formed). */
   readonly accessKeyId?: string
+  /** The account that access key belongs to, when Keyward knows it (CloudTrail's recipient). */
+  readonly accountId?: string
   readonly region: string
   /** Milliseconds since the epoch, from the injected clock, when the call finished. */
   readonly at: number
@@ -135,6 +137,14 @@ const KMS = 'kms.amazonaws.com' as const
 /** `arn:aws:kms:<region>:<account>:key/<id>` → `<account>`. */
 const accountOfArn = (arn: string) => arn.split(':')[4] ?? ''
 
+/** The kind of identity an ARN names, for callers that do not say (as policy-caller.ts reads it). */
+const typeOfArn = (arn: string) =>
+  /^arn:[^:]+:iam::\d{12}:root$/.test(arn)
+    ? 'root'
+    : /^arn:[^:]+:sts::\d{12}:assumed-role\//.test(arn)
+      ? 'assumed-role'
+      : 'user'
+
 /** The name after the last `/` of an IAM ARN: the user, role or session name. */
 const lastName = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1)
 
@@ -161,7 +171,7 @@ export function userIdentityOf(
     accountId: caller.accountId,
     ...(caller.accessKeyId ? { accessKeyId: caller.accessKeyId } : {}),
   }
-  const type = caller.principalType ?? (caller.arn.endsWith(':root') ? 'root' : 'user')
+  const type = caller.principalType ?? typeOfArn(caller.arn)
   if (type === 'root') return { type: 'Root', ...common, principalId: caller.accountId }
   if (type === 'user')
     return { type: 'IAMUser', ...common, userName: caller.userName ?? lastName(caller.arn) }
@@ -199,7 +209,10 @@ const resourcesOf = (keys: readonly UsedKey[]) =>
  */
 export function callRecord(event: AuditEvent): CloudTrailRecord {
   const details = event.details
-  const recipient = event.caller?.accountId ?? event.keys[0]?.arn.split(':')[4] ?? ''
+  const recipient =
+    event.caller?.accountId ??
+    event.accountId ??
+    (event.keys[0] ? accountOfArn(event.keys[0].arn) : '')
   return {
     eventVersion: EVENT_VERSION,
     userIdentity: userIdentityOf(event.caller, event.accessKeyId),

@@ -42,7 +42,14 @@ function claimedCredential(req: IncomingMessage): { accessKeyId?: string; region
  */
 export function refusedBeforeCore(
   req: IncomingMessage,
-  refusal: { requestId: string; progress: CallProgress; error: KmsException; at: number },
+  refusal: {
+    requestId: string
+    progress: CallProgress
+    error: KmsException
+    at: number
+    /** The account of an access key Keyward knows (the recipient of a forged signature). */
+    accountOf: (accessKeyId: string) => string | undefined
+  },
 ): AuditEvent | undefined {
   const { progress, error } = refusal
   if (!progress.operation) return undefined
@@ -53,6 +60,9 @@ export function refusedBeforeCore(
     requestId: refusal.requestId,
     ...(progress.caller ? { caller: progress.caller } : {}),
     ...(claimed.accessKeyId ? { accessKeyId: claimed.accessKeyId } : {}),
+    ...(claimed.accessKeyId && refusal.accountOf(claimed.accessKeyId)
+      ? { accountId: refusal.accountOf(claimed.accessKeyId)! }
+      : {}),
     region: progress.region ?? claimed.region ?? '',
     at: refusal.at,
     keys: [],

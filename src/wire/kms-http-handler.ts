@@ -201,7 +201,7 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     checkContentType(req)
     const principals = deps.principals.current()
     const now = deps.clock.now()
-    const { principal, region } = verifySigV4(
+    const { principal, region, accessKeyId } = verifySigV4(
       {
         method: req.method ?? 'POST',
         url: req.url ?? '/',
@@ -227,7 +227,8 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
     const output = await deps.invoke({
       operation: op,
       input,
-      caller: principal,
+      // The key the request was signed with, for the audit trail's userIdentity.
+      caller: principal.accessKeyId ? principal : { ...principal, accessKeyId },
       region,
       requestId,
       origin: originOf(req),
@@ -270,6 +271,8 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
               progress,
               error,
               at: deps.clock.now(),
+              accountOf: (key) =>
+                deps.principals.current().credentials.get(key)?.principal.accountId,
             })
             if (event) deps.audit.record(event)
           }

@@ -44,7 +44,11 @@ export async function startAudited(
     signingKey,
     logger: trailLogger,
   })
-  const kw = await startKeyward({ dataDir, audit: trail.sink() })
+  const kw = await startKeyward({
+    dataDir,
+    audit: trail.sink(),
+    ...(options.clock ? { clock: options.clock } : {}),
+  })
   return {
     kw,
     trail,
