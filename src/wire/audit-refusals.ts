@@ -33,6 +33,18 @@ function claimedCredential(req: IncomingMessage): { accessKeyId?: string; region
 }
 
 /**
+ * AWS's IncompleteSignatureException echoes the Authorization header to the caller (recorded:
+ * "… Authorization=<header>"). The caller may see its own header; the trail keeps no copy of
+ * it, since a client that put its secret in the wrong place would have it written to disk.
+ */
+function withoutAuthorization(message: string, req: IncomingMessage): string {
+  const header = req.headers.authorization
+  return typeof header === 'string' && header.length > 0 && message.includes(header)
+    ? message.split(header).join('<the Authorization header>')
+    : message
+}
+
+/**
  * The audit event of a call the front door refused before the core: an authentication
  * failure, a throttled or invalid request. Undefined when not even the operation is known
  * (an unknown X-Amz-Target names no event).
@@ -66,7 +78,9 @@ export function refusedBeforeCore(
     region: progress.region ?? claimed.region ?? '',
     at: refusal.at,
     keys: [],
-    outcome: error.message ? { error: error.name, message: error.message } : { error: error.name },
+    outcome: error.message
+      ? { error: error.name, message: withoutAuthorization(error.message, req) }
+      : { error: error.name },
     eventId: randomUUID(),
     details: {
       ...(origin.sourceIp ? { sourceIp: origin.sourceIp } : {}),
