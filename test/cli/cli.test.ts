@@ -37,6 +37,9 @@ const FLAGS = [
   '--request-timeout',
   '--keep-alive-timeout',
   '--max-connections',
+  '--audit-dir',
+  '--audit-required',
+  '--no-audit',
   '--help',
 ]
 const ENV_VARS = [
@@ -54,6 +57,9 @@ const ENV_VARS = [
   'KEYWARD_KEEP_ALIVE_TIMEOUT',
   'KEYWARD_MAX_CONNECTIONS',
   'KEYWARD_LOG_LEVEL',
+  'KEYWARD_AUDIT_DIR',
+  'KEYWARD_AUDIT_REQUIRED',
+  'KEYWARD_AUDIT',
 ]
 const BAD_SIGNATURE =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'
