@@ -6,6 +6,7 @@ import { benchAsymmetric } from './asymmetric.js'
 import { setUpAuthzKey, TARGET_AUTHZ_RATIO, writeAuthzPrincipals, AUTHZ_GRANTS } from './authz.js'
 import { benchHsm, softHsmAvailable } from './hsm.js'
 import { benchXks } from './xks.js'
+import { benchAudit } from './audit.js'
 import { benchXksProxy } from './xks-proxy.js'
 import { runLoad, warmUp, type LoadResult } from './load.js'
 import { cpuSeconds, startServer, waitUntilIdle, type ServerProcess } from './processes.js'
@@ -51,8 +52,9 @@ import { loadText, printTargetSummary, type TargetCheck } from './targets.js'
  * at AWS's 1,800 requests/s quota and as fast as it goes, see bench/xks-proxy.ts, which also runs
  * alone as `node dist/bench/xks-proxy.js`; then Encrypt on a key of an external key store
  * through Keyward's XKS proxy beside Encrypt on a software key, see bench/xks.ts),
- * BENCH_ONLY=hsm, xks or hsm,xks (those parts alone, without the software-key scenarios and the
- * asymmetric part), BENCH_OPEN_LOOP_CONNECTIONS (sockets of the open-loop generator, default
+ * BENCH_ONLY=hsm, xks, audit or a list of them (those parts alone, without the software-key
+ * scenarios and the asymmetric part; `audit` is Encrypt with the audit trail beside without,
+ * bench/audit.ts, which every full run includes), BENCH_OPEN_LOOP_CONNECTIONS (sockets of the open-loop generator, default
  * 64).
  */
 
@@ -87,6 +89,8 @@ interface Settings {
   readonly asymmetric: boolean
   readonly hsm: boolean
   readonly xks: boolean
+  /** Encrypt with the audit trail beside without (bench/audit.ts); always unless BENCH_ONLY omits it. */
+  readonly audit: boolean
   /** BENCH_ONLY set: skip the software-key scenarios and the asymmetric part. */
   readonly onlyParts: boolean
   readonly openLoopConnections: number
@@ -107,8 +111,8 @@ function readSettings(): Settings {
     throw new Error(`BENCH_CONNECTIONS must list integers from 1 to 1024, got '${connections}'`)
   }
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
-  if (only.some((part) => part !== 'hsm' && part !== 'xks')) {
-    throw new Error(`BENCH_ONLY must list parts among hsm and xks, got '${only}'`)
+  if (only.some((part) => part !== 'hsm' && part !== 'xks' && part !== 'audit')) {
+    throw new Error(`BENCH_ONLY must list parts among hsm, xks and audit, got '${only}'`)
   }
   return {
     // Bounded, so a typo cannot keep the machine busy for hours.
@@ -121,6 +125,7 @@ function readSettings(): Settings {
     asymmetric: process.env.BENCH_ASYMMETRIC !== '0',
     hsm: process.env.BENCH_HSM === '1' || only.includes('hsm'),
     xks: process.env.BENCH_XKS === '1' || only.includes('xks'),
+    audit: only.length === 0 || only.includes('audit'),
     onlyParts: only.length > 0,
     openLoopConnections: intFromEnv('BENCH_OPEN_LOOP_CONNECTIONS', 64, { min: 1, max: 1024 }),
   }
@@ -601,6 +606,19 @@ async function main(): Promise<number> {
       const software = await benchSoftware(settings, { dataDir, profileDir, servers })
       failed = software.failed
       checks.push(...software.checks)
+    }
+    // The audit trail's cost (issue 15): bench/audit.ts, with its own two Keywards.
+    if (settings.audit) {
+      const audit = await benchAudit({
+        env: keywardEnv,
+        keywardBin: KEYWARD_BIN,
+        credentials: CREDENTIALS,
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+        connections: TARGET_CONNECTIONS,
+      })
+      if (!audit.ok) failed = true
+      checks.push(audit.check)
     }
     // Keys in a PKCS#11 token (issue 5): bench/hsm.ts, with its own Keyward and SoftHSM.
     if (settings.hsm && !softHsmAvailable()) {
