@@ -112,7 +112,9 @@ export function createInvoke(deps: CoreDeps): Invoke {
     const context = {
       region: call.region,
       requestId: call.requestId,
-      ...(call.origin ? { origin: call.origin } : {}),
+      // Where the call came from, for aws:SourceIp and aws:SecureTransport; the User-Agent
+      // is for the audit trail only and never decides anything.
+      ...(call.origin ? { origin: authorizationOrigin(call.origin) } : {}),
     }
     const authorize = (check: { action?: `kms:${string}`; resource: string } & KeyCheck) =>
       deps.authorizer.authorize({
@@ -167,6 +169,11 @@ export function createInvoke(deps: CoreDeps): Invoke {
     return output
   }
 }
+
+const authorizationOrigin = (origin: NonNullable<Call['origin']>) =>
+  origin.sourceIp === undefined
+    ? { secureTransport: origin.secureTransport }
+    : { sourceIp: origin.sourceIp, secureTransport: origin.secureTransport }
 
 /** The exception the caller is answered with, as the audit trail records it. */
 function outcomeOf(error: unknown): { error: string; message?: string } {

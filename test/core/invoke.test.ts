@@ -88,7 +88,10 @@ describe('the request core', () => {
       `${key.Arn} is disabled.`,
     )
     const event = events.slice(before).find((e) => e.operation === 'Encrypt')!
-    assert.deepEqual(event.outcome, { error: 'DisabledException' })
+    assert.deepEqual(event.outcome, {
+      error: 'DisabledException',
+      message: `${key.Arn} is disabled.`,
+    })
     assert.deepEqual(
       event.keys.map((k) => k.arn),
       [key.Arn],
