@@ -138,7 +138,7 @@ describe('audit canary: no secret reaches the trail or the log, in any encoding'
           XksProxyUriPath: '/kms/xks/v1',
           XksProxyConnectivity: 'PUBLIC_ENDPOINT',
           XksProxyAuthenticationCredential: {
-            AccessKeyId: 'CANARYXKSACCESSKEY01',
+            AccessKeyId: 'CANARYXKSACCESSKEYAB',
             RawSecretAccessKey: proxySecret.toString(),
           },
         }),

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import {
   CreateAliasCommand,
+  ConnectCustomKeyStoreCommand,
   CreateCustomKeyStoreCommand,
+  DescribeCustomKeyStoresCommand,
   CreateGrantCommand,
   CreateKeyCommand,
   DecryptCommand,
@@ -23,6 +25,9 @@ import {
 import { ManualClock } from '../../src/ports/clock.js'
 import { userIdentityOf } from '../../src/domain/audit-event.js'
 import { expectKmsError } from '../support/assertions.js'
+import { ImportWorkspace, importMaterial } from '../support/key-import.js'
+import { createTestPki, type TestPki } from '../support/test-pki.js'
+import { startXksProxy, type RunningXksProxy } from '../support/xks-proxy.js'
 import { ClockedClients } from '../support/clocked-clients.js'
 import { ADMIN } from '../support/keyward-server.js'
 import { records, startAudited, type AuditedServer } from '../adapters/audit-file/trail-support.js'
@@ -90,9 +95,19 @@ describe('audit events: every member, per family of operations', () => {
   const ids: Record<string, string | undefined> = {}
   let key: { KeyId?: string; Arn?: string; CreationDate?: Date }
   let other: { KeyId?: string; Arn?: string }
+  let imported: { KeyId?: string; Arn?: string }
+  let xksStore: { id: string; state: string | undefined }
+  const ws = new ImportWorkspace()
+  let pki: TestPki
+  let proxy: RunningXksProxy
 
   before(async () => {
-    s = await startAudited({ clock })
+    pki = createTestPki()
+    proxy = await startXksProxy({ pki })
+    s = await startAudited({
+      clock,
+      xksClient: { caCertificates: pki.ca.certPem, timeoutMs: 2000 },
+    })
     kms = clients.kms(s.kw.endpoint)
     const created = await kms.send(
       new CreateKeyCommand({ Description: 'audited', Tags: [{ TagKey: 'team', TagValue: 'a' }] }),
@@ -195,6 +210,35 @@ describe('audit events: every member, per family of operations', () => {
     ids.schedule = scheduled.$metadata.requestId
     ids.deletionDate = scheduled.DeletionDate!.toISOString()
     await kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyId, RotationPeriodInDays: 90 }))
+    // Imported material that expires in a day.
+    imported = (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL' }))).KeyMetadata!
+    await importMaterial(() => clients.kms(s.kw.endpoint), ws, {
+      keyId: imported.KeyId!,
+      material: ws.rand(32),
+      input: {
+        ExpirationModel: 'KEY_MATERIAL_EXPIRES',
+        ValidTo: new Date(clock.now() + 86_400_000),
+      },
+    })
+    // An external key store: the service connects it in the background, by itself.
+    const { CustomKeyStoreId } = await kms.send(
+      new CreateCustomKeyStoreCommand({
+        CustomKeyStoreName: 'audited-xks',
+        CustomKeyStoreType: 'EXTERNAL_KEY_STORE',
+        XksProxyUriEndpoint: proxy.endpoint,
+        XksProxyUriPath: proxy.uriPath,
+        XksProxyConnectivity: 'PUBLIC_ENDPOINT',
+        XksProxyAuthenticationCredential: proxy.credential,
+      }),
+    )
+    await kms.send(new ConnectCustomKeyStoreCommand({ CustomKeyStoreId }))
+    let state: { ConnectionState?: string; ConnectionErrorCode?: string } = {}
+    for (let i = 0; i < 200 && state.ConnectionState !== 'CONNECTED'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25))
+      state = (await kms.send(new DescribeCustomKeyStoresCommand({ CustomKeyStoreId })))
+        .CustomKeyStores![0]!
+    }
+    xksStore = { id: CustomKeyStoreId!, state: state.ConnectionState }
     // The scheduler's own work: the deletion and the rotation are due after 91 days.
     clock.advance(91 * 86_400_000)
     await s.kw.keyward.scheduler.runOnce()
@@ -203,7 +247,10 @@ describe('audit events: every member, per family of operations', () => {
   })
   after(async () => {
     clients.destroy()
+    ws.remove()
     await s.close()
+    await proxy.stop()
+    pki.remove()
   })
 
   it('cryptographic operations: key, algorithm and encryption context, never the data', () => {
@@ -386,7 +433,7 @@ describe('audit events: every member, per family of operations', () => {
     })
   })
 
-  it('service events: the deletion and the rotation the scheduler carried out', () => {
+  it('service events: deletion, rotation, expiry, a store connected by the service', () => {
     const service = all.filter((r) => r.eventType === 'AwsServiceEvent')
     const deleted = service.find((r) => r.eventName === 'DeleteKey')!
     const { eventTime, eventID, ...rest } = deleted
@@ -417,6 +464,21 @@ describe('audit events: every member, per family of operations', () => {
       (rotated.serviceEventDetails as { rotationType: string }).rotationType,
       'AUTOMATIC',
     )
+    const expired = service.find((r) => r.eventName === 'DeleteExpiredKeyMaterial')!
+    assert.deepEqual(expired.resources, [
+      { accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: imported.Arn },
+    ])
+    assert.match(
+      String((expired.serviceEventDetails as { keyMaterialId: string }).keyMaterialId),
+      /^[0-9a-f]{64}$/,
+    )
+    const connected = service.find((r) => r.eventName === 'CustomKeyStoreConnectionStateChange')!
+    assert.equal(xksStore.state, 'CONNECTED')
+    assert.deepEqual(connected.serviceEventDetails, {
+      customKeyStoreId: xksStore.id,
+      connectionState: 'CONNECTED',
+    })
+    assert.deepEqual(connected.resources, [])
   })
 
   it('GetKeyLastUsage names the trail event of the last use (CloudTrailEventId)', async () => {

@@ -5,6 +5,7 @@ import {
   type FileAuditTrailOptions,
 } from '../../../src/adapters/audit-file/file-audit-trail.js'
 import { systemClock } from '../../../src/ports/clock.js'
+import type { XksClientConfig } from '../../../src/config/xks-client.js'
 import { startKeyward, CapturingLogger, type TestServer } from '../../support/keyward-server.js'
 
 /** A test server writing its audit trail to `<dataDir>/audit`, stream `main`. */
@@ -28,6 +29,8 @@ export interface AuditedServer {
 export async function startAudited(
   options: Partial<Omit<FileAuditTrailOptions, 'dir' | 'stream' | 'signingKey' | 'logger'>> & {
     readonly signingKey?: KeyObject
+    /** How external key store proxies are reached (principals.json "xksClient"). */
+    readonly xksClient?: XksClientConfig
   } = {},
 ): Promise<AuditedServer> {
   const { mkdtempSync } = await import('node:fs')
@@ -36,9 +39,10 @@ export async function startAudited(
   const auditDir = join(dataDir, 'audit')
   const signingKey = options.signingKey ?? generateKeyPairSync('ed25519').privateKey
   const trailLogger = new CapturingLogger()
+  const { xksClient: _xks, ...trailOptions } = options
   const trail = await FileAuditTrail.open({
     clock: systemClock,
-    ...options,
+    ...trailOptions,
     dir: auditDir,
     stream: 'main',
     signingKey,
@@ -48,6 +52,7 @@ export async function startAudited(
     dataDir,
     audit: trail.sink(),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.xksClient ? { xksClient: options.xksClient } : {}),
   })
   return {
     kw,
