@@ -1,10 +1,25 @@
 import assert from 'node:assert/strict'
-import { createPublicKey } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createPublicKey, generateKeyPairSync } from 'node:crypto'
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { CreateKeyCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms'
-import { AUDIT_UNWRITABLE } from '../../../src/adapters/audit-file/file-audit-trail.js'
+import {
+  AUDIT_UNWRITABLE,
+  FileAuditTrail,
+} from '../../../src/adapters/audit-file/file-audit-trail.js'
+import { ManualClock } from '../../../src/ports/clock.js'
+import type { AuditEvent } from '../../../src/ports/audit-sink.js'
+import { CapturingLogger } from '../../support/keyward-server.js'
 import { verifyAuditDir } from '../../../src/adapters/audit-file/verify.js'
 import { expectKmsError } from '../../support/assertions.js'
 import { records, startAudited, type AuditedServer } from './trail-support.js'
@@ -231,5 +246,91 @@ describe('the file audit trail, --audit-required', () => {
     const keys = await kms.send(new ListKeysCommand({}))
     // The refused CreateKey created nothing.
     assert.equal(keys.Keys!.length, 1)
+  })
+})
+
+describe('the file audit trail: rotation by age, periodic digests, restarts', () => {
+  const event = (n: number): AuditEvent => ({
+    operation: 'Encrypt',
+    requestId: `request-${n}`,
+    region: 'us-east-1',
+    at: Date.now(),
+    keys: [],
+    outcome: 'success',
+  })
+  const signingKey = generateKeyPairSync('ed25519').privateKey
+  const dirs: string[] = []
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyward-trail-'))
+    dirs.push(dir)
+    return dir
+  }
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  })
+  const open = (dir: string, options: { clock: ManualClock; digestIntervalMs?: number }) =>
+    FileAuditTrail.open({
+      dir,
+      stream: 'main',
+      signingKey,
+      logger: new CapturingLogger(),
+      maxFileAgeMs: 60_000,
+      ...options,
+    })
+  const verify = (dir: string) => verifyAuditDir(dir, { publicKey: createPublicKey(signingKey) })
+
+  it('begins a new file once the current one is older than maxFileAgeMs, with a digest', async () => {
+    const dir = tempDir()
+    const clock = new ManualClock()
+    const trail = await open(dir, { clock })
+    trail.sink().record(event(1))
+    await trail.flush()
+    clock.advance(60_001)
+    trail.sink().record(event(2))
+    await trail.flush()
+    const stream = join(dir, 'main')
+    assert.deepEqual(filesOf(stream, '.jsonl'), [
+      'keyward-audit-00000001.jsonl',
+      'keyward-audit-00000002.jsonl',
+    ])
+    const digest = JSON.parse(readFileSync(join(stream, 'keyward-digest-00000001.json'), 'utf8'))
+    assert.deepEqual(
+      digest.files.map((f: { name: string }) => f.name),
+      ['keyward-audit-00000001.jsonl'],
+    )
+    await trail.close()
+    assert.equal(verify(dir).ok, true)
+  })
+
+  it('signs a digest every digestIntervalMs, covering the open file', async () => {
+    const dir = tempDir()
+    const trail = await open(dir, { clock: new ManualClock(), digestIntervalMs: 30 })
+    trail.sink().record(event(1))
+    await trail.flush()
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    const report = verify(dir)
+    assert.equal(report.ok, true)
+    assert.ok(report.streams[0]!.digests >= 1)
+    assert.deepEqual(report.streams[0]!.undigested, [])
+    await trail.close()
+  })
+
+  it('continues the chain after a restart, in a new file', async () => {
+    const dir = tempDir()
+    const clock = new ManualClock()
+    const first = await open(dir, { clock })
+    first.sink().record(event(1))
+    await first.close()
+    const second = await open(dir, { clock })
+    second.sink().record(event(2))
+    await second.close()
+    const report = verify(dir)
+    assert.equal(report.ok, true, JSON.stringify(report))
+    assert.equal(report.streams[0]!.files, 2)
+    assert.equal(report.streams[0]!.lines, 4)
+    assert.deepEqual(
+      (await records(join(dir, 'main'))).map((r) => r.requestID),
+      ['request-1', 'request-2'],
+    )
   })
 })
