@@ -37,7 +37,12 @@ const XKS_SETTINGS = [
   'XksProxyConnectivity',
 ] as const
 
-/** The allow-list of every operation. */
+/**
+ * The allow-list of every operation.
+ *
+ * @example
+ *   AUDIT_FIELDS.Encrypt.request // ['KeyId', 'EncryptionContext', 'EncryptionAlgorithm', 'DryRun']
+ */
 export const AUDIT_FIELDS: { readonly [Op in KmsOperationName]: AuditFields<Op> } = {
   CancelKeyDeletion: write(['KeyId'], ['KeyId']),
   ConnectCustomKeyStore: write(['CustomKeyStoreId']),

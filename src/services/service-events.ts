@@ -27,7 +27,12 @@ export function serviceEventReporter(
   return (report) => service({ ...report, eventId: deps.random.uuid(), at: deps.clock.now() })
 }
 
-/** A key as a service event names it. */
+/**
+ * A key as a service event names it.
+ *
+ * @example
+ *   report({ eventName: 'DeleteKey', region, accountId, keys: [usedKey(key)] })
+ */
 export const usedKey = (key: { arn: string; region: string; keyId: string }) => ({
   arn: key.arn,
   region: key.region,

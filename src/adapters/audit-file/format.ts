@@ -62,17 +62,39 @@ export interface DigestBody {
 /** A digest as written: its body and an Ed25519 signature over the body's JSON text. */
 export type Digest = DigestBody & { readonly signature: string }
 
+/**
+ * SHA-256 in hex, the hash of the chain and the digests.
+ *
+ * @example
+ *   sha256('line') // 'c5…' (64 hex digits)
+ */
 export const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex')
 
-/** `keyward-audit-00000001.jsonl`: the index sorts as text. */
+/**
+ * `keyward-audit-00000001.jsonl`: the index sorts as text.
+ *
+ * @example
+ *   trailFileName(2) // 'keyward-audit-00000002.jsonl'
+ */
 export const trailFileName = (index: number) =>
   `keyward-audit-${String(index).padStart(8, '0')}.jsonl`
+/**
+ * The name of the digest numbered `index`.
+ *
+ * @example
+ *   digestFileName(2) // 'keyward-digest-00000002.json'
+ */
 export const digestFileName = (index: number) =>
   `keyward-digest-${String(index).padStart(8, '0')}.json`
 export const TRAIL_FILE = /^keyward-audit-(\d{8})\.jsonl$/
 export const DIGEST_FILE = /^keyward-digest-(\d{8})\.json$/
 
-/** The bytes a digest's signature covers: the body's JSON, members in the order written. */
+/**
+ * The bytes a digest's signature covers: the body's JSON, members in the order written.
+ *
+ * @example
+ *   sign(null, digestSigningBytes(body), privateKey)
+ */
 export const digestSigningBytes = (body: DigestBody) => Buffer.from(JSON.stringify(body))
 
 /**
@@ -86,7 +108,12 @@ export function signDigest(body: DigestBody, privateKey: KeyObject): Digest {
   return { ...body, signature }
 }
 
-/** Whether a digest's signature is the key's over its body (members as they were written). */
+/**
+ * Whether a digest's signature is the key's over its body (members as they were written).
+ *
+ * @example
+ *   digestSignatureValid(JSON.parse(text), publicKey) // true
+ */
 export function digestSignatureValid(digest: Digest, publicKey: KeyObject): boolean {
   const { signature, ...body } = digest
   try {
@@ -101,7 +128,12 @@ export function digestSignatureValid(digest: Digest, publicKey: KeyObject): bool
   }
 }
 
-/** SHA-256 of a public key's SPKI DER, as digests name their key. */
+/**
+ * SHA-256 of a public key's SPKI DER, as digests name their key.
+ *
+ * @example
+ *   publicKeyId(createPublicKey(privateKey)) // 64 hex digits
+ */
 export const publicKeyId = (publicKey: KeyObject) =>
   sha256(publicKey.export({ type: 'spki', format: 'der' }))
 
@@ -131,7 +163,12 @@ export function loadOrCreateSigningKey(path: string): KeyObject {
   return privateKey
 }
 
-/** The public half of a PEM file that holds either half. */
+/**
+ * The public half of a PEM file that holds either half.
+ *
+ * @example
+ *   const publicKey = readPublicKey('/root/.keyward/audit-signing.key')
+ */
 export function readPublicKey(path: string): KeyObject {
   const pem = readFileSync(path)
   return pem.includes('PRIVATE KEY') ? createPublicKey(createPrivateKey(pem)) : createPublicKey(pem)

@@ -18,10 +18,20 @@ export type AuditTrailSettings = Partial<
   >
 >
 
-/** The signing key's file in the data directory (mode 0600, created on first start). */
+/**
+ * The signing key's file in the data directory (mode 0600, created on first start).
+ *
+ * @example
+ *   signingKeyPath('/root/.keyward') // '/root/.keyward/audit-signing.key'
+ */
 export const signingKeyPath = (dataDir: string) => join(dataDir, 'audit-signing.key')
 
-/** The audit directory of a data directory unless `--audit-dir` says otherwise. */
+/**
+ * The audit directory of a data directory unless `--audit-dir` says otherwise.
+ *
+ * @example
+ *   auditDirOf('/root/.keyward') // '/root/.keyward/audit'
+ */
 export const auditDirOf = (dataDir: string, dir?: string) => dir ?? join(dataDir, 'audit')
 
 /**

@@ -67,7 +67,12 @@ const listed = (dir: string, pattern: RegExp) =>
     .filter((f) => !Number.isNaN(f.index))
     .sort((a, b) => a.index - b.index)
 
-/** The streams of an audit directory: its subdirectories that hold trail files or digests. */
+/**
+ * The streams of an audit directory: its subdirectories that hold trail files or digests.
+ *
+ * @example
+ *   streamsOf('/root/.keyward/audit') // ['main']
+ */
 export function streamsOf(auditDir: string): string[] {
   return readdirSync(auditDir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
