@@ -205,7 +205,17 @@ export class FileAuditTrail {
       this.#dropped++
     }
     if (this.#options.required || this.#queue.length >= this.#options.maxBatch) this.#flushSoon()
-    else this.#flushTimer ??= setTimeout(() => this.#flushSoon(), this.#options.flushIntervalMs)
+    else this.#flushLater()
+  }
+
+  /**
+   * A flush after `flushIntervalMs`. The timer does not hold the process open: shutdown
+   * writes what is queued through close().
+   */
+  #flushLater(): void {
+    if (this.#flushTimer || this.#closed) return
+    this.#flushTimer = setTimeout(() => this.#flushSoon(), this.#options.flushIntervalMs)
+    this.#flushTimer.unref()
   }
 
   #flushSoon(): void {
@@ -241,9 +251,7 @@ export class FileAuditTrail {
       } catch (error) {
         this.#fail(error)
         // Retried on the next event, or the next period for a quiet server.
-        if (!this.#closed) {
-          this.#flushTimer ??= setTimeout(() => this.#flushSoon(), this.#options.flushIntervalMs)
-        }
+        this.#flushLater()
         return
       }
       this.#queue = this.#queue.slice(batch.length)
