@@ -7,6 +7,7 @@ import { setUpAuthzKey, TARGET_AUTHZ_RATIO, writeAuthzPrincipals, AUTHZ_GRANTS }
 import { benchHsm, softHsmAvailable } from './hsm.js'
 import { benchScale } from './scale.js'
 import { benchXks } from './xks.js'
+import { benchAudit } from './audit.js'
 import { benchXksProxy } from './xks-proxy.js'
 import { runLoad, warmUp, type LoadResult } from './load.js'
 import { cpuSeconds, startServer, waitUntilIdle, type ServerProcess } from './processes.js'
@@ -55,8 +56,9 @@ import { loadText, printTargetSummary, type TargetCheck } from './targets.js'
  * BENCH_SCALE=1 (add one Keyward over a store of BENCH_KEYS keys, default 1,000,000,
  * bulk-created in its database: Encrypt on one key, on random warm keys and on random cold
  * keys, p99.9, maximum latency, RSS, and ListKeys over all of them; see bench/scale.ts),
- * BENCH_ONLY=hsm, xks, scale or a list of them (those parts alone, without the software-key
- * scenarios and the asymmetric part), BENCH_OPEN_LOOP_CONNECTIONS (sockets of the open-loop
+ * BENCH_ONLY=hsm, xks, scale, audit or a list of them (those parts alone, without the software-key
+ * scenarios and the asymmetric part; `audit` is Encrypt with the audit trail beside without,
+ * bench/audit.ts, which every full run includes), BENCH_OPEN_LOOP_CONNECTIONS (sockets of the open-loop
  * generator, default 64).
  */
 
@@ -94,6 +96,8 @@ interface Settings {
   /** BENCH_SCALE: the many-keys part (bench/scale.ts), with BENCH_KEYS keys. */
   readonly scale: boolean
   readonly keys: number
+  /** Encrypt with the audit trail beside without (bench/audit.ts); always unless BENCH_ONLY omits it. */
+  readonly audit: boolean
   /** BENCH_ONLY set: skip the software-key scenarios and the asymmetric part. */
   readonly onlyParts: boolean
   readonly openLoopConnections: number
@@ -114,8 +118,8 @@ function readSettings(): Settings {
     throw new Error(`BENCH_CONNECTIONS must list integers from 1 to 1024, got '${connections}'`)
   }
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
-  if (only.some((part) => part !== 'hsm' && part !== 'xks' && part !== 'scale')) {
-    throw new Error(`BENCH_ONLY must list parts among hsm, xks and scale, got '${only}'`)
+  if (only.some((part) => !['hsm', 'xks', 'scale', 'audit'].includes(part))) {
+    throw new Error(`BENCH_ONLY must list parts among hsm, xks, scale and audit, got '${only}'`)
   }
   return {
     // Bounded, so a typo cannot keep the machine busy for hours.
@@ -130,6 +134,7 @@ function readSettings(): Settings {
     xks: process.env.BENCH_XKS === '1' || only.includes('xks'),
     scale: process.env.BENCH_SCALE === '1' || only.includes('scale'),
     keys: intFromEnv('BENCH_KEYS', 1_000_000, { min: 2, max: 10_000_000 }),
+    audit: only.length === 0 || only.includes('audit'),
     onlyParts: only.length > 0,
     openLoopConnections: intFromEnv('BENCH_OPEN_LOOP_CONNECTIONS', 64, { min: 1, max: 1024 }),
   }
@@ -632,6 +637,19 @@ async function main(): Promise<number> {
       const software = await benchSoftware(settings, { dataDir, profileDir, servers })
       failed = software.failed
       checks.push(...software.checks)
+    }
+    // The audit trail's cost (issue 15): bench/audit.ts, with its own two Keywards.
+    if (settings.audit) {
+      const audit = await benchAudit({
+        env: keywardEnv,
+        keywardBin: KEYWARD_BIN,
+        credentials: CREDENTIALS,
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+        connections: TARGET_CONNECTIONS,
+      })
+      if (!audit.ok) failed = true
+      checks.push(audit.check)
     }
     // Keys in a PKCS#11 token (issue 5): bench/hsm.ts, with its own Keyward and SoftHSM.
     if (settings.hsm && !softHsmAvailable()) {

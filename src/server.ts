@@ -35,6 +35,8 @@ import { CustomKeyStoreService } from './services/custom-key-stores.js'
 import { coreReadinessChecks, type ReadinessCheck } from './services/health.js'
 import { KeywardMetrics } from './services/metrics.js'
 import { keyLastUseSink } from './services/key-last-use.js'
+import { serviceEventReporter } from './services/service-events.js'
+import { openFileAuditTrail, type AuditTrailSettings } from './adapters/audit-file/open.js'
 import { KeyService } from './services/key-service.js'
 import { ROTATION_SETTING } from './services/root-key-rotation.js'
 import { changeLogTrimJob } from './services/store-changes.js'
@@ -164,12 +166,25 @@ export const consoleLogger: Logger = jsonLineLogger({
 
 const ROOT_KEY_SETTING = 'root_key_fingerprint'
 
-/** One sink that tells each of `sinks`, in order. */
-const eachOf = (sinks: readonly AuditSink[]): AuditSink => ({
-  record: (event: AuditEvent) => {
-    for (const sink of sinks) sink.record(event)
-  },
-})
+/** One sink that tells each of `sinks`, in order, and waits for (or asks) each that can refuse. */
+const eachOf = (sinks: readonly AuditSink[]): AuditSink => {
+  const refusing = sinks.filter((sink) => sink.written || sink.assertWritable)
+  return {
+    record: (event: AuditEvent) => {
+      for (const sink of sinks) sink.record(event)
+    },
+    ...(refusing.length > 0
+      ? {
+          written: async () => {
+            for (const sink of refusing) await sink.written?.()
+          },
+          assertWritable: () => {
+            for (const sink of refusing) sink.assertWritable?.()
+          },
+        }
+      : {}),
+  }
+}
 
 /**
  * The composition root: wires a store, a root key and principals into the HTTP server.
@@ -216,6 +231,8 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       log: logger,
     }),
   }
+  // The service's own changes (deletions, rotations, expiries, connections) in the trail.
+  const report = options.audit ? serviceEventReporter(options.audit, { clock, random }) : undefined
   const customKeyStores = new CustomKeyStoreService({
     store: options.store,
     rootKey: options.rootKey,
@@ -223,6 +240,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     clusters,
     random,
     logger,
+    ...(report ? { report } : {}),
   })
   // Stores that were connected when Keyward stopped reconnect by themselves (in the
   // background: a slow or absent HSM or proxy must not hold up start-up).
@@ -243,10 +261,17 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
         name: 'delete keys whose waiting period ended',
         run: keyDeletionJob(keys, {
           destroyHsmMaterial: (key) => customKeyStores.destroyKeyMaterial(key),
+          ...(report ? { report } : {}),
         }),
       },
-      { name: 'delete imported key material that expired', run: importedMaterialExpiryJob(keys) },
-      { name: 'rotate keys whose automatic rotation is due', run: keyRotationJob(keys) },
+      {
+        name: 'delete imported key material that expired',
+        run: importedMaterialExpiryJob(keys, report ? { report } : {}),
+      },
+      {
+        name: 'rotate keys whose automatic rotation is due',
+        run: keyRotationJob(keys, report ? { report } : {}),
+      },
       { name: 'trim the change log', run: changeLogTrimJob(options.store) },
       { name: 'end transient multi-Region key states', run: transientStateJob(keys) },
     ],
@@ -265,7 +290,9 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
       (options.dev
         ? allowAll
         : new PolicyAuthorizer({ grants: keys, aliases: storedAliases(keys), clock })),
-    audit: options.audit ? eachOf([keyLastUseSink(keys), options.audit]) : keyLastUseSink(keys),
+    audit: options.audit
+      ? eachOf([keyLastUseSink(keys, { withEventIds: true }), options.audit])
+      : keyLastUseSink(keys),
     ...(options.dev
       ? {}
       : { principalExists: (arn: string) => knownPrincipal(principals.current(), arn) }),
@@ -291,6 +318,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     principals,
     logger,
     tokens,
+    ...(options.audit ? { audit: options.audit } : {}),
     sts: { matches: isStsRequest, listener: sts },
     ...devCaller,
     ...(requestRates ? { requestRates } : {}),
@@ -478,6 +506,11 @@ export interface EmbeddedOptions {
   readonly metrics?: MetricsOptions
   /** See KeywardOptions.keyCacheBytes. */
   readonly keyCacheBytes?: number
+  /**
+   * The audit trail (`--audit-dir`, `--audit-required`): JSON-lines files under
+   * `<dataDir>/audit` by default; `false` for none (`--no-audit`).
+   */
+  readonly audit?: AuditTrailSettings | false
 }
 
 /** The admin credential from KEYWARD_ROOT_ACCESS_KEY_ID / KEYWARD_ROOT_SECRET_ACCESS_KEY. */
@@ -578,12 +611,22 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
     throw error
   }
   let keyward: Keyward
+  let trail: Awaited<ReturnType<typeof openFileAuditTrail>> | undefined
   try {
+    trail =
+      options.audit === false
+        ? undefined
+        : await openFileAuditTrail(options.dataDir, {
+            settings: options.audit ?? {},
+            clock: options.clock ?? systemClock,
+            logger,
+          })
     keyward = await createKeyward({
       store,
       rootKey: root.rootKey,
       principals,
       warmUp: true,
+      ...(trail ? { audit: trail.sink() } : {}),
       ...(options.http ? { http: options.http } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.keyCacheBytes ? { keyCacheBytes: options.keyCacheBytes } : {}),
@@ -596,7 +639,14 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
     // This function opened the store, so it closes it when start-up fails (wrong root key).
     await store.close()
     await root.close?.()
+    await trail?.close()
     throw error
+  }
+  if (trail) {
+    // Closed after the server, so that the last calls' events are written and digested.
+    const closeTrail = trail
+    const closeKeyward = keyward.close
+    keyward = { ...keyward, close: () => closeKeyward().finally(() => closeTrail.close()) }
   }
   if (root.close) {
     const closeRootKey = root.close

@@ -21,6 +21,7 @@ Commands:
   backup       Write an encrypted snapshot of the database, also while serving
   restore      Restore a backup into a data directory without a database
   root-key     rotate: re-wrap every key under a new root key, also while serving
+  audit        Verify the audit trail's chain and signatures; search its events
 
 Options:
   --version    Print Keyward's version
@@ -75,6 +76,14 @@ Options:
                             the variable: a flag shows in ps). /healthz and /readyz need none.
   --log-level <level>       error, info or debug (KEYWARD_LOG_LEVEL; default info); debug adds
                             a line per request and aborted or timed-out requests.
+  --audit-dir <dir>  Where the audit trail's files go (KEYWARD_AUDIT_DIR; default
+                     <data-dir>/audit): one CloudTrail record per call, chained by SHA-256,
+                     digests signed with <data-dir>/audit-signing.key. See 'keyward audit'.
+  --audit-required   Refuse calls (KMSInternalException) rather than answer them when their
+                     audit events cannot be written; answers wait for the fsync
+                     (KEYWARD_AUDIT_REQUIRED=1)
+  --no-audit         No audit trail (KEYWARD_AUDIT=0); GetKeyLastUsage then has no
+                     CloudTrailEventId
   -h, --help         Show this help
 
 One server per data directory: a second one is refused (<data-dir>/keyward.lock names the
@@ -150,6 +159,9 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       'metrics-port': { type: 'string' },
       'metrics-token': { type: 'string' },
       'log-level': { type: 'string' },
+      'audit-dir': { type: 'string' },
+      'audit-required': { type: 'boolean' },
+      'no-audit': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -179,6 +191,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const workers = parseWorkers(setting(values.workers, env.KEYWARD_WORKERS) ?? '1')
   const http = httpLimits(values, env)
   const keyCacheMb = setting(values['key-cache-mb'], env.KEYWARD_KEY_CACHE_MB)
+  const audit = auditSettings(values, env)
   // Loaded only to serve: `keyward --help` and refusals answer without loading the server.
   const { createEmbeddedKeyward, openPrincipals } = await import('../server.js')
   const { lockDataDir } = await import('../adapters/store-sql/data-dir-lock.js')
@@ -197,10 +210,13 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     logger,
     ...(metrics ? { metrics } : {}),
     ...(keyCacheMb ? { keyCacheBytes: parseCacheMegabytes(keyCacheMb) * 1024 * 1024 } : {}),
+    audit,
   }
   if (isWorker()) {
     const worker = await createEmbeddedKeyward({
       ...embedded,
+      // Each process writes its own chain: a file has one writer.
+      ...(audit ? { audit: { ...audit, stream: `worker-${workerIndex(env)}` } } : {}),
       runScheduler: workerIndex(env) === 0,
       sharedWithOtherProcesses: true,
     })
@@ -465,6 +481,19 @@ function metricsOptions(
   }
 }
 
+/** The audit trail of `serve`: off with --no-audit, else its directory and mode. */
+function auditSettings(
+  values: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv,
+): { dir?: string; required?: boolean } | false {
+  const off = values['no-audit'] === true || ['0', 'false', 'off'].includes(env.KEYWARD_AUDIT ?? '')
+  const required = values['audit-required'] === true || truthy(env.KEYWARD_AUDIT_REQUIRED)
+  if (off && required) throw new Error('--audit-required and --no-audit contradict each other')
+  if (off) return false
+  const dir = setting(values['audit-dir'] as string | undefined, env.KEYWARD_AUDIT_DIR)
+  return { ...(dir ? { dir } : {}), ...(required ? { required } : {}) }
+}
+
 /** Connections open at once: 1 to 1,000,000. */
 function parseMaxConnections(text: string): number {
   const n = /^\d{1,7}$/.test(text) ? Number(text) : NaN
@@ -519,6 +548,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     case 'root-key': {
       const { rootKeyCommand } = await import('./root-key.js')
       return rootKeyCommand(rest, env)
+    }
+    case 'audit': {
+      const { auditCommand } = await import('./audit.js')
+      return auditCommand(rest, env)
     }
     case 'xks-proxy': {
       const { xksProxy } = await import('./xks-proxy.js')

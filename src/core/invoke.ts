@@ -6,6 +6,7 @@ import { isKmsException } from '../domain/kms-exception.js'
 import type { OperationContext } from '../operations/context.js'
 import { OPERATIONS } from '../operations/index.js'
 import type { AuditSink, UsedKey } from '../ports/audit-sink.js'
+import { AUDIT_FIELDS, requestParameters, responseElements } from './audit-fields.js'
 import type { Authorizer } from '../ports/authorizer.js'
 import type { Clock } from '../ports/clock.js'
 import type { KeyMaterialBackends } from '../ports/key-material-backend.js'
@@ -99,10 +100,6 @@ function findHandler(operation: KmsOperationName): AnyHandler {
 
 const actionOf = (operation: KmsOperationName) => `kms:${operation}` as const
 
-/** The exception name the caller is answered with: anything else becomes an internal error. */
-const errorNameOf = (error: unknown) =>
-  isKmsException(error) ? error.name : 'KMSInternalException'
-
 /**
  * Builds the core from its dependencies.
  *
@@ -116,6 +113,8 @@ export function createInvoke(deps: CoreDeps): Invoke {
     const context = {
       region: call.region,
       requestId: call.requestId,
+      // Where the call came from, for aws:SourceIp and aws:SecureTransport; the User-Agent
+      // is for the audit trail only and never decides anything.
       ...(call.origin ? { origin: call.origin } : {}),
     }
     const authorize = (check: { action?: `kms:${string}`; resource: string } & KeyCheck) =>
@@ -138,7 +137,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
       await authorize({ resource: key.arn, key, ...(role ? { role } : {}) })
       used.set(key.arn, { arn: key.arn, region: key.region, keyId: key.keyId })
     }
-    const record = (outcome: 'success' | { error: string }) =>
+    const record = (outcome: 'success' | { error: string; message?: string }, output?: unknown) =>
       deps.audit.record({
         operation: call.operation,
         requestId: call.requestId,
@@ -147,18 +146,46 @@ export function createInvoke(deps: CoreDeps): Invoke {
         at: deps.clock.now(),
         keys: [...used.values()],
         outcome,
+        eventId: deps.random.uuid(),
+        details: auditDetails(call, output),
       })
+    let output: Record<string, unknown>
     try {
+      // Fail-closed audit (--audit-required): a trail known to be broken refuses the call
+      // before it can change anything.
+      deps.audit.assertWritable?.()
       const handler = findHandler(call.operation)
       await checkGrantTokens(deps.keys, call.input)
       for (const check of accountChecks(call)) await authorize(check)
-      const output = await handler(operationContext(deps, { call, onKeyResolved }), call.input)
-      record('success')
-      return output
+      output = await handler(operationContext(deps, { call, onKeyResolved }), call.input)
+      record('success', output)
     } catch (error) {
-      record({ error: errorNameOf(error) })
+      record(outcomeOf(error))
+      // A refusal is answered even when its event could not be written: it served nothing.
       throw error
     }
+    // The answer waits for its event to be on disk when the trail is required; if it cannot
+    // be written, the caller gets the trail's error instead of an unaudited answer.
+    await deps.audit.written?.()
+    return output
+  }
+}
+
+/** The exception the caller is answered with, as the audit trail records it. */
+function outcomeOf(error: unknown): { error: string; message?: string } {
+  if (!isKmsException(error)) return { error: 'KMSInternalException' }
+  return error.message ? { error: error.name, message: error.message } : { error: error.name }
+}
+
+/** The audit trail's view of a call: where from, and the allow-listed members. */
+function auditDetails(call: Call, output: unknown) {
+  const fields = AUDIT_FIELDS[call.operation] as { readOnly: boolean } | undefined
+  return {
+    ...(call.origin?.sourceIp ? { sourceIp: call.origin.sourceIp } : {}),
+    ...(call.origin?.userAgent ? { userAgent: call.origin.userAgent } : {}),
+    readOnly: fields?.readOnly ?? false,
+    requestParameters: fields ? requestParameters(call.operation, call.input) : null,
+    responseElements: fields && output ? responseElements(call.operation, output) : null,
   }
 }
 

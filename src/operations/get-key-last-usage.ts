@@ -4,7 +4,8 @@ import type { Handler } from './context.js'
  * GetKeyLastUsage (API Reference, 2026-04): when and by which operation and request a key was
  * last used for cryptography, since tracking started. Key ID or key ARN only ("Alias names are
  * not supported"); every key state. KeyLastUsage is empty for a key not used since then.
- * AWS also returns a CloudTrailEventId; Keyward has no CloudTrail, so it is left out.
+ * CloudTrailEventId is the audit trail's eventID of that call, present when a trail recorded
+ * it (`keyward serve` writes one unless --no-audit), as AWS's answer has one from CloudTrail.
  */
 export const getKeyLastUsage: Handler<'GetKeyLastUsage'> = async (ctx, input) => {
   const key = await ctx.keys.resolve({ by: ctx, keyId: input.KeyId, accept: 'idOrArn' })
@@ -16,7 +17,12 @@ export const getKeyLastUsage: Handler<'GetKeyLastUsage'> = async (ctx, input) =>
   return {
     KeyId: key.arn,
     KeyLastUsage: use
-      ? { Operation: use.operation, Timestamp: new Date(use.usedAt), KmsRequestId: use.requestId }
+      ? {
+          Operation: use.operation,
+          Timestamp: new Date(use.usedAt),
+          ...(use.cloudTrailEventId ? { CloudTrailEventId: use.cloudTrailEventId } : {}),
+          KmsRequestId: use.requestId,
+        }
       : {},
     TrackingStartDate: new Date(since),
     KeyCreationDate: new Date(key.creationDate),

@@ -21,6 +21,8 @@ export interface KeyUsageRecord {
   /** Epoch milliseconds. */
   readonly usedAt: number
   readonly requestId: string
+  /** The audit trail's eventID of that call, when a trail recorded it. */
+  readonly cloudTrailEventId?: string
 }
 
 /** One page of a listing: up to `limit` items, and whether more follow. */

@@ -19,6 +19,7 @@ import type { Random } from '../ports/random.js'
 import type { KeyStore, KeyStoreTransaction } from '../ports/key-store.js'
 import type { RootKey } from '../ports/root-key.js'
 import type { Logger } from '../ports/logger.js'
+import type { ReportServiceEvent } from './service-events.js'
 
 const storeKey = (s: { region: string; customKeyStoreId: string }) =>
   `${s.region}/${s.customKeyStoreId}`
@@ -73,6 +74,7 @@ export class CustomKeyStoreService {
    * and when another process has committed (KeyStore.commitsByOthers), as KeyService does.
    */
   readonly #records = new Map<string, CustomKeyStoreRecord | undefined>()
+  readonly #report: ReportServiceEvent
   #epoch = 0
   #othersCommits: number | undefined
 
@@ -83,7 +85,10 @@ export class CustomKeyStoreService {
     clusters?: ReadonlyMap<string, HsmClusterConfig> | undefined
     random: Random
     logger: Logger
+    /** The audit trail's service event of each connection state the service itself sets. */
+    report?: ReportServiceEvent
   }) {
+    this.#report = deps.report ?? (() => {})
     this.#store = deps.store
     this.#rootKey = deps.rootKey
     this.#backends = deps.backends
@@ -373,6 +378,7 @@ export class CustomKeyStoreService {
     )
     // Disconnected (or deleted) while the attempt ran: the new state wins.
     if (!connected) await backend.disconnect(record)
+    else this.#reportState(record, { connectionState: 'CONNECTED' })
   }
 
   /** Records a failed connection (FAILED + code) unless the store was disconnected meanwhile. */
@@ -386,11 +392,26 @@ export class CustomKeyStoreService {
       connectionErrorCode: code,
       reason: failure.reason,
     })
-    await this.#transition(record, (current) =>
+    const failed = await this.#transition(record, (current) =>
       WANTS_CONNECTION.has(current.connectionState)
         ? { ...current, connectionState: 'FAILED', connectionErrorCode: code }
         : undefined,
     )
+    if (failed) this.#reportState(record, { connectionState: 'FAILED', connectionErrorCode: code })
+  }
+
+  /** The audit trail's record of a connection state this service set by itself. */
+  #reportState(
+    record: CustomKeyStoreRecord,
+    state: { connectionState: string; connectionErrorCode?: string },
+  ): void {
+    this.#report({
+      eventName: 'CustomKeyStoreConnectionStateChange',
+      region: record.region,
+      accountId: record.accountId,
+      keys: [],
+      details: { customKeyStoreId: record.customKeyStoreId, ...state },
+    })
   }
 
   /** Read-modify-write of the store's record; false when `fn` declined or the store is gone. */

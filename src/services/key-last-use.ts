@@ -30,10 +30,20 @@ const TRACKED_USES: ReadonlySet<string> = new Set([
  *   const audit = keyLastUseSink(keys)
  *   audit.record(event) // after an Encrypt: keys.lastKeyUse(region, keyId) is this call
  */
-export function keyLastUseSink(keys: KeyService): AuditSink {
+export function keyLastUseSink(
+  keys: KeyService,
+  options: {
+    /**
+     * An audit trail records the same events: keep their event IDs, GetKeyLastUsage's
+     * CloudTrailEventId. Without a trail there is no event to name.
+     */
+    withEventIds?: boolean
+  } = {},
+): AuditSink {
   return {
     record(event: AuditEvent): void {
       if (event.outcome !== 'success' || !TRACKED_USES.has(event.operation)) return
+      const eventId = options.withEventIds ? event.eventId : undefined
       for (const key of event.keys) {
         keys.recordKeyUse({
           region: key.region,
@@ -41,6 +51,7 @@ export function keyLastUseSink(keys: KeyService): AuditSink {
           operation: event.operation,
           usedAt: event.at,
           requestId: event.requestId,
+          ...(eventId ? { cloudTrailEventId: eventId } : {}),
         })
       }
     },

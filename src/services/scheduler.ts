@@ -5,6 +5,7 @@ import type { KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
 import type { KeyStoreTransaction } from '../ports/key-store.js'
 import type { Logger } from '../ports/logger.js'
+import { usedKey, type ReportServiceEvent } from './service-events.js'
 import type { KeyService } from './key-service.js'
 import { settle } from './multi-region-keys.js'
 
@@ -86,6 +87,8 @@ export function keyDeletionJob(
      * AWS CloudHSM cluster", API Reference, ScheduleKeyDeletion).
      */
     destroyHsmMaterial?: (key: KeyRecord) => Promise<void>
+    /** The audit trail's `DeleteKey` service event of each deleted key. */
+    report?: ReportServiceEvent
   } = {},
 ): ScheduledJob {
   return async (now) => {
@@ -93,6 +96,14 @@ export function keyDeletionJob(
     for (const { region, keyId } of due) {
       const key = await keys.findKey(region, keyId)
       const deleted = await keys.destroy(region, keyId)
+      if (deleted && key) {
+        options.report?.({
+          eventName: 'DeleteKey',
+          region,
+          accountId: key.accountId,
+          keys: [usedKey(key)],
+        })
+      }
       if (deleted && key && inCustomKeyStore(key.origin)) await options.destroyHsmMaterial?.(key)
     }
     return due.length
@@ -108,18 +119,23 @@ async function changeEach(
   keys: KeyService,
   due: ReadonlyArray<{ region: string; keyId: string }>,
   change: (current: KeyRecord, tx: KeyStoreTransaction) => Promise<KeyRecord>,
+  onChanged: (before: KeyRecord, after: KeyRecord) => void = () => {},
 ): Promise<number> {
   let changed = 0
   for (const { region, keyId } of due) {
     const key = await keys.findKey(region, keyId)
     if (!key) continue
-    let done = false
+    let done: { before: KeyRecord; after: KeyRecord } | undefined
     await keys.mutate(key, async (current, tx) => {
       const next = await change(current, tx)
-      done = next !== current
+      done = next !== current ? { before: current, after: next } : undefined
       return next
     })
-    if (done) changed++
+    // Reported only once committed: a rolled-back change is no event.
+    if (done) {
+      changed++
+      onChanged(done.before, done.after)
+    }
   }
   return changed
 }
@@ -130,16 +146,34 @@ async function changeEach(
  * DisableKey that committed after the listing wins. After downtime a key rotates once, and its
  * next rotation is one period after this one (src/domain/key-rotation.ts).
  */
-export function keyRotationJob(keys: KeyService): ScheduledJob {
+export function keyRotationJob(
+  keys: KeyService,
+  options: { report?: ReportServiceEvent } = {},
+): ScheduledJob {
   return async (now) => {
     const due = await keys.listKeysDueForRotation(now)
-    return changeEach(keys, due, async (current, tx) => {
-      // A replica rotates with its primary, in the primary's transaction (syncReplicas).
-      if (current.multiRegionConfiguration?.keyType === 'REPLICA') return current
-      if (!isRotationDue(current, now)) return current
-      const rotated = await keys.rotateToNewMaterial(tx, current, { type: 'AUTOMATIC' })
-      return nextScheduleAfterRotation(rotated, now)
-    })
+    return changeEach(
+      keys,
+      due,
+      async (current, tx) => {
+        // A replica rotates with its primary, in the primary's transaction (syncReplicas).
+        if (current.multiRegionConfiguration?.keyType === 'REPLICA') return current
+        if (!isRotationDue(current, now)) return current
+        const rotated = await keys.rotateToNewMaterial(tx, current, { type: 'AUTOMATIC' })
+        return nextScheduleAfterRotation(rotated, now)
+      },
+      (_before, after) =>
+        options.report?.({
+          eventName: 'RotateKey',
+          region: after.region,
+          accountId: after.accountId,
+          keys: [usedKey(after)],
+          details: {
+            rotationType: 'AUTOMATIC',
+            ...(after.currentKeyMaterialId ? { keyMaterialId: after.currentKeyMaterialId } : {}),
+          },
+        }),
+    )
   }
 }
 
@@ -149,15 +183,33 @@ export function keyRotationJob(keys: KeyService): ScheduledJob {
  * material"). The key becomes PendingImport (a key pending deletion stays so) until the same
  * material is imported again.
  */
-export function importedMaterialExpiryJob(keys: KeyService): ScheduledJob {
+export function importedMaterialExpiryJob(
+  keys: KeyService,
+  options: { report?: ReportServiceEvent } = {},
+): ScheduledJob {
   return async (now) => {
     const due = await keys.listKeysWithExpiredMaterial(now)
-    return changeEach(keys, due, async (current, tx) => {
-      const expired = expiredMaterials(current, now)
-      if (expired.length === 0) return current
-      for (const keyMaterialId of expired) await keys.dropMaterial(tx, current, keyMaterialId)
-      return withMaterialsDeleted(current, expired)
-    })
+    return changeEach(
+      keys,
+      due,
+      async (current, tx) => {
+        const expired = expiredMaterials(current, now)
+        if (expired.length === 0) return current
+        for (const keyMaterialId of expired) await keys.dropMaterial(tx, current, keyMaterialId)
+        return withMaterialsDeleted(current, expired)
+      },
+      (before) => {
+        for (const keyMaterialId of expiredMaterials(before, now)) {
+          options.report?.({
+            eventName: 'DeleteExpiredKeyMaterial',
+            region: before.region,
+            accountId: before.accountId,
+            keys: [usedKey(before)],
+            details: { keyMaterialId },
+          })
+        }
+      },
+    )
   }
 }
 

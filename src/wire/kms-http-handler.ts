@@ -7,6 +7,9 @@ import type { RequestOrigin } from '../domain/request-conditions.js'
 import type { RequestRateLimiter } from '../domain/quotas.js'
 import type { Clock } from '../ports/clock.js'
 import type { Logger } from '../ports/logger.js'
+import type { AuditSink } from '../ports/audit-sink.js'
+import { refusedBeforeCore, type CallProgress } from './audit-refusals.js'
+import { originOf } from './origin.js'
 import type { CustomKeyStoreService } from '../services/custom-key-stores.js'
 import type { Principals } from '../config/principals.js'
 import {
@@ -66,6 +69,11 @@ export interface KmsHttpDeps {
   /** AWS's request quotas per account and Region; absent when off (always in --dev). */
   readonly requestRates?: RequestRateLimiter
   readonly logger: Logger
+  /**
+   * Told of calls refused before the request core (authentication, throttling, validation),
+   * which the core never sees; the core reports every other call itself.
+   */
+  readonly audit?: AuditSink
   /** Opens the session tokens of temporary credentials (STS); none accepted when absent. */
   readonly tokens?: SessionTokens
   /**
@@ -107,23 +115,6 @@ function parseJson(body: Buffer): unknown {
     return JSON.parse(body.toString('utf8'))
   } catch {
     throw new SerializationException('Unexpected token: the request body is not valid JSON.')
-  }
-}
-
-/**
- * Where a request came from, for the global condition keys aws:SourceIp, aws:SecureTransport
- * and aws:UserAgent. An IPv4 peer on a dual-stack socket shows as `::ffff:a.b.c.d`; policies
- * name it as `a.b.c.d`, so the mapped form is unwrapped.
- */
-function originOf(req: IncomingMessage): RequestOrigin {
-  const address = req.socket.remoteAddress
-  const sourceIp = address?.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
-  const secureTransport = (req.socket as { encrypted?: boolean }).encrypted === true
-  const userAgent = req.headers['user-agent']
-  return {
-    secureTransport,
-    ...(sourceIp !== undefined ? { sourceIp } : {}),
-    ...(userAgent !== undefined ? { userAgent } : {}),
   }
 }
 
@@ -201,15 +192,16 @@ function refuseBodyTooLarge(
 export function createKmsRequestListener(deps: KmsHttpDeps) {
   async function handle(
     req: IncomingMessage,
-    call: { requestId: string; target: KmsOperationName | undefined },
+    call: { requestId: string; target: KmsOperationName | undefined; progress: CallProgress },
   ): Promise<{ op: KmsOperationName; body: string }> {
-    const { requestId } = call
+    const { requestId, progress } = call
     const op = parseTarget(req, call.target)
+    progress.operation = op
     const body = await readBody(req, MAX_BODY_BYTES)
     checkContentType(req)
     const principals = deps.principals.current()
     const now = deps.clock.now()
-    const { principal, region } = verifySigV4(
+    const { principal, region, accessKeyId } = verifySigV4(
       {
         method: req.method ?? 'POST',
         url: req.url ?? '/',
@@ -227,12 +219,16 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
         ...(deps.devCaller ? { devPrincipal: deps.devCaller } : {}),
       },
     )
+    progress.caller = principal
+    progress.region = region
     deps.requestRates?.admit({ accountId: principal.accountId, region, operation: op, body })
     const input = validateInput(op, parseJson(body))
+    progress.inCore = true
     const output = await deps.invoke({
       operation: op,
       input,
-      caller: principal,
+      // The key the request was signed with, for the audit trail's userIdentity.
+      caller: principal.accessKeyId ? principal : { ...principal, accessKeyId },
       region,
       requestId,
       origin: originOf(req),
@@ -270,7 +266,8 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
         ms: Math.round(seconds * 1e4) / 10,
       })
     }
-    handle(req, { requestId, target }).then(
+    const progress: CallProgress = { inCore: false }
+    handle(req, { requestId, target, progress }).then(
       ({ body }) => {
         send(res, 200, ['x-amzn-requestid', requestId], body)
         done()
@@ -292,6 +289,17 @@ export function createKmsRequestListener(deps: KmsHttpDeps) {
           // debug line without a stack, never an error (issue 10).
           deps.logger.debug('request aborted', { requestId })
         } else if (isKmsException(error)) {
+          if (deps.audit && !progress.inCore) {
+            const event = refusedBeforeCore(req, {
+              requestId,
+              progress,
+              error,
+              at: deps.clock.now(),
+              accountOf: (key) =>
+                deps.principals.current().credentials.get(key)?.principal.accountId,
+            })
+            if (event) deps.audit.record(event)
+          }
           if (error.fault === 'server')
             deps.logger.error(error.name, {
               requestId,

@@ -135,6 +135,7 @@ describe('SQLite key store', () => {
         '0006_grants',
         '0007_multi_region_keys',
         '0008_scale_indexes_and_change_log',
+        '0009_key_last_usage_event_id',
       ])
     } finally {
       db.close()

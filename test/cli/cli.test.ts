@@ -40,6 +40,9 @@ const FLAGS = [
   '--metrics-port',
   '--metrics-token',
   '--log-level',
+  '--audit-dir',
+  '--audit-required',
+  '--no-audit',
   '--help',
 ]
 const ENV_VARS = [
@@ -59,6 +62,9 @@ const ENV_VARS = [
   'KEYWARD_LOG_LEVEL',
   'KEYWARD_METRICS_PORT',
   'KEYWARD_METRICS_TOKEN',
+  'KEYWARD_AUDIT_DIR',
+  'KEYWARD_AUDIT_REQUIRED',
+  'KEYWARD_AUDIT',
 ]
 const BAD_SIGNATURE =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'

@@ -70,7 +70,7 @@ describe('the request core', () => {
     assert.equal(event.operation, 'ReEncrypt')
     assert.equal(event.outcome, 'success')
     assert.equal(event.region, 'us-east-1')
-    assert.equal(event.caller.arn, 'arn:aws:iam::111122223333:user/admin')
+    assert.equal(event.caller?.arn, 'arn:aws:iam::111122223333:user/admin')
     assert.deepEqual(event.keys.map((k) => k.arn).sort(), [source.Arn, destination.Arn].sort())
     assert.deepEqual(
       event.keys.find((k) => k.arn === source.Arn),
@@ -88,7 +88,10 @@ describe('the request core', () => {
       `${key.Arn} is disabled.`,
     )
     const event = events.slice(before).find((e) => e.operation === 'Encrypt')!
-    assert.deepEqual(event.outcome, { error: 'DisabledException' })
+    assert.deepEqual(event.outcome, {
+      error: 'DisabledException',
+      message: `${key.Arn} is disabled.`,
+    })
     assert.deepEqual(
       event.keys.map((k) => k.arn),
       [key.Arn],

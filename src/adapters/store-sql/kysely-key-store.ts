@@ -123,6 +123,7 @@ async function upsertKeyUses(db: Db, uses: readonly KeyUsageRecord[]) {
         operation: u.operation,
         used_at: u.usedAt,
         request_id: u.requestId,
+        cloudtrail_event_id: u.cloudTrailEventId ?? null,
       })),
     )
     .onConflict((oc) =>
@@ -132,6 +133,7 @@ async function upsertKeyUses(db: Db, uses: readonly KeyUsageRecord[]) {
           operation: eb.ref('excluded.operation'),
           used_at: eb.ref('excluded.used_at'),
           request_id: eb.ref('excluded.request_id'),
+          cloudtrail_event_id: eb.ref('excluded.cloudtrail_event_id'),
         }))
         // Another worker may have stored a later use already.
         .where('kms_key_last_usage.used_at', '<', (eb) => eb.ref('excluded.used_at')),
@@ -792,6 +794,7 @@ export class KyselyKeyStore extends Statements implements KeyStore {
           operation: row.operation,
           usedAt: Number(row.used_at),
           requestId: row.request_id,
+          ...(row.cloudtrail_event_id ? { cloudTrailEventId: row.cloudtrail_event_id } : {}),
         }
       : undefined
   }

@@ -276,6 +276,16 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute()
     },
   },
+  // GetKeyLastUsage's CloudTrailEventId: the audit trail's event of the latest use, when a
+  // trail recorded it (API Reference, GetKeyLastUsage). Rows of 0003 get NULL.
+  '0009_key_last_usage_event_id': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('kms_key_last_usage')
+        .addColumn('cloudtrail_event_id', 'text')
+        .execute()
+    },
+  },
 }
 
 /** Hands the in-code migrations to Kysely's Migrator (no migration files to ship or find). */

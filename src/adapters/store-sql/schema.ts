@@ -8,6 +8,7 @@ export interface Database {
     operation: string
     used_at: number
     request_id: string
+    cloudtrail_event_id: string | null
   }
   kms_keys: {
     region: string

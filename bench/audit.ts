@@ -1,0 +1,118 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runLoad, type LoadResult } from './load.js'
+import { startServer, type ServerProcess } from './processes.js'
+import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
+import type { TargetCheck } from './targets.js'
+
+/**
+ * The audit trail's cost (issue 15): Encrypt on a Keyward writing its audit trail (the
+ * default of `keyward serve`) beside one started with `--no-audit`, same machine, same run,
+ * one process each, measured in alternation (off, on, off, on) so that a change of the
+ * machine's load falls on both. Target: with the trail ≥ 0.85× the requests per second
+ * without it.
+ */
+export const TARGET_AUDIT_RATIO = 0.85
+
+const PLAINTEXT = Buffer.alloc(256, 'keyward-audit-bench-').toString('base64')
+
+/**
+ * Runs the comparison; returns the target's check and whether every request succeeded.
+ *
+ * @example
+ *   const { check, ok } = await benchAudit({ keywardBin, env, credentials, seconds: 10, warmupSeconds: 2, connections: 32 })
+ */
+export async function benchAudit(options: {
+  env: () => NodeJS.ProcessEnv
+  keywardBin: string
+  credentials: BenchCredentials
+  seconds: number
+  warmupSeconds: number
+  connections: number
+}): Promise<{ check: TargetCheck; ok: boolean }> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-audit-'))
+  const servers: ServerProcess[] = []
+  try {
+    const start = async (mode: 'on' | 'off') => {
+      const dataDir = join(dir, mode)
+      mkdirSync(dataDir)
+      const server = await startServer(
+        [
+          options.keywardBin,
+          'serve',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          '0',
+          '--data-dir',
+          dataDir,
+          ...(mode === 'off' ? ['--no-audit'] : []),
+        ],
+        { ready: /listening on (http:\/\/\S+)/, env: options.env() },
+      )
+      servers.push(server)
+      const call = (op: string, body: object): KmsCall => ({
+        endpoint: server.url,
+        target: `TrentService.${op}`,
+        body: JSON.stringify(body),
+        credentials: options.credentials,
+      })
+      const keyId = ((await callKms(call('CreateKey', {}))).KeyMetadata as { KeyId: string }).KeyId
+      const encrypt = call('Encrypt', { KeyId: keyId, Plaintext: PLAINTEXT })
+      if (typeof (await callKms(encrypt)).CiphertextBlob !== 'string') {
+        throw new Error(`Encrypt with the audit trail ${mode} gave no ciphertext`)
+      }
+      return { mode, dataDir, encrypt }
+    }
+    const modes = [await start('off'), await start('on')]
+    const load = { connections: options.connections }
+    for (const m of modes) {
+      if (options.warmupSeconds > 0)
+        await runLoad(m.encrypt, { ...load, seconds: options.warmupSeconds })
+    }
+    const results: Record<'on' | 'off', LoadResult[]> = { on: [], off: [] }
+    const half = Math.max(1, options.seconds / 2)
+    for (let round = 0; round < 2; round++) {
+      for (const m of modes)
+        results[m.mode].push(await runLoad(m.encrypt, { ...load, seconds: half }))
+    }
+    const rate = (rs: readonly LoadResult[]) =>
+      rs.reduce((sum, r) => sum + r.requestsPerSecond, 0) / rs.length
+    const [off, on] = [rate(results.off), rate(results.on)]
+    const ratio = on / off
+    const trailFiles = readdirSync(join(modes[1]!.dataDir, 'audit', 'main')).filter((name) =>
+      name.endsWith('.jsonl'),
+    ).length
+    console.log(
+      `\nEncrypt of 256 B at ${options.connections} connections, one Keyward process each, audit trail off vs on (2 × ${half} s each, alternating):`,
+    )
+    for (const [label, rs] of [
+      ['audit trail off', results.off],
+      ['audit trail on', results.on],
+    ] as const) {
+      const p99 = Math.max(...rs.map((r) => r.p99Ms))
+      const failed = rs.reduce((sum, r) => sum + r.failed, 0)
+      console.log(
+        `  ${label.padEnd(16)} ${rate(rs).toFixed(0).padStart(6)} req/s  p99 ${p99.toFixed(2)} ms  failed ${failed}`,
+      )
+    }
+    console.log(`  with the trail: ${ratio.toFixed(3)}× (${trailFiles} trail file(s) written)`)
+    const ok = [...results.on, ...results.off].every((r) => r.failed === 0)
+    return {
+      ok,
+      check: {
+        target: `Encrypt with audit trail ≥ ${TARGET_AUDIT_RATIO}× without`,
+        measured: `${on.toFixed(0)} / ${off.toFixed(0)} req/s = ${ratio.toFixed(2)}×`,
+        met: ratio >= TARGET_AUDIT_RATIO,
+      },
+    }
+  } catch (error) {
+    for (const s of servers)
+      console.error(`--- ${s.child.spawnargs.slice(1, 3).join(' ')}:\n${s.tail()}`)
+    throw error
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
