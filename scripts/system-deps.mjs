@@ -3,7 +3,8 @@
 //
 // Usage: node scripts/system-deps.mjs [test] [build] [cli] [--check]
 //   test   (the default) what `npm test` uses: softhsm2 (the PKCS#11 token of the HSM and
-//          custom key store tests) and openssl (an independent implementation to compare with)
+//          custom key store tests), openssl (an independent implementation to compare with)
+//          and postgresql (the server binaries the PostgreSQL adapter's tests run clusters of)
 //   build  python3, make and g++: better-sqlite3 and pkcs11js are compiled from source
 //   cli    awscli (v2, Debian's package) for `npm run test:cli`
 //   --check  only report; never install
@@ -44,6 +45,12 @@ const PACKAGES = [
     present: () => existsSync(SOFTHSM_MODULE) && onPath('softhsm2-util'),
   },
   { name: 'openssl', group: 'test', present: () => onPath('openssl') },
+  // The PostgreSQL adapter's tests start throwaway clusters (scripts/test-postgres.mjs).
+  {
+    name: 'postgresql',
+    group: 'test',
+    present: () => existsSync('/usr/lib/postgresql/15/bin/pg_ctl') || onPath('pg_ctl'),
+  },
   { name: 'python3', group: 'build', present: () => onPath('python3') },
   { name: 'make', group: 'build', present: () => onPath('make') },
   { name: 'g++', group: 'build', present: () => onPath('g++') },

@@ -18,7 +18,8 @@ import { migrationProvider } from './migrations.js'
 import { readKeyRecord } from './record-migrations.js'
 import type { Database } from './schema.js'
 
-type Db = Kysely<Database> | Transaction<Database>
+/** Where statements run: the store's pool, or one transaction. */
+export type Db = Kysely<Database> | Transaction<Database>
 
 const toAlias = (row: Database['kms_aliases']): AliasRecord => ({
   accountId: row.account_id,
@@ -107,12 +108,51 @@ const page = <T>(rows: T[], limit: number): Page<T> => ({
   truncated: rows.length > limit,
 })
 
+/**
+ * What a change touched, as other nodes' caches name it: `<region>/<keyId>` for a key (its
+ * record, materials or grants), {@link EVERYTHING} for what is cached by other names (aliases,
+ * custom key stores).
+ */
+export const EVERYTHING = '*'
+
+/** How the statements of one transaction (or of autocommit) behave on this database. */
+interface StatementContext {
+  /**
+   * Lock each key, alias and custom key store row read inside a transaction (`SELECT … FOR
+   * UPDATE`), so that a concurrent writer on another connection waits for this transaction
+   * and then reads its result: READ COMMITTED alone would let both read the same row and the
+   * later commit overwrite the earlier (PostgreSQL docs, "Transaction Isolation", 13.2.1).
+   * SQLite has no row locks and needs none: its writers are serialised by BEGIN IMMEDIATE.
+   */
+  readonly lockRows: boolean
+  /** Inside a transaction: what it changed so far, announced just before it commits. */
+  readonly touched?: Set<string>
+  /** Tells other nodes what changed (see {@link StoreOptions.announceChanges}). */
+  readonly announce?: (db: Db, changed: readonly string[]) => Promise<void>
+}
+
 /** The statements of one transaction (or of autocommit), over any Kysely dialect. */
 class Statements implements KeyStoreTransaction {
   readonly #statementsDb: Db
+  readonly #context: StatementContext
 
-  constructor(db: Db) {
+  constructor(db: Db, context: StatementContext) {
     this.#statementsDb = db
+    this.#context = context
+  }
+
+  /** A row lock for reads inside a transaction, where the database has them. */
+  get #lock(): boolean {
+    return this.#context.lockRows && this.#context.touched !== undefined
+  }
+
+  /**
+   * Records that a write changed `id`: inside a transaction it is announced with the commit;
+   * in autocommit, right after the write.
+   */
+  protected async touch(id: string): Promise<void> {
+    if (this.#context.touched) this.#context.touched.add(id)
+    else await this.#context.announce?.(this.db, [id])
   }
 
   /** Where statements run; the store overrides this to catch use inside its own transaction. */
@@ -121,17 +161,19 @@ class Statements implements KeyStoreTransaction {
   }
 
   async getKey(region: string, keyId: string) {
-    const row = await this.db
+    let q = this.db
       .selectFrom('kms_keys')
       .select('record')
       .where('region', '=', region)
       .where('key_id', '=', keyId)
-      .executeTakeFirst()
+    if (this.#lock) q = q.forUpdate()
+    const row = await q.executeTakeFirst()
     return row ? readKeyRecord(row.record) : undefined
   }
 
   async insertKey(key: KeyRecord) {
     await this.db.insertInto('kms_keys').values(keyRow(key)).execute()
+    await this.touch(`${key.region}/${key.keyId}`)
   }
 
   async updateKey(key: KeyRecord) {
@@ -142,6 +184,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('key_id', '=', key_id)
       .execute()
+    await this.touch(`${region}/${key_id}`)
   }
 
   async deleteKey(region: string, keyId: string) {
@@ -170,10 +213,13 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('key_id', '=', keyId)
       .execute()
+    // Aliases that pointed at the key went with it.
+    await this.touch(EVERYTHING)
   }
 
   async insertKeyMaterial(m: KeyMaterialRecord) {
     await this.db.insertInto('kms_key_materials').values(materialRow(m)).execute()
+    await this.touch(`${m.region}/${m.keyId}`)
   }
 
   async putKeyMaterial(m: KeyMaterialRecord) {
@@ -186,6 +232,7 @@ class Statements implements KeyStoreTransaction {
           .doUpdateSet({ wrapped: m.wrapped, created_at: m.createdAt }),
       )
       .execute()
+    await this.touch(`${m.region}/${m.keyId}`)
   }
 
   async deleteKeyMaterial(region: string, keyId: string, keyMaterialId: string) {
@@ -195,6 +242,7 @@ class Statements implements KeyStoreTransaction {
       .where('key_id', '=', keyId)
       .where('key_material_id', '=', keyMaterialId)
       .execute()
+    await this.touch(`${region}/${keyId}`)
   }
 
   async listKeyMaterials(region: string, keyId: string) {
@@ -210,13 +258,14 @@ class Statements implements KeyStoreTransaction {
   }
 
   async getAlias(scope: Scope, aliasName: string) {
-    const row = await this.db
+    let q = this.db
       .selectFrom('kms_aliases')
       .selectAll()
       .where('account_id', '=', scope.accountId)
       .where('region', '=', scope.region)
       .where('alias_name', '=', aliasName)
-      .executeTakeFirst()
+    if (this.#lock) q = q.forUpdate()
+    const row = await q.executeTakeFirst()
     return row ? toAlias(row) : undefined
   }
 
@@ -233,7 +282,9 @@ class Statements implements KeyStoreTransaction {
       })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst()
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1
+    const inserted = Number(result.numInsertedOrUpdatedRows ?? 0) === 1
+    if (inserted) await this.touch(EVERYTHING)
+    return inserted
   }
 
   async updateAlias(alias: AliasRecord) {
@@ -244,6 +295,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', alias.region)
       .where('alias_name', '=', alias.aliasName)
       .execute()
+    await this.touch(EVERYTHING)
   }
 
   async deleteAlias(scope: Scope, aliasName: string) {
@@ -253,6 +305,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', scope.region)
       .where('alias_name', '=', aliasName)
       .execute()
+    await this.touch(EVERYTHING)
   }
 
   async countAliases(region: string, keyId: string) {
@@ -266,12 +319,13 @@ class Statements implements KeyStoreTransaction {
   }
 
   async getCustomKeyStore(region: string, customKeyStoreId: string) {
-    const row = await this.db
+    let q = this.db
       .selectFrom('kms_custom_key_stores')
       .select('record')
       .where('region', '=', region)
       .where('custom_key_store_id', '=', customKeyStoreId)
-      .executeTakeFirst()
+    if (this.#lock) q = q.forUpdate()
+    const row = await q.executeTakeFirst()
     return row ? readCustomKeyStore(row.record) : undefined
   }
 
@@ -329,6 +383,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertCustomKeyStore(store: CustomKeyStoreRecord) {
     await this.db.insertInto('kms_custom_key_stores').values(customKeyStoreRow(store)).execute()
+    await this.touch(EVERYTHING)
   }
 
   async updateCustomKeyStore(store: CustomKeyStoreRecord) {
@@ -339,6 +394,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('custom_key_store_id', '=', custom_key_store_id)
       .execute()
+    await this.touch(EVERYTHING)
   }
 
   async deleteCustomKeyStore(region: string, customKeyStoreId: string) {
@@ -347,6 +403,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('custom_key_store_id', '=', customKeyStoreId)
       .execute()
+    await this.touch(EVERYTHING)
   }
 
   async listKeysInCustomKeyStore(region: string, customKeyStoreId: string) {
@@ -362,6 +419,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertGrant(grant: GrantRecord) {
     await this.db.insertInto('kms_grants').values(grantRow(grant)).execute()
+    await this.touch(`${grant.region}/${grant.keyId}`)
   }
 
   async getGrant(grantId: string) {
@@ -374,11 +432,14 @@ class Statements implements KeyStoreTransaction {
   }
 
   async deleteGrant(grantId: string) {
-    const result = await this.db
+    // RETURNING (SQLite 3.35+, PostgreSQL): the key whose cached grants other nodes forget.
+    const deleted = await this.db
       .deleteFrom('kms_grants')
       .where('grant_id', '=', grantId)
+      .returning(['region', 'key_id'])
       .executeTakeFirst()
-    return Number(result.numDeletedRows) > 0
+    if (deleted) await this.touch(`${deleted.region}/${deleted.key_id}`)
+    return deleted !== undefined
   }
 
   async countGrants(region: string, keyId: string) {
@@ -429,12 +490,45 @@ class Statements implements KeyStoreTransaction {
 export interface StoreOptions {
   /** The dialect's way to see other writers' commits (see KeyStore.commitsByOthers). */
   readonly commitsByOthers?: () => number
+  /** The schema of Kysely's migration tables (PostgreSQL: the session's current schema). */
+  readonly migrationSchema?: string
+  /** Lock rows read inside a transaction (`SELECT … FOR UPDATE`; PostgreSQL). */
+  readonly lockRows?: boolean
+  /**
+   * Called with what a change touched (`<region>/<keyId>` or {@link EVERYTHING}), inside the
+   * transaction just before it commits, so that the announcement and the change commit
+   * together (PostgreSQL delivers a NOTIFY at commit, and never for a rolled-back one).
+   */
+  readonly announceChanges?: (db: Db, changed: readonly string[]) => Promise<void>
+  /**
+   * Runs `fn` only when no other node runs the job called `name` now (PostgreSQL advisory
+   * locks); undefined when another does. Absent: one process owns the database.
+   */
+  readonly exclusive?: <T>(name: string, fn: () => Promise<T>) => Promise<T | undefined>
+  /** Closes what the dialect opened beside Kysely's pool (a LISTEN connection). */
+  readonly onClose?: () => Promise<void>
   /**
    * Refuse use of the store itself inside one of its own transactions (a deadlock on SQLite).
    * The check needs AsyncLocalStorage, whose promise hooks slow every request once enabled, so
    * it is for tests (the contract suite and test servers turn it on), not for production.
    */
   readonly guardTransactions?: boolean
+}
+
+/**
+ * Applies every pending migration of migrations.ts. `schema`: where Kysely keeps its own
+ * migration tables (PostgreSQL; Kysely looks them up in every schema unless told one, so a
+ * second Keyward schema in the same database would find the first one's and skip creating
+ * its own).
+ */
+export async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
+  })
+  const { error } = await migrator.migrateToLatest()
+  if (error) throw new Error('database migration failed', { cause: error })
 }
 
 /** The transaction, if any, that the current asynchronous call chain runs inside. */
@@ -447,13 +541,26 @@ const openTransaction = new AsyncLocalStorage<{ store: KyselyKeyStore; open: boo
 export class KyselyKeyStore extends Statements implements KeyStore {
   readonly #kysely: Kysely<Database>
   readonly #guardTransactions: boolean
+  readonly #options: StoreOptions
   readonly commitsByOthers?: () => number
 
   private constructor(db: Kysely<Database>, options: StoreOptions) {
-    super(db)
+    super(db, {
+      lockRows: options.lockRows === true,
+      ...(options.announceChanges ? { announce: options.announceChanges } : {}),
+    })
     this.#kysely = db
+    this.#options = options
     this.#guardTransactions = options.guardTransactions === true
     if (options.commitsByOthers) this.commitsByOthers = options.commitsByOthers
+  }
+
+  /**
+   * Runs a scheduler job here unless another node runs it now (see StoreOptions.exclusive);
+   * a store that owns its database alone always runs it.
+   */
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+    return this.#options.exclusive ? this.#options.exclusive(name, fn) : fn()
   }
 
   /**
@@ -482,19 +589,29 @@ export class KyselyKeyStore extends Statements implements KeyStore {
 
   /** Applies pending migrations and returns a ready store. */
   static async open(db: Kysely<Database>, options: StoreOptions = {}): Promise<KyselyKeyStore> {
-    const migrator = new Migrator({ db, provider: migrationProvider })
-    const { error } = await migrator.migrateToLatest()
-    if (error) throw new Error('database migration failed', { cause: error })
+    await migrateToLatest(db, options.migrationSchema)
     return new KyselyKeyStore(db, options)
   }
 
   async transaction<T>(fn: (tx: KeyStoreTransaction) => Promise<T>): Promise<T> {
     const db = this.#db
-    if (!this.#guardTransactions) return db.transaction().execute((trx) => fn(new Statements(trx)))
+    const run = async (trx: Transaction<Database>) => {
+      const touched = new Set<string>()
+      const announce = this.#options.announceChanges
+      const statements = new Statements(trx, {
+        lockRows: this.#options.lockRows === true,
+        touched,
+        ...(announce ? { announce } : {}),
+      })
+      const result = await fn(statements)
+      if (announce && touched.size > 0) await announce(trx, [...touched])
+      return result
+    }
+    if (!this.#guardTransactions) return db.transaction().execute(run)
     return db.transaction().execute(async (trx) => {
       const marker = { store: this, open: true }
       try {
-        return await openTransaction.run(marker, () => fn(new Statements(trx)))
+        return await openTransaction.run(marker, () => run(trx))
       } finally {
         // Work the function left running may use the store once the transaction is over.
         marker.open = false
@@ -704,6 +821,10 @@ export class KyselyKeyStore extends Statements implements KeyStore {
   }
 
   async close() {
-    await this.#kysely.destroy()
+    try {
+      await this.#options.onClose?.()
+    } finally {
+      await this.#kysely.destroy()
+    }
   }
 }
