@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { SoftwareBackend } from './adapters/backend-software/software-backend.js'
 import { Pkcs11Backend } from './adapters/pkcs11/pkcs11-backend.js'
 import { openSqliteKeyStore } from './adapters/store-sql/open-sqlite.js'
+import { openPostgresKeyStore, redactUrl } from './adapters/store-pg/open-postgres.js'
 import { XksBackend } from './adapters/xks/xks-backend.js'
 import { Pkcs11RootKey, parsePkcs11Uri } from './adapters/root-key/pkcs11-root-key.js'
 import { loadSoftwareRootKey } from './adapters/root-key/software-root-key.js'
@@ -29,6 +30,7 @@ import type { KeyStore } from './ports/key-store.js'
 import { jsonLineLogger, type Logger } from './ports/logger.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
+import { applyChange, forgetPeriodically } from './services/cluster-changes.js'
 import { CustomKeyStoreService } from './services/custom-key-stores.js'
 import { keyLastUseSink } from './services/key-last-use.js'
 import { KeyService } from './services/key-service.js'
@@ -200,6 +202,9 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     clock,
     logger,
     ...(options.schedulerIntervalMs ? { intervalMs: options.schedulerIntervalMs } : {}),
+    ...(options.store.exclusive
+      ? { exclusive: (name, fn) => options.store.exclusive!(name, fn) }
+      : {}),
   })
   const invoke = createInvoke({
     keys,
@@ -287,9 +292,10 @@ async function openPkcs11RootKey(uri: string, env: NodeJS.ProcessEnv) {
 
 /** Refuses to start over a database whose material was wrapped under another root key. */
 async function assertSameRootKey(store: KeyStore, rootKey: RootKey): Promise<void> {
-  const stored = await store.getSetting(ROOT_KEY_SETTING)
-  if (stored === undefined) await store.setSetting(ROOT_KEY_SETTING, rootKey.fingerprint)
-  else if (stored !== rootKey.fingerprint) {
+  // initSetting: of several nodes starting at once on a new database, one root key wins and
+  // every other is compared with it (a plain set would let the last writer win).
+  const stored = await store.initSetting(ROOT_KEY_SETTING, rootKey.fingerprint)
+  if (stored !== rootKey.fingerprint) {
     throw new Error(
       'The root key does not match the one this database was created with; refusing to start (the keys would be unreadable).',
     )
@@ -324,6 +330,45 @@ export interface EmbeddedOptions {
   readonly allowInsecurePermissions?: boolean
   /** See KeywardOptions.http. */
   readonly http?: Partial<HttpLimits>
+  /**
+   * `--store postgres://…`: keep the keys in PostgreSQL instead of `<dataDir>/keyward.db`, so
+   * that several nodes share them. The root key and principals stay the node's own.
+   */
+  readonly storeUrl?: string
+  /**
+   * With a PostgreSQL store: the longest a node keeps a cached key without hearing of a
+   * change (the safety net under LISTEN/NOTIFY); 5 s by default.
+   */
+  readonly cacheTtlMs?: number
+}
+
+/** How long a node caches a key over PostgreSQL when no notification says otherwise. */
+export const DEFAULT_SHARED_CACHE_TTL_MS = 5_000
+
+/**
+ * The embedded preset's store: `<dataDir>/keyward.db`, or PostgreSQL for `storeUrl`. For
+ * PostgreSQL, other nodes' changes reach this node's caches through `follow` once they exist.
+ */
+async function openEmbeddedStore(options: EmbeddedOptions) {
+  if (options.storeUrl === undefined) {
+    const databasePath = join(options.dataDir, 'keyward.db')
+    const store = await openSqliteKeyStore(databasePath, {
+      sharedWithOtherProcesses: options.sharedWithOtherProcesses === true,
+    })
+    return { store, label: databasePath, follow: undefined }
+  }
+  let targets: Parameters<typeof applyChange>[0] | undefined
+  const store = await openPostgresKeyStore(options.storeUrl, {
+    onChange: (changed) => {
+      if (targets) applyChange(targets, changed)
+    },
+  })
+  const ttlMs = options.cacheTtlMs ?? DEFAULT_SHARED_CACHE_TTL_MS
+  const follow = (keyward: Keyward) => {
+    targets = keyward
+    return forgetPeriodically(keyward, ttlMs)
+  }
+  return { store, label: redactUrl(options.storeUrl), follow }
 }
 
 /** The admin credential from KEYWARD_ROOT_ACCESS_KEY_ID / KEYWARD_ROOT_SECRET_ACCESS_KEY. */
@@ -412,10 +457,7 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
       `${legacy.length} user(s) of ${source.configPath} have no "policies" member and are administrators (Action "*" on Resource "*"): ${legacy.join(', ')}. Give each a "policies" list to restrict it.`,
     )
   }
-  const databasePath = join(options.dataDir, 'keyward.db')
-  const store = await openSqliteKeyStore(databasePath, {
-    sharedWithOtherProcesses: options.sharedWithOtherProcesses === true,
-  })
+  const { store, label: databasePath, follow } = await openEmbeddedStore(options)
   let root: { rootKey: RootKey; source: string; close?: () => Promise<void> }
   try {
     root = await openRootKey(options, { env, store, databasePath, warn })
@@ -446,6 +488,17 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
     const closeRootKey = root.close
     const closeKeyward = keyward.close
     keyward = { ...keyward, close: () => closeKeyward().finally(closeRootKey) }
+  }
+  if (follow) {
+    const stopFollowing = follow(keyward)
+    const closeKeyward = keyward.close
+    keyward = {
+      ...keyward,
+      close: () => {
+        stopFollowing()
+        return closeKeyward()
+      },
+    }
   }
   const started = keyward
   return {

@@ -104,7 +104,7 @@ export interface GrantFilter {
 }
 
 /**
- * The storage port. Every adapter (SQLite now, PostgreSQL later) passes the same contract
+ * The storage port. Every adapter (SQLite, PostgreSQL) passes the same contract
  * suite, test/adapters/key-store-contract.ts. All methods are asynchronous so that a networked
  * database fits behind the same interface; no SQL exists outside the adapters.
  */
@@ -149,6 +149,11 @@ export interface KeyStore extends KeyStoreTransaction {
     query: { readonly region: string; readonly retiringPrincipal: string },
     page: PageRequest,
   ): Promise<Page<GrantRecord>>
+  /**
+   * Runs a scheduler job unless another node sharing this store runs the same job now, and
+   * then resolves undefined (jobs run once across nodes). Absent: this process owns the store.
+   */
+  exclusive?<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>
   getSetting(name: string): Promise<string | undefined>
   setSetting(name: string, value: string): Promise<void>
   /**

@@ -745,4 +745,17 @@ export class KeyService {
   clearCache(): void {
     this.#invalidate()
   }
+
+  /**
+   * Forgets what is cached of one key (record, material, grants): another node changed it
+   * (PostgreSQL LISTEN/NOTIFY, src/services/cluster-changes.ts).
+   */
+  forgetKey(region: string, keyId: string): void {
+    this.#invalidate(`${region}/${keyId}`)
+  }
+
+  /** Forgets everything cached: another node changed something not named by a key. */
+  forgetAll(): void {
+    this.#invalidate()
+  }
 }
