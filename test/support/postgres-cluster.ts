@@ -42,8 +42,11 @@ export interface PostgresCluster {
   /** The postmaster's process ID while it runs (read from postmaster.pid). */
   pid(): number | undefined
   start(): void
-  /** `pg_ctl stop -m fast` (clean shutdown); ignored when already stopped. */
-  stop(): void
+  /**
+   * `pg_ctl stop`: `fast` (the default) shuts down cleanly; `immediate` is a crash, recovered
+   * from the WAL on the next start. Ignored when already stopped.
+   */
+  stop(mode?: 'fast' | 'immediate'): void
   /** `pg_ctl promote` (a standby becomes a primary). */
   promote(): void
   /** Stops the cluster (immediately) and removes its directory. */
@@ -103,8 +106,8 @@ function clusterAt(bin: string, dir: string, port: number): PostgresCluster {
       const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`
       runAs(pgCtl, ['start', '-w', '-t', '60', '-D', dataDir, '-l', log, '-o', options])
     },
-    stop: () => {
-      if (running()) runAs(pgCtl, ['stop', '-w', '-m', 'fast', '-D', dataDir])
+    stop: (mode = 'fast') => {
+      if (running()) runAs(pgCtl, ['stop', '-w', '-m', mode, '-D', dataDir])
     },
     promote: () => {
       runAs(pgCtl, ['promote', '-w', '-D', dataDir])

@@ -57,15 +57,6 @@ function openPool(url: string, options: PostgresStoreOptions): Sql {
     // idle ones keeps the pool from holding sockets to a server that is gone.
     idle_timeout: 60,
     onnotice: () => undefined,
-    // BIGINT columns hold epoch milliseconds (well within 2^53): read them as numbers.
-    types: {
-      bigint: {
-        to: 20,
-        from: [20],
-        serialize: (value: number | bigint) => String(value),
-        parse: (value: string) => Number(value),
-      },
-    },
     connection: { application_name: 'keyward' },
   })
 }
