@@ -18,6 +18,7 @@ Commands:
   credentials  Print the admin credentials as shell exports: eval "$(keyward credentials)"
   principals   Add users and roles, create and revoke access keys, attach policies
   xks-proxy    Keyward's XKS proxy (External Key Store Proxy API) and its keys
+  migrate      Copy a SQLite data directory's database into PostgreSQL (--from, --to)
 
 Options:
   --version    Print Keyward's version
@@ -482,6 +483,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     case 'xks-proxy': {
       const { xksProxy } = await import('./xks-proxy.js')
       return xksProxy(rest, env)
+    }
+    case 'migrate': {
+      const { migrateCommand } = await import('./migrate.js')
+      return migrateCommand(rest)
     }
     case undefined:
     case '-h':

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { Migrator, type Kysely, type Transaction } from 'kysely'
+import { Migrator, sql, type Kysely, type Transaction } from 'kysely'
 import type { CustomKeyStoreRecord } from '../../domain/custom-key-store.js'
 import type { GrantRecord } from '../../domain/grant.js'
 import type { Scope } from '../../domain/identifiers.js'
@@ -531,6 +531,83 @@ export async function migrateToLatest(db: Kysely<Database>, schema?: string): Pr
   if (error) throw new Error('database migration failed', { cause: error })
 }
 
+/** Every table of Keyward's schema, parents first (see copyInto). */
+const COPIED_TABLES = [
+  'kms_keys',
+  'kms_key_materials',
+  'kms_aliases',
+  'kms_custom_key_stores',
+  'kms_grants',
+  'kms_key_last_usage',
+  'keyward_settings',
+] as const
+
+/** Tables that must be empty in a copy's target (settings may hold the migrations' own). */
+async function assertEmpty(db: Db): Promise<void> {
+  for (const table of COPIED_TABLES.filter((t) => t !== 'keyward_settings')) {
+    const row = await db
+      .selectFrom(table)
+      .select(sql<number>`1`.as('one'))
+      .limit(1)
+      .executeTakeFirst()
+    if (row)
+      throw new Error(
+        `the target database is not empty (${table} has rows); refusing to copy into it`,
+      )
+  }
+  const root = await db
+    .selectFrom('keyward_settings')
+    .select('value')
+    .where('name', '=', 'root_key_fingerprint')
+    .executeTakeFirst()
+  if (root)
+    throw new Error('the target database already records a root key; refusing to copy into it')
+}
+
+/** Rows copied per statement; also how often progress is told. */
+const COPY_BATCH = 500
+
+/**
+ * Copies one table in batches, streaming the source (SQLite iterates without loading the
+ * table). Settings replace the target's (migration 0003 wrote its own tracking start date).
+ */
+async function copyTable(
+  from: Kysely<Database>,
+  to: Transaction<Database>,
+  options: {
+    table: (typeof COPIED_TABLES)[number]
+    onProgress?: (table: string, rows: number) => void
+  },
+): Promise<number> {
+  const { table } = options
+  let batch: Array<Record<string, unknown>> = []
+  let copied = 0
+  const flush = async () => {
+    if (batch.length === 0) return
+    const rows = batch as never[]
+    if (table === 'keyward_settings') {
+      await to
+        .insertInto('keyward_settings')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.column('name').doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+        )
+        .execute()
+    } else {
+      await to.insertInto(table).values(rows).execute()
+    }
+    copied += batch.length
+    batch = []
+    options.onProgress?.(table, copied)
+  }
+  for await (const row of from.selectFrom(table).selectAll().stream(COPY_BATCH)) {
+    batch.push(row as Record<string, unknown>)
+    if (batch.length >= COPY_BATCH) await flush()
+  }
+  await flush()
+  return copied
+}
+
 /** The transaction, if any, that the current asynchronous call chain runs inside. */
 const openTransaction = new AsyncLocalStorage<{ store: KyselyKeyStore; open: boolean }>()
 
@@ -818,6 +895,33 @@ export class KyselyKeyStore extends Statements implements KeyStore {
     const stored = await this.getSetting(name)
     if (stored === undefined) throw new Error(`setting ${name} vanished while it was initialised`)
     return stored
+  }
+
+  /**
+   * Copies every row of this store into `target`, an empty store (`keyward migrate`): keys,
+   * material versions (still wrapped under the same root key), aliases, custom key stores,
+   * grants, last uses and settings (the root key fingerprint among them), in one transaction
+   * of the target, so that a failed copy leaves it empty. Refuses a target that holds any key,
+   * alias, custom key store, grant or root key.
+   *
+   * @example
+   *   await sqlite.copyInto(postgres, { onProgress: (table, n) => console.error(table, n) })
+   */
+  async copyInto(
+    target: KyselyKeyStore,
+    options: { readonly onProgress?: (table: string, rows: number) => void } = {},
+  ): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {}
+    await target.#kysely.transaction().execute(async (trx) => {
+      await assertEmpty(trx)
+      for (const table of COPIED_TABLES) {
+        counts[table] = await copyTable(this.#kysely, trx, {
+          table,
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        })
+      }
+    })
+    return counts
   }
 
   async close() {
