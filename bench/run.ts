@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { benchAsymmetric } from './asymmetric.js'
 import { setUpAuthzKey, TARGET_AUTHZ_RATIO, writeAuthzPrincipals, AUTHZ_GRANTS } from './authz.js'
 import { benchHsm, softHsmAvailable } from './hsm.js'
+import { benchPostgres } from './postgres.js'
 import { benchXks } from './xks.js'
 import { benchXksProxy } from './xks-proxy.js'
 import { runLoad, warmUp, type LoadResult } from './load.js'
@@ -51,7 +52,9 @@ import { loadText, printTargetSummary, type TargetCheck } from './targets.js'
  * at AWS's 1,800 requests/s quota and as fast as it goes, see bench/xks-proxy.ts, which also runs
  * alone as `node dist/bench/xks-proxy.js`; then Encrypt on a key of an external key store
  * through Keyward's XKS proxy beside Encrypt on a software key, see bench/xks.ts),
- * BENCH_ONLY=hsm, xks or hsm,xks (those parts alone, without the software-key scenarios and the
+ * BENCH_STORE=postgres (add Encrypt and CreateKey over PostgreSQL beside SQLite, and two nodes
+ * over one database, see bench/postgres.ts; BENCH_PG_URL names the database, else a throwaway
+ * cluster is made), BENCH_ONLY=hsm, xks or hsm,xks (those parts alone, without the software-key scenarios and the
  * asymmetric part), BENCH_OPEN_LOOP_CONNECTIONS (sockets of the open-loop generator, default
  * 64).
  */
@@ -643,6 +646,18 @@ async function main(): Promise<number> {
         connections: TARGET_CONNECTIONS,
       })
       if (!xksOk) failed = true
+    }
+    // Over PostgreSQL (issue 13): bench/postgres.ts, with its own Keywards and database.
+    if (process.env.BENCH_STORE === 'postgres') {
+      const pgOk = await benchPostgres({
+        env: keywardEnv,
+        keywardBin: join(ROOT, 'bin/keyward.js'),
+        credentials: CREDENTIALS,
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+        connections: TARGET_CONNECTIONS,
+      })
+      if (!pgOk) failed = true
     }
     if (failed)
       console.log('\nSome requests failed (non-2xx, errors or timeouts): the run is not valid.')

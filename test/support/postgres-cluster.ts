@@ -157,6 +157,8 @@ const TEST_SETTINGS = [
 export async function createPostgresCluster(options: {
   readonly bin: string
   readonly port?: number
+  /** Keep fsync and full-page writes on, as a real server runs (benchmarks). */
+  readonly durable?: boolean
 }): Promise<PostgresCluster> {
   const dir = ownedTempDir('keyward-pg-')
   const port = options.port ?? (await freePort())
@@ -175,7 +177,12 @@ export async function createPostgresCluster(options: {
       '--locale=C',
     ])
     const conf = join(dataDir, 'postgresql.conf')
-    writeFileSync(conf, `\n${TEST_SETTINGS}\n`, { flag: 'a' })
+    const settings = options.durable
+      ? TEST_SETTINGS.split('\n')
+          .filter((l) => !/^(fsync|full_page_writes) =/.test(l))
+          .join('\n')
+      : TEST_SETTINGS
+    writeFileSync(conf, `\n${settings}\n`, { flag: 'a' })
     // pg_hba: trust replication connections from loopback too (pg_basebackup).
     writeFileSync(
       join(dataDir, 'pg_hba.conf'),
