@@ -59,4 +59,28 @@ describe('PostgreSQL key store', { skip: PG_SKIP }, () => {
       for (const store of stores) await store.close()
     }
   })
+
+  it('keeps a quota when two nodes count and create at the same moment', async () => {
+    const url = await freshUrl()
+    const nodes = await Promise.all([openPostgresKeyStore(url), openPostgresKeyStore(url)])
+    const scope = { accountId: '111122223333', region: 'us-east-1' }
+    const QUOTA = 5
+    try {
+      // As CreateKey does: count the account's keys, then insert one if there is room.
+      await Promise.all(
+        nodes.flatMap((node) =>
+          Array.from({ length: 10 }, () =>
+            node.transaction(async (tx) => {
+              const count = await tx.countKeys(scope)
+              await new Promise((resolve) => setTimeout(resolve, 5))
+              if (count < QUOTA) await tx.insertKey(keyFixture())
+            }),
+          ),
+        ),
+      )
+      assert.equal(await nodes[0]!.transaction((tx) => tx.countKeys(scope)), QUOTA)
+    } finally {
+      for (const node of nodes) await node.close()
+    }
+  })
 })

@@ -9,10 +9,12 @@ export const CHANGES_CHANNEL = 'keyward_changes'
 
 /**
  * Advisory lock keys (one 64-bit space per database). Migrations take MIGRATION_LOCK for the
- * session; each scheduler job takes JOB_LOCK_BASE + a hash of its name.
+ * session; each scheduler job takes (JOB_LOCK_CLASS, hash of its name) for its tick; a quota
+ * count takes (COUNT_LOCK_CLASS, hash of what it counts) for its transaction.
  */
 const MIGRATION_LOCK = 0x6b6579_77617264n // "keyward"
 const JOB_LOCK_CLASS = 0x6b6a6f62 // "kjob"
+const COUNT_LOCK_CLASS = 0x6b636e74 // "kcnt"
 
 /** True for a `postgres://` or `postgresql://` connection string. */
 export function isPostgresUrl(value: string): boolean {
@@ -120,6 +122,16 @@ async function announce(db: Db, changed: readonly string[]): Promise<void> {
 }
 
 /**
+ * A lock held until the transaction `db` ends (PostgreSQL docs, "Advisory Locks": "transaction
+ * level lock requests … are automatically released at the end of the transaction").
+ */
+async function lockName(db: Db, name: string): Promise<void> {
+  await kyselySql`select pg_advisory_xact_lock(${COUNT_LOCK_CLASS}::int, hashtext(${name}))`.execute(
+    db,
+  )
+}
+
+/**
  * A scheduler job on one node at a time: a session advisory lock per job name, tried without
  * waiting (`pg_try_advisory_lock`), held for the tick on one reserved connection. When the
  * node holding it dies its session ends and the lock with it, so the next tick of another node
@@ -172,6 +184,7 @@ export async function openPostgresKeyStore(
     const listening = listener
     const storeOptions: StoreOptions = {
       lockRows: true,
+      lockName,
       announceChanges: announce,
       exclusive: exclusiveJobs(pool),
       ...(options.guardTransactions ? { guardTransactions: true } : {}),

@@ -129,6 +129,8 @@ interface StatementContext {
   readonly touched?: Set<string>
   /** Tells other nodes what changed (see {@link StoreOptions.announceChanges}). */
   readonly announce?: (db: Db, changed: readonly string[]) => Promise<void>
+  /** See {@link StoreOptions.lockName}. */
+  readonly lockName?: (db: Db, name: string) => Promise<void>
 }
 
 /** The statements of one transaction (or of autocommit), over any Kysely dialect. */
@@ -139,6 +141,18 @@ class Statements implements KeyStoreTransaction {
   constructor(db: Db, context: StatementContext) {
     this.#statementsDb = db
     this.#context = context
+  }
+
+  /**
+   * Inside a transaction, waits for other transactions that counted the same thing (a quota
+   * count, then an insert) to finish, so that two nodes cannot both see room for one more.
+   * There is no row to lock for a count: the store's `lockName` hook does it (PostgreSQL: a
+   * transaction-level advisory lock). SQLite's writers are serialised already.
+   */
+  async #serialise(name: string): Promise<void> {
+    if (this.#context.touched && this.#context.lockName) {
+      await this.#context.lockName(this.db, name)
+    }
   }
 
   /** A row lock for reads inside a transaction, where the database has them. */
@@ -361,6 +375,7 @@ class Statements implements KeyStoreTransaction {
   }
 
   async countKeys(scope: Scope) {
+    await this.#serialise(`keys:${scope.accountId}/${scope.region}`)
     // Served by the (account_id, region, key_id) index; every key state counts, as in AWS.
     const row = await this.db
       .selectFrom('kms_keys')
@@ -372,6 +387,7 @@ class Statements implements KeyStoreTransaction {
   }
 
   async countCustomKeyStores(scope: Scope) {
+    await this.#serialise(`custom-key-stores:${scope.accountId}/${scope.region}`)
     const row = await this.db
       .selectFrom('kms_custom_key_stores')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -494,6 +510,11 @@ export interface StoreOptions {
   readonly migrationSchema?: string
   /** Lock rows read inside a transaction (`SELECT … FOR UPDATE`; PostgreSQL). */
   readonly lockRows?: boolean
+  /**
+   * Takes a lock named `name` until the transaction `db` ends (PostgreSQL:
+   * `pg_advisory_xact_lock`); serialises quota counts across nodes.
+   */
+  readonly lockName?: (db: Db, name: string) => Promise<void>
   /**
    * Called with what a change touched (`<region>/<keyId>` or {@link EVERYTHING}), inside the
    * transaction just before it commits, so that the announcement and the change commit
@@ -625,6 +646,7 @@ export class KyselyKeyStore extends Statements implements KeyStore {
     super(db, {
       lockRows: options.lockRows === true,
       ...(options.announceChanges ? { announce: options.announceChanges } : {}),
+      ...(options.lockName ? { lockName: options.lockName } : {}),
     })
     this.#kysely = db
     this.#options = options
@@ -679,6 +701,7 @@ export class KyselyKeyStore extends Statements implements KeyStore {
         lockRows: this.#options.lockRows === true,
         touched,
         ...(announce ? { announce } : {}),
+        ...(this.#options.lockName ? { lockName: this.#options.lockName } : {}),
       })
       const result = await fn(statements)
       if (announce && touched.size > 0) await announce(trx, [...touched])
