@@ -6,6 +6,7 @@ import { benchAsymmetric } from './asymmetric.js'
 import { setUpAuthzKey, TARGET_AUTHZ_RATIO, writeAuthzPrincipals, AUTHZ_GRANTS } from './authz.js'
 import { benchHsm, softHsmAvailable } from './hsm.js'
 import { benchScale } from './scale.js'
+import { benchPostgres } from './postgres.js'
 import { benchXks } from './xks.js'
 import { benchAudit } from './audit.js'
 import { benchXksProxy } from './xks-proxy.js'
@@ -56,7 +57,9 @@ import { loadText, printTargetSummary, type TargetCheck } from './targets.js'
  * BENCH_SCALE=1 (add one Keyward over a store of BENCH_KEYS keys, default 1,000,000,
  * bulk-created in its database: Encrypt on one key, on random warm keys and on random cold
  * keys, p99.9, maximum latency, RSS, and ListKeys over all of them; see bench/scale.ts),
- * BENCH_ONLY=hsm, xks, scale, audit or a list of them (those parts alone, without the software-key
+ * BENCH_STORE=postgres (add Encrypt and CreateKey over PostgreSQL beside SQLite, and two nodes
+ * over one database, see bench/postgres.ts; BENCH_PG_URL names the database, else a throwaway
+ * cluster is made), BENCH_ONLY=hsm, xks, scale, audit or a list of them (those parts alone, without the software-key
  * scenarios and the asymmetric part; `audit` is Encrypt with the audit trail beside without,
  * bench/audit.ts, which every full run includes), BENCH_OPEN_LOOP_CONNECTIONS (sockets of the open-loop
  * generator, default 64).
@@ -710,6 +713,18 @@ async function main(): Promise<number> {
       })
       if (!scale.ok) failed = true
       checks.push(...scale.checks)
+    }
+    // Over PostgreSQL (issue 13): bench/postgres.ts, with its own Keywards and database.
+    if (process.env.BENCH_STORE === 'postgres') {
+      const pgOk = await benchPostgres({
+        env: keywardEnv,
+        keywardBin: join(ROOT, 'bin/keyward.js'),
+        credentials: CREDENTIALS,
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+        connections: TARGET_CONNECTIONS,
+      })
+      if (!pgOk) failed = true
     }
     if (failed)
       console.log('\nSome requests failed (non-2xx, errors or timeouts): the run is not valid.')

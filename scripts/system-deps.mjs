@@ -3,8 +3,9 @@
 //
 // Usage: node scripts/system-deps.mjs [test] [build] [cli] [--check]
 //   test   (the default) what `npm test` uses: softhsm2 (the PKCS#11 token of the HSM and
-//          custom key store tests), openssl (an independent implementation to compare with)
-//          and chromium (the browser of the web console's end-to-end test)
+//          custom key store tests), openssl (an independent implementation to compare with),
+//          chromium (the browser of the web console's end-to-end test)
+//          and postgresql (the server binaries the PostgreSQL adapter's tests run clusters of)
 //   build  python3, make and g++: better-sqlite3 and pkcs11js are compiled from source
 //   cli    awscli (v2, Debian's package) for `npm run test:cli`
 //   --check  only report; never install
@@ -48,6 +49,12 @@ const PACKAGES = [
   // Debian's browser drives the console's end-to-end test (test/console/); playwright-core
   // never downloads a browser of its own.
   { name: 'chromium', group: 'test', present: () => existsSync('/usr/bin/chromium') },
+  // The PostgreSQL adapter's tests start throwaway clusters (scripts/test-postgres.mjs).
+  {
+    name: 'postgresql',
+    group: 'test',
+    present: () => existsSync('/usr/lib/postgresql/15/bin/pg_ctl') || onPath('pg_ctl'),
+  },
   { name: 'python3', group: 'build', present: () => onPath('python3') },
   { name: 'make', group: 'build', present: () => onPath('make') },
   { name: 'g++', group: 'build', present: () => onPath('g++') },

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { SoftwareBackend } from './adapters/backend-software/software-backend.js'
 import { Pkcs11Backend } from './adapters/pkcs11/pkcs11-backend.js'
 import { openSqliteKeyStore } from './adapters/store-sql/open-sqlite.js'
+import { openPostgresKeyStore, redactUrl } from './adapters/store-pg/open-postgres.js'
 import { XksBackend } from './adapters/xks/xks-backend.js'
 import { Pkcs11RootKey, parsePkcs11Uri } from './adapters/root-key/pkcs11-root-key.js'
 import { loadSoftwareRootKey } from './adapters/root-key/software-root-key.js'
@@ -31,6 +32,7 @@ import type { KeyStore } from './ports/key-store.js'
 import { jsonLineLogger, LOG_LEVELS, type Logger } from './ports/logger.js'
 import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
+import { applyChange, forgetPeriodically } from './services/cluster-changes.js'
 import { CustomKeyStoreService } from './services/custom-key-stores.js'
 import { coreReadinessChecks, type ReadinessCheck } from './services/health.js'
 import { KeywardMetrics } from './services/metrics.js'
@@ -278,6 +280,9 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
     clock,
     logger,
     ...(options.schedulerIntervalMs ? { intervalMs: options.schedulerIntervalMs } : {}),
+    ...(options.store.exclusive
+      ? { exclusive: (name, fn) => options.store.exclusive!(name, fn) }
+      : {}),
   })
   const invoke = createInvoke({
     keys,
@@ -444,9 +449,10 @@ export async function openPkcs11RootKey(
 
 /** Refuses to start over a database whose material was wrapped under another root key. */
 async function assertSameRootKey(store: KeyStore, rootKey: RootKey): Promise<void> {
-  const stored = await store.getSetting(ROOT_KEY_SETTING)
-  if (stored === undefined) await store.setSetting(ROOT_KEY_SETTING, rootKey.fingerprint)
-  else if (stored !== rootKey.fingerprint && !holdsKey(rootKey, stored)) {
+  // initSetting: of several nodes starting at once on a new database, one root key wins and
+  // every other is compared with it (a plain set would let the last writer win).
+  const stored = await store.initSetting(ROOT_KEY_SETTING, rootKey.fingerprint)
+  if (stored !== rootKey.fingerprint && !holdsKey(rootKey, stored)) {
     throw new Error(
       'The root key does not match the one this database was created with; refusing to start (the keys would be unreadable).',
     )
@@ -511,6 +517,45 @@ export interface EmbeddedOptions {
    * `<dataDir>/audit` by default; `false` for none (`--no-audit`).
    */
   readonly audit?: AuditTrailSettings | false
+  /**
+   * `--store postgres://…`: keep the keys in PostgreSQL instead of `<dataDir>/keyward.db`, so
+   * that several nodes share them. The root key and principals stay the node's own.
+   */
+  readonly storeUrl?: string
+  /**
+   * With a PostgreSQL store: the longest a node keeps a cached key without hearing of a
+   * change (the safety net under LISTEN/NOTIFY); 5 s by default.
+   */
+  readonly cacheTtlMs?: number
+}
+
+/** How long a node caches a key over PostgreSQL when no notification says otherwise. */
+export const DEFAULT_SHARED_CACHE_TTL_MS = 5_000
+
+/**
+ * The embedded preset's store: `<dataDir>/keyward.db`, or PostgreSQL for `storeUrl`. For
+ * PostgreSQL, other nodes' changes reach this node's caches through `follow` once they exist.
+ */
+async function openEmbeddedStore(options: EmbeddedOptions) {
+  if (options.storeUrl === undefined) {
+    const databasePath = join(options.dataDir, 'keyward.db')
+    const store = await openSqliteKeyStore(databasePath, {
+      sharedWithOtherProcesses: options.sharedWithOtherProcesses === true,
+    })
+    return { store, label: databasePath, follow: undefined }
+  }
+  let targets: Parameters<typeof applyChange>[0] | undefined
+  const store = await openPostgresKeyStore(options.storeUrl, {
+    onChange: (changed) => {
+      if (targets) applyChange(targets, changed)
+    },
+  })
+  const ttlMs = options.cacheTtlMs ?? DEFAULT_SHARED_CACHE_TTL_MS
+  const follow = (keyward: Keyward) => {
+    targets = keyward
+    return forgetPeriodically(keyward, ttlMs)
+  }
+  return { store, label: redactUrl(options.storeUrl), follow }
 }
 
 /** The admin credential from KEYWARD_ROOT_ACCESS_KEY_ID / KEYWARD_ROOT_SECRET_ACCESS_KEY. */
@@ -599,10 +644,7 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
       `${legacy.length} user(s) of ${source.configPath} have no "policies" member and are administrators (Action "*" on Resource "*"): ${legacy.join(', ')}. Give each a "policies" list to restrict it.`,
     )
   }
-  const databasePath = join(options.dataDir, 'keyward.db')
-  const store = await openSqliteKeyStore(databasePath, {
-    sharedWithOtherProcesses: options.sharedWithOtherProcesses === true,
-  })
+  const { store, label: databasePath, follow } = await openEmbeddedStore(options)
   let root: { rootKey: RootKey; source: string; close?: () => Promise<void> }
   try {
     root = await openRootKey(options, { env, store, databasePath, warn })
@@ -655,19 +697,30 @@ export async function createEmbeddedKeyward(options: EmbeddedOptions) {
   }
   if (root.rootKey instanceof SoftwareRootKeyRing) {
     const ring = root.rootKey
-    const follow = setInterval(() => {
+    const followRing = setInterval(() => {
       designatedRootKey(store).then(
         (fingerprint) => fingerprint !== undefined && ring.usePrimary(fingerprint),
         (error: unknown) =>
           logger.error('reading the root key setting failed', { cause: String(error) }),
       )
     }, ROOT_KEY_FOLLOW_MS)
-    follow.unref()
+    followRing.unref()
     const closeKeyward = keyward.close
     keyward = {
       ...keyward,
       close: () => {
-        clearInterval(follow)
+        clearInterval(followRing)
+        return closeKeyward()
+      },
+    }
+  }
+  if (follow) {
+    const stopFollowing = follow(keyward)
+    const closeKeyward = keyward.close
+    keyward = {
+      ...keyward,
+      close: () => {
+        stopFollowing()
         return closeKeyward()
       },
     }

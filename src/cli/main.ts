@@ -22,6 +22,7 @@ Commands:
   restore      Restore a backup into a data directory without a database
   root-key     rotate: re-wrap every key under a new root key, also while serving
   audit        Verify the audit trail's chain and signatures; search its events
+  migrate      Copy a SQLite data directory's database into PostgreSQL (--from, --to)
 
 Options:
   --version    Print Keyward's version
@@ -57,6 +58,10 @@ Options:
                      Start even when root.key or the principals file can be read by other
                      users, with a warning (KEYWARD_ALLOW_INSECURE_PERMISSIONS=1); refused
                      otherwise, as ssh refuses a private key that is too open.
+  --store <url>      Keep keys in PostgreSQL instead of <data-dir>/keyward.db (KEYWARD_STORE),
+                     e.g. postgres://keyward@db1:5432,db2:5432/keyward?target_session_attrs=read-write
+                     so that several nodes share them; the root key and principals stay each
+                     node's own (all nodes need the same root key). See docs/operations.md.
   --root-key <uri>   Keep the root key in a PKCS#11 token instead of <data-dir>/root.key
                      (KEYWARD_ROOT_KEY_URI), e.g. pkcs11:token=keyward;object=root
                      ?module-path=/usr/lib/softhsm/libsofthsm2.so; the user PIN comes from
@@ -133,6 +138,20 @@ function parsePort(text: string): number {
   return port
 }
 
+/**
+ * `--store`: a PostgreSQL URL, or nothing (SQLite in the data directory). Anything else is
+ * refused before anything starts, without echoing a value that may hold a password.
+ */
+function parseStoreUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  if (!/^postgres(ql)?:\/\/./i.test(value)) {
+    throw new Error(
+      '--store (KEYWARD_STORE) must be a postgres:// or postgresql:// URL; leave it out for SQLite in the data directory',
+    )
+  }
+  return value
+}
+
 /** Where a server is and what it reads: the options `serve` and `credentials` share. */
 const WHERE_OPTIONS = {
   host: { type: 'string' },
@@ -152,6 +171,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       workers: { type: 'string' },
       'key-cache-mb': { type: 'string' },
       'root-key': { type: 'string' },
+      store: { type: 'string' },
       'headers-timeout': { type: 'string' },
       'request-timeout': { type: 'string' },
       'keep-alive-timeout': { type: 'string' },
@@ -197,6 +217,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { lockDataDir } = await import('../adapters/store-sql/data-dir-lock.js')
   const { isWorker, reportListening, workerIndex } = await import('./workers.js')
   const rootKeyUri = setting(values['root-key'], env.KEYWARD_ROOT_KEY_URI)
+  const storeUrl = parseStoreUrl(setting(values.store, env.KEYWARD_STORE))
   // Files Keyward creates (the database, its WAL, the root key) are for its own user only.
   process.umask(0o077)
   const embedded = {
@@ -204,6 +225,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     dev,
     ...(configPath ? { configPath } : {}),
     ...(rootKeyUri ? { rootKeyUri } : {}),
+    ...(storeUrl ? { storeUrl } : {}),
     ...(allowInsecurePermissions ? { allowInsecurePermissions } : {}),
     http,
     env,
@@ -556,6 +578,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     case 'xks-proxy': {
       const { xksProxy } = await import('./xks-proxy.js')
       return xksProxy(rest, env)
+    }
+    case 'migrate': {
+      const { migrateCommand } = await import('./migrate.js')
+      return migrateCommand(rest)
     }
     case undefined:
     case '-h':

@@ -106,7 +106,7 @@ export interface GrantFilter {
 }
 
 /**
- * The storage port. Every adapter (SQLite now, PostgreSQL later) passes the same contract
+ * The storage port. Every adapter (SQLite, PostgreSQL) passes the same contract
  * suite, test/adapters/key-store-contract.ts. All methods are asynchronous so that a networked
  * database fits behind the same interface; no SQL exists outside the adapters.
  */
@@ -170,6 +170,11 @@ export interface KeyStore extends KeyStoreTransaction {
   countKeysByStateAndSpec(): Promise<Array<{ keyState: string; keySpec: string; count: number }>>
   /** Keys with imported material that expires, and the earliest ValidTo, epoch ms (metrics). */
   listMaterialExpirations(): Promise<Array<{ region: string; keyId: string; expiresAt: number }>>
+  /**
+   * Runs a scheduler job unless another node sharing this store runs the same job now, and
+   * then resolves undefined (jobs run once across nodes). Absent: this process owns the store.
+   */
+  exclusive?<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>
   getSetting(name: string): Promise<string | undefined>
   setSetting(name: string, value: string): Promise<void>
   /**

@@ -443,7 +443,10 @@ export class KeyService {
     }
   }
 
-  /** Forgets the cached record, material and grants of one key (a change made elsewhere). */
+  /**
+   * Forgets the cached record, material and grants of one key: another process (the change log)
+   * or node (PostgreSQL LISTEN/NOTIFY, src/services/cluster-changes.ts) changed it.
+   */
   forgetKey(region: string, keyId: string): void {
     this.#invalidate(`${region}/${keyId}`)
   }

@@ -3,7 +3,7 @@ import { isRotationDue, nextScheduleAfterRotation } from '../domain/key-rotation
 import { inCustomKeyStore } from '../domain/key-origins.js'
 import type { KeyRecord } from '../domain/key.js'
 import type { Clock } from '../ports/clock.js'
-import type { KeyStoreTransaction } from '../ports/key-store.js'
+import type { KeyStore, KeyStoreTransaction } from '../ports/key-store.js'
 import type { Logger } from '../ports/logger.js'
 import { usedKey, type ReportServiceEvent } from './service-events.js'
 import type { KeyService } from './key-service.js'
@@ -23,6 +23,7 @@ export class Scheduler {
   readonly #logger: Logger
   readonly #intervalMs: number
   readonly #onRun: ((job: string, outcome: { failed: boolean }) => void) | undefined
+  readonly #exclusive: NonNullable<KeyStore['exclusive']> | undefined
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
 
@@ -33,12 +34,15 @@ export class Scheduler {
     intervalMs?: number
     /** Told of every run of a job (the scheduler metrics, KeywardMetrics.jobRan). */
     onRun?: (job: string, outcome: { failed: boolean }) => void
+    /** Runs a job only where no other node runs it now (KeyStore.exclusive). */
+    exclusive?: KeyStore['exclusive']
   }) {
     this.#onRun = deps.onRun
     this.#jobs = deps.jobs
     this.#clock = deps.clock
     this.#logger = deps.logger
     this.#intervalMs = deps.intervalMs ?? 60_000
+    this.#exclusive = deps.exclusive
   }
 
   /** Runs every job once now; resolves when they are done. */
@@ -52,7 +56,10 @@ export class Scheduler {
   async #tick(): Promise<void> {
     for (const job of this.#jobs) {
       try {
-        const done = await job.run(this.#clock.now())
+        const run = () => job.run(this.#clock.now())
+        // Several nodes over one database: one of them runs each job per tick, the others
+        // skip it; a later tick of any node runs it if the holder died.
+        const done = (this.#exclusive ? await this.#exclusive(job.name, run) : await run()) ?? 0
         if (done > 0) this.#logger.info(`scheduler: ${job.name}`, { count: done })
         this.#onRun?.(job.name, { failed: false })
       } catch (error) {

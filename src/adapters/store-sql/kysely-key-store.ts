@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { Migrator, type Kysely, type Transaction } from 'kysely'
+import { Migrator, sql, type Kysely, type Transaction } from 'kysely'
 import type { CustomKeyStoreRecord } from '../../domain/custom-key-store.js'
 import type { GrantRecord } from '../../domain/grant.js'
 import type { Scope } from '../../domain/identifiers.js'
@@ -21,7 +21,8 @@ import { migrationProvider } from './migrations.js'
 import { readKeyRecord } from './record-migrations.js'
 import type { Database } from './schema.js'
 
-type Db = Kysely<Database> | Transaction<Database>
+/** Where statements run: the store's pool, or one transaction. */
+export type Db = Kysely<Database> | Transaction<Database>
 
 const toAlias = (row: Database['kms_aliases']): AliasRecord => ({
   accountId: row.account_id,
@@ -187,12 +188,65 @@ const page = <T>(rows: T[], limit: number): Page<T> => ({
   truncated: rows.length > limit,
 })
 
+/**
+ * What a change touched, as other nodes' caches name it: `<region>/<keyId>` for a key (its
+ * record, materials or grants), {@link EVERYTHING} for what is cached by other names (aliases,
+ * custom key stores).
+ */
+export const EVERYTHING = '*'
+
+/** How the statements of one transaction (or of autocommit) behave on this database. */
+interface StatementContext {
+  /**
+   * Lock each key, alias and custom key store row read inside a transaction (`SELECT … FOR
+   * UPDATE`), so that a concurrent writer on another connection waits for this transaction
+   * and then reads its result: READ COMMITTED alone would let both read the same row and the
+   * later commit overwrite the earlier (PostgreSQL docs, "Transaction Isolation", 13.2.1).
+   * SQLite has no row locks and needs none: its writers are serialised by BEGIN IMMEDIATE.
+   */
+  readonly lockRows: boolean
+  /** Inside a transaction: what it changed so far, announced just before it commits. */
+  readonly touched?: Set<string>
+  /** Tells other nodes what changed (see {@link StoreOptions.announceChanges}). */
+  readonly announce?: (db: Db, changed: readonly string[]) => Promise<void>
+  /** See {@link StoreOptions.lockName}. */
+  readonly lockName?: (db: Db, name: string) => Promise<void>
+}
+
 /** The statements of one transaction (or of autocommit), over any Kysely dialect. */
 class Statements implements KeyStoreTransaction {
   readonly #statementsDb: Db
+  readonly #context: StatementContext
 
-  constructor(db: Db) {
+  constructor(db: Db, context: StatementContext) {
     this.#statementsDb = db
+    this.#context = context
+  }
+
+  /**
+   * Inside a transaction, waits for other transactions that counted the same thing (a quota
+   * count, then an insert) to finish, so that two nodes cannot both see room for one more.
+   * There is no row to lock for a count: the store's `lockName` hook does it (PostgreSQL: a
+   * transaction-level advisory lock). SQLite's writers are serialised already.
+   */
+  async #serialise(name: string): Promise<void> {
+    if (this.#context.touched && this.#context.lockName) {
+      await this.#context.lockName(this.db, name)
+    }
+  }
+
+  /** A row lock for reads inside a transaction, where the database has them. */
+  get #lock(): boolean {
+    return this.#context.lockRows && this.#context.touched !== undefined
+  }
+
+  /**
+   * Records that a write changed `id`: inside a transaction it is announced with the commit;
+   * in autocommit, right after the write.
+   */
+  protected async touch(id: string): Promise<void> {
+    if (this.#context.touched) this.#context.touched.add(id)
+    else await this.#context.announce?.(this.db, [id])
   }
 
   /** Where statements run; the store overrides this to catch use inside its own transaction. */
@@ -206,18 +260,20 @@ class Statements implements KeyStoreTransaction {
   }
 
   async getKey(region: string, keyId: string) {
-    const row = await this.db
+    let q = this.db
       .selectFrom('kms_keys')
       .select('record')
       .where('region', '=', region)
       .where('key_id', '=', keyId)
-      .executeTakeFirst()
+    if (this.#lock) q = q.forUpdate()
+    const row = await q.executeTakeFirst()
     return row ? readKeyRecord(row.record) : undefined
   }
 
   async insertKey(key: KeyRecord) {
     await this.db.insertInto('kms_keys').values(keyRow(key)).execute()
     await this.logChange({ kind: 'key', region: key.region, keyId: key.keyId })
+    await this.touch(`${key.region}/${key.keyId}`)
   }
 
   async updateKey(key: KeyRecord) {
@@ -229,6 +285,7 @@ class Statements implements KeyStoreTransaction {
       .where('key_id', '=', key_id)
       .execute()
     await this.logChange({ kind: 'key', region, keyId: key_id })
+    await this.touch(`${region}/${key_id}`)
   }
 
   async deleteKey(region: string, keyId: string) {
@@ -267,11 +324,14 @@ class Statements implements KeyStoreTransaction {
       .where('key_id', '=', keyId)
       .execute()
     await this.logChange({ kind: 'key', region, keyId })
+    // Aliases that pointed at the key went with it.
+    await this.touch(EVERYTHING)
   }
 
   async insertKeyMaterial(m: KeyMaterialRecord) {
     await this.db.insertInto('kms_key_materials').values(materialRow(m)).execute()
     await this.logChange({ kind: 'key', region: m.region, keyId: m.keyId })
+    await this.touch(`${m.region}/${m.keyId}`)
   }
 
   async putKeyMaterial(m: KeyMaterialRecord) {
@@ -285,6 +345,7 @@ class Statements implements KeyStoreTransaction {
       )
       .execute()
     await this.logChange({ kind: 'key', region: m.region, keyId: m.keyId })
+    await this.touch(`${m.region}/${m.keyId}`)
   }
 
   async deleteKeyMaterial(region: string, keyId: string, keyMaterialId: string) {
@@ -295,6 +356,7 @@ class Statements implements KeyStoreTransaction {
       .where('key_material_id', '=', keyMaterialId)
       .execute()
     await this.logChange({ kind: 'key', region, keyId })
+    await this.touch(`${region}/${keyId}`)
   }
 
   async listKeyMaterials(region: string, keyId: string) {
@@ -310,13 +372,14 @@ class Statements implements KeyStoreTransaction {
   }
 
   async getAlias(scope: Scope, aliasName: string) {
-    const row = await this.db
+    let q = this.db
       .selectFrom('kms_aliases')
       .selectAll()
       .where('account_id', '=', scope.accountId)
       .where('region', '=', scope.region)
       .where('alias_name', '=', aliasName)
-      .executeTakeFirst()
+    if (this.#lock) q = q.forUpdate()
+    const row = await q.executeTakeFirst()
     return row ? toAlias(row) : undefined
   }
 
@@ -334,7 +397,10 @@ class Statements implements KeyStoreTransaction {
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst()
     const inserted = Number(result.numInsertedOrUpdatedRows ?? 0) === 1
-    if (inserted) await this.logChange({ kind: 'alias', ...alias })
+    if (inserted) {
+      await this.logChange({ kind: 'alias', ...alias })
+      await this.touch(EVERYTHING)
+    }
     return inserted
   }
 
@@ -347,6 +413,7 @@ class Statements implements KeyStoreTransaction {
       .where('alias_name', '=', alias.aliasName)
       .execute()
     await this.logChange({ kind: 'alias', ...alias })
+    await this.touch(EVERYTHING)
   }
 
   async deleteAlias(scope: Scope, aliasName: string) {
@@ -357,6 +424,7 @@ class Statements implements KeyStoreTransaction {
       .where('alias_name', '=', aliasName)
       .execute()
     await this.logChange({ kind: 'alias', ...scope, aliasName })
+    await this.touch(EVERYTHING)
   }
 
   async countAliases(region: string, keyId: string) {
@@ -370,12 +438,13 @@ class Statements implements KeyStoreTransaction {
   }
 
   async getCustomKeyStore(region: string, customKeyStoreId: string) {
-    const row = await this.db
+    let q = this.db
       .selectFrom('kms_custom_key_stores')
       .select('record')
       .where('region', '=', region)
       .where('custom_key_store_id', '=', customKeyStoreId)
-      .executeTakeFirst()
+    if (this.#lock) q = q.forUpdate()
+    const row = await q.executeTakeFirst()
     return row ? readCustomKeyStore(row.record) : undefined
   }
 
@@ -411,6 +480,7 @@ class Statements implements KeyStoreTransaction {
   }
 
   async countKeys(scope: Scope) {
+    await this.#serialise(`keys:${scope.accountId}/${scope.region}`)
     // Served by the (account_id, region, key_id) index; every key state counts, as in AWS.
     const row = await this.db
       .selectFrom('kms_keys')
@@ -422,6 +492,7 @@ class Statements implements KeyStoreTransaction {
   }
 
   async countCustomKeyStores(scope: Scope) {
+    await this.#serialise(`custom-key-stores:${scope.accountId}/${scope.region}`)
     const row = await this.db
       .selectFrom('kms_custom_key_stores')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -434,6 +505,7 @@ class Statements implements KeyStoreTransaction {
   async insertCustomKeyStore(store: CustomKeyStoreRecord) {
     await this.db.insertInto('kms_custom_key_stores').values(customKeyStoreRow(store)).execute()
     await this.logChange({ kind: 'custom-key-store', ...store })
+    await this.touch(EVERYTHING)
   }
 
   async updateCustomKeyStore(store: CustomKeyStoreRecord) {
@@ -449,6 +521,7 @@ class Statements implements KeyStoreTransaction {
       region,
       customKeyStoreId: custom_key_store_id,
     })
+    await this.touch(EVERYTHING)
   }
 
   async deleteCustomKeyStore(region: string, customKeyStoreId: string) {
@@ -458,6 +531,7 @@ class Statements implements KeyStoreTransaction {
       .where('custom_key_store_id', '=', customKeyStoreId)
       .execute()
     await this.logChange({ kind: 'custom-key-store', region, customKeyStoreId })
+    await this.touch(EVERYTHING)
   }
 
   async listKeysInCustomKeyStore(region: string, customKeyStoreId: string) {
@@ -474,6 +548,7 @@ class Statements implements KeyStoreTransaction {
   async insertGrant(grant: GrantRecord) {
     await this.db.insertInto('kms_grants').values(grantRow(grant)).execute()
     await this.logChange({ kind: 'key', region: grant.region, keyId: grant.keyId })
+    await this.touch(`${grant.region}/${grant.keyId}`)
   }
 
   async getGrant(grantId: string) {
@@ -486,13 +561,16 @@ class Statements implements KeyStoreTransaction {
   }
 
   async deleteGrant(grantId: string) {
+    // RETURNING (SQLite 3.35+, PostgreSQL): the key whose cached grants other nodes forget.
     const deleted = await this.db
       .deleteFrom('kms_grants')
       .where('grant_id', '=', grantId)
       .returning(['region', 'key_id'])
       .executeTakeFirst()
-    if (deleted)
+    if (deleted) {
       await this.logChange({ kind: 'key', region: deleted.region, keyId: deleted.key_id })
+      await this.touch(`${deleted.region}/${deleted.key_id}`)
+    }
     return deleted !== undefined
   }
 
@@ -544,12 +622,127 @@ class Statements implements KeyStoreTransaction {
 export interface StoreOptions {
   /** The dialect's way to see other writers' commits (see KeyStore.commitsByOthers). */
   readonly commitsByOthers?: () => number
+  /** The schema of Kysely's migration tables (PostgreSQL: the session's current schema). */
+  readonly migrationSchema?: string
+  /** Lock rows read inside a transaction (`SELECT … FOR UPDATE`; PostgreSQL). */
+  readonly lockRows?: boolean
+  /**
+   * Takes a lock named `name` until the transaction `db` ends (PostgreSQL:
+   * `pg_advisory_xact_lock`); serialises quota counts across nodes.
+   */
+  readonly lockName?: (db: Db, name: string) => Promise<void>
+  /**
+   * Called with what a change touched (`<region>/<keyId>` or {@link EVERYTHING}), inside the
+   * transaction just before it commits, so that the announcement and the change commit
+   * together (PostgreSQL delivers a NOTIFY at commit, and never for a rolled-back one).
+   */
+  readonly announceChanges?: (db: Db, changed: readonly string[]) => Promise<void>
+  /**
+   * Runs `fn` only when no other node runs the job called `name` now (PostgreSQL advisory
+   * locks); undefined when another does. Absent: one process owns the database.
+   */
+  readonly exclusive?: <T>(name: string, fn: () => Promise<T>) => Promise<T | undefined>
+  /** Closes what the dialect opened beside Kysely's pool (a LISTEN connection). */
+  readonly onClose?: () => Promise<void>
   /**
    * Refuse use of the store itself inside one of its own transactions (a deadlock on SQLite).
    * The check needs AsyncLocalStorage, whose promise hooks slow every request once enabled, so
    * it is for tests (the contract suite and test servers turn it on), not for production.
    */
   readonly guardTransactions?: boolean
+}
+
+/**
+ * Applies every pending migration of migrations.ts. `schema`: where Kysely keeps its own
+ * migration tables (PostgreSQL; Kysely looks them up in every schema unless told one, so a
+ * second Keyward schema in the same database would find the first one's and skip creating
+ * its own).
+ */
+export async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
+  })
+  const { error } = await migrator.migrateToLatest()
+  if (error) throw new Error('database migration failed', { cause: error })
+}
+
+/** Every table of Keyward's schema, parents first (see copyInto). */
+const COPIED_TABLES = [
+  'kms_keys',
+  'kms_key_materials',
+  'kms_aliases',
+  'kms_custom_key_stores',
+  'kms_grants',
+  'kms_key_last_usage',
+  'keyward_settings',
+] as const
+
+/** Tables that must be empty in a copy's target (settings may hold the migrations' own). */
+async function assertEmpty(db: Db): Promise<void> {
+  for (const table of COPIED_TABLES.filter((t) => t !== 'keyward_settings')) {
+    const row = await db
+      .selectFrom(table)
+      .select(sql<number>`1`.as('one'))
+      .limit(1)
+      .executeTakeFirst()
+    if (row)
+      throw new Error(
+        `the target database is not empty (${table} has rows); refusing to copy into it`,
+      )
+  }
+  const root = await db
+    .selectFrom('keyward_settings')
+    .select('value')
+    .where('name', '=', 'root_key_fingerprint')
+    .executeTakeFirst()
+  if (root)
+    throw new Error('the target database already records a root key; refusing to copy into it')
+}
+
+/** Rows copied per statement; also how often progress is told. */
+const COPY_BATCH = 500
+
+/**
+ * Copies one table in batches, streaming the source (SQLite iterates without loading the
+ * table). Settings replace the target's (migration 0003 wrote its own tracking start date).
+ */
+async function copyTable(
+  from: Kysely<Database>,
+  to: Transaction<Database>,
+  options: {
+    table: (typeof COPIED_TABLES)[number]
+    onProgress?: (table: string, rows: number) => void
+  },
+): Promise<number> {
+  const { table } = options
+  let batch: Array<Record<string, unknown>> = []
+  let copied = 0
+  const flush = async () => {
+    if (batch.length === 0) return
+    const rows = batch as never[]
+    if (table === 'keyward_settings') {
+      await to
+        .insertInto('keyward_settings')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.column('name').doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+        )
+        .execute()
+    } else {
+      await to.insertInto(table).values(rows).execute()
+    }
+    copied += batch.length
+    batch = []
+    options.onProgress?.(table, copied)
+  }
+  for await (const row of from.selectFrom(table).selectAll().stream(COPY_BATCH)) {
+    batch.push(row as Record<string, unknown>)
+    if (batch.length >= COPY_BATCH) await flush()
+  }
+  await flush()
+  return copied
 }
 
 /** The transaction, if any, that the current asynchronous call chain runs inside. */
@@ -562,12 +755,18 @@ const openTransaction = new AsyncLocalStorage<{ store: KyselyKeyStore; open: boo
 export class KyselyKeyStore extends Statements implements KeyStore {
   readonly #kysely: Kysely<Database>
   readonly #guardTransactions: boolean
+  readonly #options: StoreOptions
   readonly commitsByOthers?: () => number
   readonly changeLog: ChangeLog
 
   private constructor(db: Kysely<Database>, options: StoreOptions) {
-    super(db)
+    super(db, {
+      lockRows: options.lockRows === true,
+      ...(options.announceChanges ? { announce: options.announceChanges } : {}),
+      ...(options.lockName ? { lockName: options.lockName } : {}),
+    })
     this.#kysely = db
+    this.#options = options
     this.#guardTransactions = options.guardTransactions === true
     if (options.commitsByOthers) this.commitsByOthers = options.commitsByOthers
     this.changeLog = {
@@ -617,6 +816,14 @@ export class KyselyKeyStore extends Statements implements KeyStore {
   }
 
   /**
+   * Runs a scheduler job here unless another node runs it now (see StoreOptions.exclusive);
+   * a store that owns its database alone always runs it.
+   */
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+    return this.#options.exclusive ? this.#options.exclusive(name, fn) : fn()
+  }
+
+  /**
    * The store itself (not the `tx` of a transaction), refused inside one of its own
    * transactions: on SQLite's single connection that call would wait for the transaction,
    * which waits for the call, forever; on a pool it would read outside the transaction.
@@ -642,19 +849,30 @@ export class KyselyKeyStore extends Statements implements KeyStore {
 
   /** Applies pending migrations and returns a ready store. */
   static async open(db: Kysely<Database>, options: StoreOptions = {}): Promise<KyselyKeyStore> {
-    const migrator = new Migrator({ db, provider: migrationProvider })
-    const { error } = await migrator.migrateToLatest()
-    if (error) throw new Error('database migration failed', { cause: error })
+    await migrateToLatest(db, options.migrationSchema)
     return new KyselyKeyStore(db, options)
   }
 
   async transaction<T>(fn: (tx: KeyStoreTransaction) => Promise<T>): Promise<T> {
     const db = this.#db
-    if (!this.#guardTransactions) return db.transaction().execute((trx) => fn(new Statements(trx)))
+    const run = async (trx: Transaction<Database>) => {
+      const touched = new Set<string>()
+      const announce = this.#options.announceChanges
+      const statements = new Statements(trx, {
+        lockRows: this.#options.lockRows === true,
+        touched,
+        ...(announce ? { announce } : {}),
+        ...(this.#options.lockName ? { lockName: this.#options.lockName } : {}),
+      })
+      const result = await fn(statements)
+      if (announce && touched.size > 0) await announce(trx, [...touched])
+      return result
+    }
+    if (!this.#guardTransactions) return db.transaction().execute(run)
     return db.transaction().execute(async (trx) => {
       const marker = { store: this, open: true }
       try {
-        return await openTransaction.run(marker, () => fn(new Statements(trx)))
+        return await openTransaction.run(marker, () => run(trx))
       } finally {
         // Work the function left running may use the store once the transaction is over.
         marker.open = false
@@ -875,7 +1093,38 @@ export class KyselyKeyStore extends Statements implements KeyStore {
     return stored
   }
 
+  /**
+   * Copies every row of this store into `target`, an empty store (`keyward migrate`): keys,
+   * material versions (still wrapped under the same root key), aliases, custom key stores,
+   * grants, last uses and settings (the root key fingerprint among them), in one transaction
+   * of the target, so that a failed copy leaves it empty. Refuses a target that holds any key,
+   * alias, custom key store, grant or root key.
+   *
+   * @example
+   *   await sqlite.copyInto(postgres, { onProgress: (table, n) => console.error(table, n) })
+   */
+  async copyInto(
+    target: KyselyKeyStore,
+    options: { readonly onProgress?: (table: string, rows: number) => void } = {},
+  ): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {}
+    await target.#kysely.transaction().execute(async (trx) => {
+      await assertEmpty(trx)
+      for (const table of COPIED_TABLES) {
+        counts[table] = await copyTable(this.#kysely, trx, {
+          table,
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        })
+      }
+    })
+    return counts
+  }
+
   async close() {
-    await this.#kysely.destroy()
+    try {
+      await this.#options.onClose?.()
+    } finally {
+      await this.#kysely.destroy()
+    }
   }
 }
