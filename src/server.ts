@@ -34,7 +34,7 @@ import { systemRandom, type Random } from './ports/random.js'
 import type { RootKey } from './ports/root-key.js'
 import { applyChange, forgetPeriodically } from './services/cluster-changes.js'
 import { CustomKeyStoreService } from './services/custom-key-stores.js'
-import { coreReadinessChecks, type ReadinessCheck } from './services/health.js'
+import { auditReadinessCheck, coreReadinessChecks, type ReadinessCheck } from './services/health.js'
 import { KeywardMetrics } from './services/metrics.js'
 import { keyLastUseSink } from './services/key-last-use.js'
 import { serviceEventReporter } from './services/service-events.js'
@@ -247,11 +247,13 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   // Stores that were connected when Keyward stopped reconnect by themselves (in the
   // background: a slow or absent HSM or proxy must not hold up start-up).
   await customKeyStores.resume()
+  const auditStatus = options.audit?.status?.bind(options.audit)
   const metrics = new KeywardMetrics({
     store: options.store,
     clock,
     customKeyStores,
     sessionPools: () => pkcs11.sessionPools(),
+    ...(auditStatus ? { audit: auditStatus } : {}),
     ...(options.metrics?.inventoryTtlMs !== undefined
       ? { inventoryTtlMs: options.metrics.inventoryTtlMs }
       : {}),
@@ -307,6 +309,7 @@ export async function createKeyward(options: KeywardOptions): Promise<Keyward> {
   const sts = createStsRequestListener({ clock, principals, tokens, logger, ...devCaller })
   const readinessChecks = [
     ...coreReadinessChecks({ store: options.store, rootKey: options.rootKey }),
+    ...(auditStatus ? [auditReadinessCheck(auditStatus)] : []),
     ...(options.readinessChecks ?? []),
   ]
   const ops = createOpsEndpoints({

@@ -28,4 +28,16 @@ export interface AuditSink {
   assertWritable?(): void
   /** Something the service did by itself (CloudTrail's AwsServiceEvent). */
   service?(event: ServiceEvent): void
+  /** How far writing is behind (the audit metrics and `GET /readyz`); absent: never behind. */
+  status?(): AuditStatus
+}
+
+/** The state of a sink that writes in the background. */
+export interface AuditStatus {
+  /** Events recorded but not yet on disk. */
+  readonly queued: number
+  /** Milliseconds since the oldest of them was recorded; 0 when none waits. */
+  readonly lagMs: number
+  /** The last write failed (and no write has worked since). */
+  readonly failed: boolean
 }

@@ -1,4 +1,5 @@
 import type { KeyStore } from '../ports/key-store.js'
+import type { AuditStatus } from '../ports/audit-sink.js'
 import type { RootKey } from '../ports/root-key.js'
 
 /**
@@ -88,4 +89,20 @@ export function coreReadinessChecks(deps: { store: KeyStore; rootKey: RootKey })
       },
     },
   ]
+}
+
+/**
+ * "audit writable" for `GET /readyz`: a node whose audit trail cannot be written is not ready
+ * (with `--audit-required` it refuses every call; without, it serves calls nobody can audit).
+ *
+ * @example
+ *   const check = auditReadinessCheck(() => trail.status())
+ */
+export function auditReadinessCheck(status: () => AuditStatus): ReadinessCheck {
+  return {
+    name: 'audit',
+    check: async () => {
+      if (status().failed) throw new Error('the audit trail cannot be written')
+    },
+  }
 }

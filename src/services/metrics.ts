@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { AuditStatus } from '../ports/audit-sink.js'
 import type { Clock } from '../ports/clock.js'
 import type { KeyStore } from '../ports/key-store.js'
 import type { CustomKeyStoreService } from './custom-key-stores.js'
@@ -40,6 +41,8 @@ export interface MetricsSources {
   readonly sessionPools?: () => readonly SessionPoolUse[]
   /** See {@link DEFAULT_INVENTORY_TTL_MS}. */
   readonly inventoryTtlMs?: number
+  /** The audit trail's write state; absent without a trail. */
+  readonly audit?: () => AuditStatus
 }
 
 /** What the store said of every key, and when. */
@@ -132,6 +135,7 @@ export class KeywardMetrics {
     })
     this.#registerStoreGauges(registers)
     this.#registerCustomKeyStoreGauges(registers)
+    if (sources.audit) registerAuditGauges(registers, sources.audit)
   }
 
   /**
@@ -360,4 +364,36 @@ export class KeywardMetrics {
       },
     })
   }
+}
+
+/**
+ * The audit trail's write lag (issue 15): how long the oldest event not yet on disk has waited,
+ * how many wait, and whether the trail can be written. A lag that grows is a disk that cannot
+ * keep up; a crash loses at most what waits (docs/audit-trail.md).
+ */
+function registerAuditGauges(registers: Registry[], status: () => AuditStatus): void {
+  new Gauge({
+    name: 'keyward_audit_write_lag_seconds',
+    help: 'Age of the oldest audit event not yet written and synced to disk (0 when none waits).',
+    registers,
+    collect() {
+      this.set(status().lagMs / 1000)
+    },
+  })
+  new Gauge({
+    name: 'keyward_audit_queued_events',
+    help: 'Audit events recorded but not yet on disk.',
+    registers,
+    collect() {
+      this.set(status().queued)
+    },
+  })
+  new Gauge({
+    name: 'keyward_audit_writable',
+    help: '1 while the audit trail is written, 0 after a write failed and until one works again.',
+    registers,
+    collect() {
+      this.set(status().failed ? 0 : 1)
+    },
+  })
 }

@@ -298,3 +298,31 @@ describe('the operator endpoints', () => {
     }
   })
 })
+
+describe('the audit trail in /metrics and /readyz', () => {
+  it('shows the write lag, the queue and whether the trail is writable; not ready when not', async () => {
+    const state = { queued: 3, lagMs: 1500, failed: false }
+    const kw = await startKeyward({
+      metrics: { token: TOKEN },
+      audit: { record() {}, status: () => ({ ...state }) },
+    })
+    try {
+      const scraped = async () =>
+        parseExposition((await scrape(`${kw.endpoint}/metrics`, TOKEN)).text).samples
+      let samples = await scraped()
+      assert.equal(valueOf(samples, 'keyward_audit_write_lag_seconds'), 1.5)
+      assert.equal(valueOf(samples, 'keyward_audit_queued_events'), 3)
+      assert.equal(valueOf(samples, 'keyward_audit_writable'), 1)
+      assert.equal((await fetch(`${kw.endpoint}/readyz`)).status, 200)
+      state.failed = true
+      samples = await scraped()
+      assert.equal(valueOf(samples, 'keyward_audit_writable'), 0)
+      const readyz = await fetch(`${kw.endpoint}/readyz`)
+      assert.equal(readyz.status, 503)
+      const body = (await readyz.json()) as { checks: Record<string, string> }
+      assert.equal(body.checks.audit, 'the audit trail cannot be written')
+    } finally {
+      await kw.close()
+    }
+  })
+})

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, stat, type FileHandle } from 'n
 import { join } from 'node:path'
 import { callRecord, serviceRecord, type CloudTrailRecord } from '../../domain/audit-event.js'
 import { KMSInternalException } from '../../domain/errors/exceptions.js'
-import type { AuditEvent, AuditSink, ServiceEvent } from '../../ports/audit-sink.js'
+import type { AuditEvent, AuditSink, AuditStatus, ServiceEvent } from '../../ports/audit-sink.js'
 import type { Clock } from '../../ports/clock.js'
 import type { Logger } from '../../ports/logger.js'
 import {
@@ -88,6 +88,8 @@ export class FileAuditTrail {
   readonly #streamDir: string
   readonly #publicKeyId: string
   #queue: CloudTrailRecord[] = []
+  /** When each queued record was queued (clock ms), in queue order: the write lag. */
+  #queuedAt: number[] = []
   #waiters: Waiter[] = []
   /** Events ever queued, and ever written: the positions waiters wait for. */
   #enqueued = 0
@@ -166,6 +168,7 @@ export class FileAuditTrail {
     const base: AuditSink = {
       record: (event: AuditEvent) => this.#enqueue(callRecord(event)),
       service: (event: ServiceEvent) => this.#enqueue(serviceRecord(event)),
+      status: () => this.status(),
     }
     if (!this.#options.required) return base
     return {
@@ -174,6 +177,16 @@ export class FileAuditTrail {
       assertWritable: () => {
         if (this.#failed) throw new KMSInternalException(AUDIT_UNWRITABLE)
       },
+    }
+  }
+
+  /** What is queued, how long the oldest has waited, and whether writing fails. */
+  status(): AuditStatus {
+    const oldest = this.#queuedAt[0]
+    return {
+      queued: this.#queue.length,
+      lagMs: oldest === undefined ? 0 : Math.max(0, this.#options.clock.now() - oldest),
+      failed: this.#failed !== undefined,
     }
   }
 
@@ -198,10 +211,12 @@ export class FileAuditTrail {
 
   #enqueue(record: CloudTrailRecord): void {
     this.#queue.push(record)
+    this.#queuedAt.push(this.#options.clock.now())
     this.#enqueued++
     if (this.#queue.length > this.#options.maxQueue) {
       // Only while the disk refuses writes; counted, and logged once written again.
       this.#queue.shift()
+      this.#queuedAt.shift()
       this.#dropped++
     }
     if (this.#options.required || this.#queue.length >= this.#options.maxBatch) this.#flushSoon()
@@ -255,6 +270,7 @@ export class FileAuditTrail {
         return
       }
       this.#queue = this.#queue.slice(batch.length)
+      this.#queuedAt = this.#queuedAt.slice(batch.length)
       this.#written += batch.length
       this.#recovered()
       this.#waiters = this.#waiters.filter((w) => (w.upTo <= this.#written ? w.resolve() : true))

@@ -225,6 +225,11 @@ describe('the file audit trail, --audit-required', () => {
     renameSync(s.auditDir, `${s.auditDir}.away`)
     writeFileSync(s.auditDir, '')
     await expectKmsError(encrypt(), 'KMSInternalException', AUDIT_UNWRITABLE)
+    // Not ready while the trail cannot be written ("audit writable", issue 15).
+    const readyz = await fetch(`${s.kw.endpoint}/readyz`)
+    assert.equal(readyz.status, 503)
+    assert.match(JSON.stringify(await readyz.json()), /"audit":"the audit trail cannot be written"/)
+    assert.equal(s.trail.status().failed, true)
     // Now known broken: refused before the operation runs, so nothing changes.
     await expectKmsError(
       kms.send(new CreateKeyCommand({})),
@@ -243,6 +248,7 @@ describe('the file audit trail, --audit-required', () => {
       )
     }
     assert.equal(served, true)
+    assert.equal((await fetch(`${s.kw.endpoint}/readyz`)).status, 200)
     const keys = await kms.send(new ListKeysCommand({}))
     // The refused CreateKey created nothing.
     assert.equal(keys.Keys!.length, 1)
@@ -278,6 +284,22 @@ describe('the file audit trail: rotation by age, periodic digests, restarts', ()
       ...options,
     })
   const verify = (dir: string) => verifyAuditDir(dir, { publicKey: createPublicKey(signingKey) })
+
+  it('reports how many events wait for the disk and how long the oldest has waited', async () => {
+    const dir = tempDir()
+    const clock = new ManualClock()
+    const trail = await open(dir, { clock })
+    assert.deepEqual(trail.status(), { queued: 0, lagMs: 0, failed: false })
+    trail.sink().record(event(1))
+    clock.advance(150)
+    trail.sink().record(event(2))
+    clock.advance(100)
+    // The write lag is the age of the oldest event not yet on disk.
+    assert.deepEqual(trail.sink().status!(), { queued: 2, lagMs: 250, failed: false })
+    await trail.flush()
+    assert.deepEqual(trail.status(), { queued: 0, lagMs: 0, failed: false })
+    await trail.close()
+  })
 
   it('begins a new file once the current one is older than maxFileAgeMs, with a digest', async () => {
     const dir = tempDir()
