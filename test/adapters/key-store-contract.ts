@@ -862,6 +862,45 @@ export function runKeyStoreContract(
           { region: 'us-east-1', keyId: expiring.keyId },
         ])
       })
+
+      it('counts keys by state and spec, and lists expiring material, for the metrics', async () => {
+        const store = await fresh()
+        const expiring = keyFixture({
+          origin: 'EXTERNAL',
+          keyState: 'Enabled',
+          materials: [
+            {
+              keyMaterialId: '5'.repeat(64),
+              createdAt: T0,
+              imported: {
+                importState: 'IMPORTED',
+                expirationModel: 'KEY_MATERIAL_EXPIRES',
+                validTo: T0 + 7 * DAY,
+              },
+            },
+          ],
+          currentKeyMaterialId: '5'.repeat(64),
+        })
+        const keys = [
+          expiring,
+          keyFixture(),
+          keyFixture({ keyState: 'Disabled' }),
+          keyFixture({ keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY', region: 'eu-west-1' }),
+        ]
+        for (const k of keys) await store.insertKey(k)
+        const counts = await store.countKeysByStateAndSpec()
+        const sorted = [...counts].sort((a, b) =>
+          `${a.keyState}/${a.keySpec}`.localeCompare(`${b.keyState}/${b.keySpec}`),
+        )
+        assert.deepEqual(sorted, [
+          { keyState: 'Disabled', keySpec: 'SYMMETRIC_DEFAULT', count: 1 },
+          { keyState: 'Enabled', keySpec: 'RSA_2048', count: 1 },
+          { keyState: 'Enabled', keySpec: 'SYMMETRIC_DEFAULT', count: 2 },
+        ])
+        assert.deepEqual(await store.listMaterialExpirations(), [
+          { region: 'us-east-1', keyId: expiring.keyId, expiresAt: T0 + 7 * DAY },
+        ])
+      })
     })
 
     describe('key last use', () => {
