@@ -8,7 +8,6 @@ import {
   DecryptCommand,
   DescribeKeyCommand,
   EncryptCommand,
-  KMSClient,
 } from '@aws-sdk/client-kms'
 import { expectKmsError } from '../support/assertions.js'
 import { childEnv, KEYWARD_BIN, REPO_ROOT, serveSandbox } from '../support/cli-process.js'
@@ -26,15 +25,7 @@ const run = (args: string[], env: Record<string, string> = {}) =>
 describe('keyward backup and restore', () => {
   const box = serveSandbox('keyward-backup-')
   after(() => box.cleanup())
-  const client = (endpoint: string) =>
-    box.track(
-      new KMSClient({
-        endpoint,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
-        maxAttempts: 1,
-      }),
-    )
+  const client = (endpoint: string) => box.devClient(endpoint)
 
   it('snapshots a serving Keyward; the restored copy decrypts what was encrypted before', async () => {
     const source = box.tempDir()

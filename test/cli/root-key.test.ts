@@ -9,7 +9,6 @@ import {
   CreateKeyCommand,
   DecryptCommand,
   EncryptCommand,
-  KMSClient,
 } from '@aws-sdk/client-kms'
 import { SoftwareRootKey } from '../../src/adapters/root-key/software-root-key.js'
 import { SqliteRewrapStore } from '../../src/adapters/store-sql/rewrap-store.js'
@@ -52,14 +51,7 @@ describe('keyward root-key rotate', () => {
   it('re-wraps everything under a new root key while serving, resuming an interrupted run', async () => {
     const dataDir = box.tempDir()
     const served = await box.serve(['--dev', '--port', '0', '--data-dir', dataDir])
-    const kms = box.track(
-      new KMSClient({
-        endpoint: served.url,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
-        maxAttempts: 1,
-      }),
-    )
+    const kms = box.devClient(served.url)
     const encrypt = async (keyId: string, text: string) =>
       (await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(text) })))
         .CiphertextBlob!
@@ -153,14 +145,7 @@ describe('keyward root-key rotate', () => {
     await stopServe(served)
     renameSync(String(out.retiredKeyFile), join(box.tempDir(), 'old-root.key'))
     const restarted = await box.serve(['--dev', '--port', '0', '--data-dir', dataDir])
-    const kms2 = box.track(
-      new KMSClient({
-        endpoint: restarted.url,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
-        maxAttempts: 1,
-      }),
-    )
+    const kms2 = box.devClient(restarted.url)
     for (const [i, k] of [...keys, external].entries()) {
       const { Plaintext } = await kms2.send(new DecryptCommand({ CiphertextBlob: before[i]! }))
       assert.equal(Buffer.from(Plaintext!).toString(), `before ${k}`)
@@ -187,14 +172,7 @@ describe('keyward root-key rotate', () => {
   it('finishes a rotation that stopped after the database recorded the new key', async () => {
     const dataDir = box.tempDir()
     const served = await box.serve(['--dev', '--port', '0', '--data-dir', dataDir])
-    const kms = box.track(
-      new KMSClient({
-        endpoint: served.url,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
-        maxAttempts: 1,
-      }),
-    )
+    const kms = box.devClient(served.url)
     const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!
     const { CiphertextBlob } = await kms.send(
       new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('kept') }),
@@ -221,14 +199,7 @@ describe('keyward root-key rotate', () => {
     assert.ok(!existsSync(join(dataDir, 'root.key.next')))
     renameSync(String(out.retiredKeyFile), join(box.tempDir(), 'old-root.key'))
     const restarted = await box.serve(['--dev', '--port', '0', '--data-dir', dataDir])
-    const kms2 = box.track(
-      new KMSClient({
-        endpoint: restarted.url,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
-        maxAttempts: 1,
-      }),
-    )
+    const kms2 = box.devClient(restarted.url)
     const { Plaintext } = await kms2.send(new DecryptCommand({ CiphertextBlob }))
     assert.equal(Buffer.from(Plaintext!).toString(), 'kept')
   })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
 import { after, describe, it } from 'node:test'
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
+import { CreateKeyCommand } from '@aws-sdk/client-kms'
 import { childEnv, KEYWARD_BIN, REPO_ROOT, serveSandbox } from '../support/cli-process.js'
 
 /** `keyward serve --metrics-port --metrics-token --log-level`: the operator's options. */
@@ -36,14 +36,7 @@ describe('keyward serve: metrics, health and logs', () => {
       ['--dev', '--port', '0', '--data-dir', box.tempDir(), '--log-level', 'debug'],
       { KEYWARD_METRICS_PORT: String(metricsPort) },
     )
-    const kms = box.track(
-      new KMSClient({
-        endpoint: kw.url,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
-        maxAttempts: 1,
-      }),
-    )
+    const kms = box.devClient(kw.url)
     const { $metadata } = await kms.send(new CreateKeyCommand({}))
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
     assert.match(metrics, /^keyward_requests_total\{operation="CreateKey"\} 1$/m)
@@ -65,14 +58,7 @@ describe('keyward serve: metrics, health and logs', () => {
 
   it('writes no debug line at the default level', async () => {
     const kw = await box.serve(['--dev', '--port', '0', '--data-dir', box.tempDir()])
-    const kms = box.track(
-      new KMSClient({
-        endpoint: kw.url,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
-        maxAttempts: 1,
-      }),
-    )
+    const kms = box.devClient(kw.url)
     await kms.send(new CreateKeyCommand({}))
     assert.doesNotMatch(kw.stderr(), /"level":"debug"/)
   })

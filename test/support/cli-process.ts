@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { KMSClient } from '@aws-sdk/client-kms'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -123,6 +124,17 @@ export function serveSandbox(prefix: string, options: { timeoutMs?: number } = {
     },
     /** Destroys `client` at cleanup. */
     track: <C extends { destroy(): void }>(client: C): C => {
+      clients.push(client)
+      return client
+    },
+    /** A KMS client of a `--dev` server at `endpoint` (any credentials), destroyed at cleanup. */
+    devClient: (endpoint: string): KMSClient => {
+      const client = new KMSClient({
+        endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
+        maxAttempts: 1,
+      })
       clients.push(client)
       return client
     },
