@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
+import { MIGRATION_LOCK } from '../../src/adapters/store-pg/open-postgres.js'
 
 /**
  * The PostgreSQL server of this test run: KEYWARD_TEST_PG, set by scripts/test-postgres.mjs
@@ -40,7 +41,12 @@ export async function freshSchema(
     drop: async () => {
       const sql = postgres(base, { max: 1, onnotice: () => undefined })
       try {
+        // Under the migration lock: Kysely's migrator lists the tables of every schema, and a
+        // schema dropped during that listing fails another test's start-up with "schema …
+        // does not exist" (seen once in a Node 24 run).
+        await sql`select pg_advisory_lock(${String(MIGRATION_LOCK)}::bigint)`
         await sql.unsafe(`drop schema if exists ${schema} cascade`)
+        await sql`select pg_advisory_unlock(${String(MIGRATION_LOCK)}::bigint)`
       } finally {
         await sql.end()
       }

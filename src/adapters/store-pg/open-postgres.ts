@@ -12,7 +12,7 @@ export const CHANGES_CHANNEL = 'keyward_changes'
  * session; each scheduler job takes (JOB_LOCK_CLASS, hash of its name) for its tick; a quota
  * count takes (COUNT_LOCK_CLASS, hash of what it counts) for its transaction.
  */
-const MIGRATION_LOCK = 0x6b6579_77617264n // "keyward"
+export const MIGRATION_LOCK = 0x6b6579_77617264n // "keyward"
 const JOB_LOCK_CLASS = 0x6b6a6f62 // "kjob"
 const COUNT_LOCK_CLASS = 0x6b636e74 // "kcnt"
 
