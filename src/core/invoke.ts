@@ -113,8 +113,8 @@ export function createInvoke(deps: CoreDeps): Invoke {
     const context = {
       region: call.region,
       requestId: call.requestId,
-      // Where the call came from, for aws:SourceIp and aws:SecureTransport; the User-Agent
-      // is for the audit trail only and never decides anything.
+      // Where the call came from: aws:SourceIp, aws:SecureTransport and aws:UserAgent (a
+      // policy may pin a client), and the audit trail's sourceIPAddress and userAgent.
       ...(call.origin ? { origin: call.origin } : {}),
     }
     const authorize = (check: { action?: `kms:${string}`; resource: string } & KeyCheck) =>
