@@ -1,4 +1,4 @@
-import { Kysely, sql as kyselySql } from 'kysely'
+import { Kysely, sql as kyselySql, type KyselyConfig } from 'kysely'
 import postgres, { type Sql } from 'postgres'
 import { KyselyKeyStore, type Db, type StoreOptions } from '../store-sql/kysely-key-store.js'
 import type { Database } from '../store-sql/schema.js'
@@ -41,6 +41,8 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number
   /** Seconds to wait for a connection before the query fails (5 by default). */
   readonly connectTimeoutSeconds?: number
+  /** Kysely's query log (the query-plan test records every statement with it). */
+  readonly log?: KyselyConfig['log']
 }
 
 /**
@@ -190,7 +192,10 @@ export async function openPostgresKeyStore(
       ...(options.guardTransactions ? { guardTransactions: true } : {}),
       ...(listening ? { onClose: () => listening.end({ timeout: 5 }) } : {}),
     }
-    const db = new Kysely<Database>({ dialect: new PostgresJsDialect(pool) })
+    const db = new Kysely<Database>({
+      dialect: new PostgresJsDialect(pool),
+      ...(options.log ? { log: options.log } : {}),
+    })
     return await migrateOnce(pool, (schema) =>
       KyselyKeyStore.open(db, { ...storeOptions, migrationSchema: schema }),
     )
