@@ -44,6 +44,7 @@ interface Draft {
   storeId: string
   xksKeyId: string
   tags: TagRow[]
+  multiRegion: boolean
 }
 
 function problems(d: Draft): Partial<Record<string, string>> {
@@ -62,6 +63,9 @@ function problems(d: Draft): Partial<Record<string, string>> {
     if (d.spec !== 'SYMMETRIC_DEFAULT')
       p.spec = 'Keys in a custom key store must be symmetric encryption keys (SYMMETRIC_DEFAULT).'
   }
+  // Multi-Region keys never live in a custom key store (Developer Guide, multi-Region keys).
+  if (d.multiRegion && (d.source === 'AWS_CLOUDHSM' || d.source === 'EXTERNAL_KEY_STORE'))
+    p.multiRegion = 'A multi-Region key cannot be created in a custom key store.'
   if (d.source === 'EXTERNAL_KEY_STORE' && !/^[a-zA-Z0-9-_.]{1,128}$/.test(d.xksKeyId))
     p.xksKeyId = 'The external key ID is 1 to 128 letters, digits, -, _ or . characters.'
   const seen = new Set<string>()
@@ -89,6 +93,7 @@ export function CreateKeyDialog(props: {
     storeId: '',
     xksKeyId: '',
     tags: [],
+    multiRegion: false,
   })
   const [stores, setStores] = useState<CustomKeyStoresListEntry[]>([])
   const [error, setError] = useState<string>()
@@ -128,6 +133,7 @@ export function CreateKeyDialog(props: {
           ...(inStore ? { CustomKeyStoreId: d.storeId } : {}),
           ...(d.source === 'EXTERNAL_KEY_STORE' ? { XksKeyId: d.xksKeyId } : {}),
           ...(tags.length ? { Tags: tags } : {}),
+          ...(d.multiRegion ? { MultiRegion: true } : {}),
         }),
       )
       const keyId = out.KeyMetadata?.KeyId ?? ''
@@ -273,6 +279,16 @@ export function CreateKeyDialog(props: {
                 </label>
               ))}
             </fieldset>
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={d.multiRegion}
+                aria-describedby={describedBy('multiRegion')}
+                onChange={(e) => set({ multiRegion: e.target.checked })}
+              />
+              Multi-Region key (replicas in other Regions share its key material)
+            </label>
+            <FieldError id="multiRegion-error" message={shown('multiRegion')} />
             {d.source === 'EXTERNAL' && (
               <>
                 <p>

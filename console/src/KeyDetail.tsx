@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-kms'
 import { useCallback, useEffect, useState } from 'react'
 import { Grants } from './Grants.tsx'
+import { Replicas } from './Replicas.tsx'
 import { ImportWizard } from './ImportWizard.tsx'
 import { KeyActions } from './KeyActions.tsx'
 import { aliasError, originText, statusText, tagError } from './keys.ts'
@@ -140,6 +141,7 @@ export function KeyDetail(props: { client: KMSClient; keyId: string }) {
       <Tags client={client} keyId={m.KeyId ?? keyId} />
       <KeyPolicy client={client} keyId={m.KeyId ?? keyId} />
       <Grants client={client} keyId={m.KeyId ?? keyId} />
+      {m.MultiRegion && <Replicas client={client} metadata={m} onChanged={load} />}
       {rotatable && <Rotation client={client} metadata={m} onChanged={load} />}
       {m.Origin === 'EXTERNAL' && <ImportWizard client={client} metadata={m} onChanged={load} />}
       {asymmetric && <PublicKey client={client} keyId={m.KeyId ?? keyId} />}

@@ -445,6 +445,54 @@ describe('web console in chromium', { skip: SKIP, timeout: 240_000 }, () => {
     assert.deepEqual((await kms.send(new ListGrantsCommand({ KeyId: keyId }))).Grants, [])
   })
 
+  it('creates a multi-Region key and replicates it into another Region from its page', async () => {
+    await page.getByRole('link', { name: '← Keys' }).click()
+    await page.getByRole('heading', { name: 'Keys' }).waitFor()
+    const keyId = await createKey({
+      alias: 'console-mrk',
+      advanced: async () => {
+        const dialog = page.getByRole('dialog', { name: 'Create key' })
+        await dialog.getByRole('button', { name: 'Advanced options' }).click()
+        await dialog
+          .getByRole('checkbox', {
+            name: 'Multi-Region key (replicas in other Regions share its key material)',
+          })
+          .check()
+      },
+    })
+    assert.match(keyId, /^mrk-[0-9a-f]{32}$/)
+    await row('alias/console-mrk').getByRole('link', { name: keyId }).click()
+    await page.getByRole('heading', { name: 'alias/console-mrk' }).waitFor()
+    await page.getByRole('heading', { name: 'Multi-Region' }).waitFor()
+    await page.getByText('No replicas.').waitFor()
+    // Validation as the API's, before sending: not a Region name, then the key's own Region.
+    await page.locator('#replica-region').fill('Europe')
+    assert.equal(
+      await page.locator('#replica-region-error').textContent(),
+      'A Region name such as eu-west-1.',
+    )
+    await page.locator('#replica-region').fill('us-east-1')
+    assert.equal(
+      await page.locator('#replica-region-error').textContent(),
+      'This key already has a related key in that Region.',
+    )
+    await page.locator('#replica-region').fill(MANY_REGION)
+    await page.getByRole('button', { name: 'Replicate key' }).click()
+    await page.getByText(`Replica in ${MANY_REGION}`).waitFor()
+    await checkAccessibility('the key detail page of a multi-Region key')
+    const replica = await kw
+      .client({ region: MANY_REGION })
+      .send(new DescribeKeyCommand({ KeyId: keyId }))
+    assert.equal(replica.KeyMetadata?.MultiRegionConfiguration?.MultiRegionKeyType, 'REPLICA')
+    // UpdatePrimaryRegion from the primary's page: this key becomes the replica.
+    await page.getByRole('button', { name: `Make ${MANY_REGION} the primary` }).click()
+    await page.getByText('This key is the replica of a multi-Region key.').waitFor()
+    const promoted = await kw
+      .client({ region: MANY_REGION })
+      .send(new DescribeKeyCommand({ KeyId: keyId }))
+    assert.equal(promoted.KeyMetadata?.MultiRegionConfiguration?.MultiRegionKeyType, 'PRIMARY')
+  })
+
   it(
     'connects a SoftHSM-backed key store and creates a key in it',
     { skip: SOFTHSM_MISSING },
