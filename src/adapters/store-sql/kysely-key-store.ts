@@ -142,6 +142,10 @@ async function upsertKeyUses(db: Db, uses: readonly KeyUsageRecord[]) {
     .execute()
 }
 
+/** What other nodes are told of a change: a key by `region/keyId`, anything else as everything. */
+const announcementOf = (change: StoreChange) =>
+  change.kind === 'key' ? `${change.region}/${change.keyId}` : EVERYTHING
+
 /** A change as its log row stores it. */
 function changeRow(change: StoreChange) {
   const { region } = change
@@ -259,6 +263,17 @@ class Statements implements KeyStoreTransaction {
     await this.db.insertInto('keyward_changes').values(changeRow(change)).execute()
   }
 
+  /**
+   * A write changed `change`: both ways other caches learn of it see it. The change log (read by
+   * processes sharing a SQLite file) names it exactly; the announcement (PostgreSQL NOTIFY,
+   * delivered at commit) names a key, or everything for an alias or a custom key store, whose
+   * effects on cached keys a node cannot tell from the name.
+   */
+  protected async changed(change: StoreChange, announce: string = announcementOf(change)) {
+    await this.logChange(change)
+    await this.touch(announce)
+  }
+
   async getKey(region: string, keyId: string) {
     let q = this.db
       .selectFrom('kms_keys')
@@ -272,8 +287,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertKey(key: KeyRecord) {
     await this.db.insertInto('kms_keys').values(keyRow(key)).execute()
-    await this.logChange({ kind: 'key', region: key.region, keyId: key.keyId })
-    await this.touch(`${key.region}/${key.keyId}`)
+    await this.changed({ kind: 'key', region: key.region, keyId: key.keyId })
   }
 
   async updateKey(key: KeyRecord) {
@@ -284,8 +298,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('key_id', '=', key_id)
       .execute()
-    await this.logChange({ kind: 'key', region, keyId: key_id })
-    await this.touch(`${region}/${key_id}`)
+    await this.changed({ kind: 'key', region, keyId: key_id })
   }
 
   async deleteKey(region: string, keyId: string) {
@@ -323,15 +336,13 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('key_id', '=', keyId)
       .execute()
-    await this.logChange({ kind: 'key', region, keyId })
     // Aliases that pointed at the key went with it.
-    await this.touch(EVERYTHING)
+    await this.changed({ kind: 'key', region, keyId }, EVERYTHING)
   }
 
   async insertKeyMaterial(m: KeyMaterialRecord) {
     await this.db.insertInto('kms_key_materials').values(materialRow(m)).execute()
-    await this.logChange({ kind: 'key', region: m.region, keyId: m.keyId })
-    await this.touch(`${m.region}/${m.keyId}`)
+    await this.changed({ kind: 'key', region: m.region, keyId: m.keyId })
   }
 
   async putKeyMaterial(m: KeyMaterialRecord) {
@@ -344,8 +355,7 @@ class Statements implements KeyStoreTransaction {
           .doUpdateSet({ wrapped: m.wrapped, created_at: m.createdAt }),
       )
       .execute()
-    await this.logChange({ kind: 'key', region: m.region, keyId: m.keyId })
-    await this.touch(`${m.region}/${m.keyId}`)
+    await this.changed({ kind: 'key', region: m.region, keyId: m.keyId })
   }
 
   async deleteKeyMaterial(region: string, keyId: string, keyMaterialId: string) {
@@ -355,8 +365,7 @@ class Statements implements KeyStoreTransaction {
       .where('key_id', '=', keyId)
       .where('key_material_id', '=', keyMaterialId)
       .execute()
-    await this.logChange({ kind: 'key', region, keyId })
-    await this.touch(`${region}/${keyId}`)
+    await this.changed({ kind: 'key', region, keyId })
   }
 
   async listKeyMaterials(region: string, keyId: string) {
@@ -397,10 +406,7 @@ class Statements implements KeyStoreTransaction {
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst()
     const inserted = Number(result.numInsertedOrUpdatedRows ?? 0) === 1
-    if (inserted) {
-      await this.logChange({ kind: 'alias', ...alias })
-      await this.touch(EVERYTHING)
-    }
+    if (inserted) await this.changed({ kind: 'alias', ...alias })
     return inserted
   }
 
@@ -412,8 +418,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', alias.region)
       .where('alias_name', '=', alias.aliasName)
       .execute()
-    await this.logChange({ kind: 'alias', ...alias })
-    await this.touch(EVERYTHING)
+    await this.changed({ kind: 'alias', ...alias })
   }
 
   async deleteAlias(scope: Scope, aliasName: string) {
@@ -423,8 +428,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', scope.region)
       .where('alias_name', '=', aliasName)
       .execute()
-    await this.logChange({ kind: 'alias', ...scope, aliasName })
-    await this.touch(EVERYTHING)
+    await this.changed({ kind: 'alias', ...scope, aliasName })
   }
 
   async countAliases(region: string, keyId: string) {
@@ -504,8 +508,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertCustomKeyStore(store: CustomKeyStoreRecord) {
     await this.db.insertInto('kms_custom_key_stores').values(customKeyStoreRow(store)).execute()
-    await this.logChange({ kind: 'custom-key-store', ...store })
-    await this.touch(EVERYTHING)
+    await this.changed({ kind: 'custom-key-store', ...store })
   }
 
   async updateCustomKeyStore(store: CustomKeyStoreRecord) {
@@ -516,12 +519,11 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('custom_key_store_id', '=', custom_key_store_id)
       .execute()
-    await this.logChange({
+    await this.changed({
       kind: 'custom-key-store',
       region,
       customKeyStoreId: custom_key_store_id,
     })
-    await this.touch(EVERYTHING)
   }
 
   async deleteCustomKeyStore(region: string, customKeyStoreId: string) {
@@ -530,8 +532,7 @@ class Statements implements KeyStoreTransaction {
       .where('region', '=', region)
       .where('custom_key_store_id', '=', customKeyStoreId)
       .execute()
-    await this.logChange({ kind: 'custom-key-store', region, customKeyStoreId })
-    await this.touch(EVERYTHING)
+    await this.changed({ kind: 'custom-key-store', region, customKeyStoreId })
   }
 
   async listKeysInCustomKeyStore(region: string, customKeyStoreId: string) {
@@ -547,8 +548,7 @@ class Statements implements KeyStoreTransaction {
 
   async insertGrant(grant: GrantRecord) {
     await this.db.insertInto('kms_grants').values(grantRow(grant)).execute()
-    await this.logChange({ kind: 'key', region: grant.region, keyId: grant.keyId })
-    await this.touch(`${grant.region}/${grant.keyId}`)
+    await this.changed({ kind: 'key', region: grant.region, keyId: grant.keyId })
   }
 
   async getGrant(grantId: string) {
@@ -567,10 +567,7 @@ class Statements implements KeyStoreTransaction {
       .where('grant_id', '=', grantId)
       .returning(['region', 'key_id'])
       .executeTakeFirst()
-    if (deleted) {
-      await this.logChange({ kind: 'key', region: deleted.region, keyId: deleted.key_id })
-      await this.touch(`${deleted.region}/${deleted.key_id}`)
-    }
+    if (deleted) await this.changed({ kind: 'key', region: deleted.region, keyId: deleted.key_id })
     return deleted !== undefined
   }
 
