@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runLoad, type LoadResult } from './load.js'
 import { startServer, type ServerProcess } from './processes.js'
-import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
+import { callKms, type BenchPartOptions, type KmsCall } from './signing.js'
 import type { TargetCheck } from './targets.js'
 
 /**
@@ -23,14 +23,9 @@ const PLAINTEXT = Buffer.alloc(256, 'keyward-audit-bench-').toString('base64')
  * @example
  *   const { check, ok } = await benchAudit({ keywardBin, env, credentials, seconds: 10, warmupSeconds: 2, connections: 32 })
  */
-export async function benchAudit(options: {
-  env: () => NodeJS.ProcessEnv
-  keywardBin: string
-  credentials: BenchCredentials
-  seconds: number
-  warmupSeconds: number
-  connections: number
-}): Promise<{ check: TargetCheck; ok: boolean }> {
+export async function benchAudit(
+  options: BenchPartOptions,
+): Promise<{ check: TargetCheck; ok: boolean }> {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-audit-'))
   const servers: ServerProcess[] = []
   try {

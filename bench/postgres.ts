@@ -8,7 +8,7 @@ import {
 } from '../test/support/postgres-cluster.js'
 import { runLoad, type LoadResult } from './load.js'
 import { startServer, type ServerProcess } from './processes.js'
-import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
+import { callKms, type BenchPartOptions, type KmsCall } from './signing.js'
 
 /**
  * The PostgreSQL part of `npm run bench` (BENCH_STORE=postgres; issue 13): Encrypt of 1 KB on
@@ -45,14 +45,7 @@ const line = (label: string, r: LoadResult) =>
  * @example
  *   await benchPostgres({ env: keywardEnv, keywardBin, credentials, seconds: 10, warmupSeconds: 2, connections: 32 })
  */
-export async function benchPostgres(options: {
-  env: () => NodeJS.ProcessEnv
-  keywardBin: string
-  credentials: BenchCredentials
-  seconds: number
-  warmupSeconds: number
-  connections: number
-}): Promise<boolean> {
+export async function benchPostgres(options: BenchPartOptions): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-pg-'))
   let cluster: PostgresCluster | undefined
   const servers: ServerProcess[] = []

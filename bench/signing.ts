@@ -7,6 +7,16 @@ export interface BenchCredentials {
   readonly secretAccessKey: string
 }
 
+/** What every bench part that starts its own Keyward processes is run with (bench/run.ts). */
+export interface BenchPartOptions {
+  readonly env: () => NodeJS.ProcessEnv
+  readonly keywardBin: string
+  readonly credentials: BenchCredentials
+  readonly seconds: number
+  readonly warmupSeconds: number
+  readonly connections: number
+}
+
 /** One KMS call: where it goes, which operation, the JSON body. */
 export interface KmsCall {
   readonly endpoint: string

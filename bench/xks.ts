@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runLoad, type LoadResult } from './load.js'
 import { startServer, type ServerProcess } from './processes.js'
-import { callKms, type BenchCredentials, type KmsCall } from './signing.js'
+import { callKms, type BenchPartOptions, type KmsCall } from './signing.js'
 import { startBenchXksProxy } from './xks-proxy.js'
 
 /**
@@ -23,14 +23,7 @@ const PLAINTEXT = Buffer.alloc(1024, 'keyward-xks-bench-').toString('base64')
  * @example
  *   await benchXks({ env: keywardEnv, keywardBin, credentials, seconds: 10, warmupSeconds: 2, connections: 32 })
  */
-export async function benchXks(options: {
-  env: () => NodeJS.ProcessEnv
-  keywardBin: string
-  credentials: BenchCredentials
-  seconds: number
-  warmupSeconds: number
-  connections: number
-}): Promise<boolean> {
+export async function benchXks(options: BenchPartOptions): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-xks-'))
   const xks = await startBenchXksProxy({
     keywardBin: options.keywardBin,
