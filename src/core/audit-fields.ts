@@ -197,20 +197,45 @@ function auditValue(value: unknown, options: { verbatimKeys: boolean }): unknown
   return out
 }
 
+/** One allow-listed member, prepared once: its CloudTrail name and whether its map keys stay. */
+interface Member {
+  readonly member: string
+  readonly name: string
+  readonly verbatimKeys: boolean
+}
+
+const prepare = (members: readonly string[]): readonly Member[] =>
+  members.map((member) => ({
+    member,
+    name: camel(member),
+    verbatimKeys: /EncryptionContext/.test(member),
+  }))
+
+/**
+ * The table's lists prepared once: the names are camelCased at start, not on each of the
+ * thousands of calls a second that the trail records.
+ */
+const PREPARED = new Map(
+  Object.entries(AUDIT_FIELDS).map(([operation, fields]) => [
+    operation,
+    { request: prepare(fields.request), response: prepare(fields.response) },
+  ]),
+)
+
 /** The allow-listed members of `source`, camelCase; null when none is present. */
 function pick(
   source: unknown,
-  members: readonly string[],
+  members: readonly Member[],
 ): Readonly<Record<string, unknown>> | null {
   if (source === null || typeof source !== 'object') return null
-  const out: Record<string, unknown> = {}
-  for (const member of members) {
+  let out: Record<string, unknown> | null = null
+  for (const { member, name, verbatimKeys } of members) {
     const value = (source as Record<string, unknown>)[member]
     if (value === undefined) continue
-    const recorded = auditValue(value, { verbatimKeys: /EncryptionContext/.test(member) })
-    if (recorded !== undefined) out[camel(member)] = recorded
+    const recorded = auditValue(value, { verbatimKeys })
+    if (recorded !== undefined) (out ??= {})[name] = recorded
   }
-  return Object.keys(out).length > 0 ? out : null
+  return out
 }
 
 /**
@@ -223,7 +248,7 @@ export function requestParameters(
   operation: KmsOperationName,
   input: unknown,
 ): Readonly<Record<string, unknown>> | null {
-  return pick(input, AUDIT_FIELDS[operation].request)
+  return pick(input, PREPARED.get(operation)!.request)
 }
 
 /**
@@ -237,5 +262,5 @@ export function responseElements(
   operation: KmsOperationName,
   output: unknown,
 ): Readonly<Record<string, unknown>> | null {
-  return pick(output, AUDIT_FIELDS[operation].response)
+  return pick(output, PREPARED.get(operation)!.response)
 }

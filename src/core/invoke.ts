@@ -5,7 +5,7 @@ import { aliasArn } from '../domain/identifiers.js'
 import { isKmsException } from '../domain/kms-exception.js'
 import type { OperationContext } from '../operations/context.js'
 import { OPERATIONS } from '../operations/index.js'
-import type { AuditSink, UsedKey } from '../ports/audit-sink.js'
+import type { AuditDetails, AuditSink, UsedKey } from '../ports/audit-sink.js'
 import { AUDIT_FIELDS, requestParameters, responseElements } from './audit-fields.js'
 import type { Authorizer } from '../ports/authorizer.js'
 import type { Clock } from '../ports/clock.js'
@@ -178,11 +178,12 @@ function outcomeOf(error: unknown): { error: string; message?: string } {
 }
 
 /** The audit trail's view of a call: where from, and the allow-listed members. */
-function auditDetails(call: Call, output: unknown) {
+function auditDetails(call: Call, output: unknown): AuditDetails {
   const fields = AUDIT_FIELDS[call.operation] as { readOnly: boolean } | undefined
+  // One object shape for every call (absent members undefined): this runs on every request.
   return {
-    ...(call.origin?.sourceIp ? { sourceIp: call.origin.sourceIp } : {}),
-    ...(call.origin?.userAgent ? { userAgent: call.origin.userAgent } : {}),
+    sourceIp: call.origin?.sourceIp || undefined,
+    userAgent: call.origin?.userAgent || undefined,
     readOnly: fields?.readOnly ?? false,
     requestParameters: fields ? requestParameters(call.operation, call.input) : null,
     responseElements: fields && output ? responseElements(call.operation, output) : null,

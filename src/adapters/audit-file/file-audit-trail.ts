@@ -7,6 +7,7 @@ import type { AuditEvent, AuditSink, AuditStatus, ServiceEvent } from '../../por
 import type { Clock } from '../../ports/clock.js'
 import type { Logger } from '../../ports/logger.js'
 import {
+  chainLines,
   DIGEST_FILE,
   digestFileName,
   GENESIS,
@@ -87,7 +88,12 @@ export class FileAuditTrail {
   readonly #options: Required<FileAuditTrailOptions>
   readonly #streamDir: string
   readonly #publicKeyId: string
-  #queue: CloudTrailRecord[] = []
+  /**
+   * The JSON of each queued record, UTF-8: serialized when recorded, so that what waits for
+   * the next write is a buffer outside the JavaScript heap rather than an object tree the
+   * garbage collector must copy.
+   */
+  #queue: Buffer[] = []
   /** When each queued record was queued (clock ms), in queue order: the write lag. */
   #queuedAt: number[] = []
   #waiters: Waiter[] = []
@@ -210,7 +216,7 @@ export class FileAuditTrail {
   }
 
   #enqueue(record: CloudTrailRecord): void {
-    this.#queue.push(record)
+    this.#queue.push(Buffer.from(JSON.stringify(record)))
     this.#queuedAt.push(this.#options.clock.now())
     this.#enqueued++
     if (this.#queue.length > this.#options.maxQueue) {
@@ -303,17 +309,10 @@ export class FileAuditTrail {
   }
 
   /** One write and one fsync for the batch; the chain advances only once it is on disk. */
-  async #writeBatch(batch: readonly CloudTrailRecord[]): Promise<void> {
+  async #writeBatch(batch: readonly Buffer[]): Promise<void> {
     const file = await this.#currentFile()
-    let seq = this.#seq
-    let prev = this.#prev
-    const lines: string[] = []
-    for (const record of batch) {
-      const line = JSON.stringify({ seq: ++seq, prev, record })
-      prev = sha256(line)
-      lines.push(line)
-    }
-    await this.#append(file, Buffer.from(lines.join('\n') + '\n'))
+    const { bytes, seq, prev } = chainLines(batch, { seq: this.#seq, prev: this.#prev })
+    await this.#append(file, bytes)
     this.#seq = seq
     this.#prev = prev
     file.lastSeq = seq
@@ -322,7 +321,9 @@ export class FileAuditTrail {
 
   async #append(file: OpenFile, bytes: Buffer): Promise<void> {
     try {
-      await file.handle.write(bytes)
+      const { bytesWritten } = await file.handle.write(bytes)
+      // A short write (a full disk) leaves part of a line: the file is broken, see below.
+      if (bytesWritten !== bytes.length) throw new Error(`short write to ${file.path}`)
       await file.handle.datasync()
     } catch (error) {
       file.broken = true

@@ -1,8 +1,8 @@
 import {
-  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
+  hash,
   sign,
   verify,
   type KeyObject,
@@ -63,12 +63,51 @@ export interface DigestBody {
 export type Digest = DigestBody & { readonly signature: string }
 
 /**
- * SHA-256 in hex, the hash of the chain and the digests.
+ * SHA-256 in hex, the hash of the chain and the digests: node's one-shot crypto.hash, which
+ * makes no Hash object for each of the thousands of lines a second a busy server writes.
  *
  * @example
  *   sha256('line') // 'c5…' (64 hex digits)
  */
-export const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex')
+export const sha256 = (data: string | Buffer) => hash('sha256', data, 'hex')
+
+/** What a line holds beside its prefix and record: the previous line's hash and punctuation. */
+const RECORD_MEMBER = '","record":'
+const LINE_OVERHEAD = GENESIS.length + RECORD_MEMBER.length + '}\n'.length
+
+/**
+ * The record lines of a batch, chained on from `from`: each line is the text
+ * `JSON.stringify({ seq, prev, record })` gives, followed by a newline, with `records` the
+ * records' JSON in UTF-8. The lines are assembled in one buffer and each hashed where it
+ * lies: on a busy server this runs for thousands of records a second, and strings built per
+ * line cost more in copies and garbage collection than the rest of the trail's work.
+ *
+ * @example
+ *   const { bytes, seq, prev } = chainLines([Buffer.from('{"eventName":"Encrypt"}')], { seq: 1, prev })
+ *   // bytes: '{"seq":2,"prev":"…","record":{"eventName":"Encrypt"}}\n'; prev: its SHA-256
+ */
+export function chainLines(
+  records: readonly Buffer[],
+  from: { readonly seq: number; readonly prev: string },
+): { bytes: Buffer; seq: number; prev: string } {
+  let seq = from.seq
+  let prev = from.prev
+  const prefixes = records.map(() => `{"seq":${++seq},"prev":"`)
+  let size = 0
+  records.forEach((record, i) => (size += prefixes[i]!.length + LINE_OVERHEAD + record.length))
+  const bytes = Buffer.allocUnsafe(size)
+  let at = 0
+  records.forEach((record, i) => {
+    const start = at
+    // The prefix and the hash are ASCII: latin1 writes them byte for byte.
+    at += bytes.write(prefixes[i]! + prev + RECORD_MEMBER, at, 'latin1')
+    at += record.copy(bytes, at)
+    at += bytes.write('}', at, 'latin1')
+    prev = sha256(bytes.subarray(start, at))
+    at += bytes.write('\n', at, 'latin1')
+  })
+  return { bytes, seq, prev }
+}
 
 /**
  * `keyward-audit-00000001.jsonl`: the index sorts as text.

@@ -21,6 +21,7 @@ import { ManualClock } from '../../../src/ports/clock.js'
 import type { AuditEvent } from '../../../src/ports/audit-sink.js'
 import { CapturingLogger } from '../../support/keyward-server.js'
 import { verifyAuditDir } from '../../../src/adapters/audit-file/verify.js'
+import { chainLines, sha256 } from '../../../src/adapters/audit-file/format.js'
 import { expectKmsError } from '../../support/assertions.js'
 import { records, startAudited, type AuditedServer } from './trail-support.js'
 
@@ -354,5 +355,36 @@ describe('the file audit trail: rotation by age, periodic digests, restarts', ()
       (await records(join(dir, 'main'))).map((r) => r.requestID),
       ['request-1', 'request-2'],
     )
+  })
+})
+
+describe('the lines of a batch (chainLines)', () => {
+  it('writes each record as JSON.stringify({ seq, prev, record }) and chains it by SHA-256', () => {
+    // Non-ASCII text in an encryption context: the record's bytes are UTF-8, the rest ASCII.
+    const recordsOf = [
+      { eventName: 'Encrypt', requestParameters: { encryptionContext: { ré: 'ünï 😀' } } },
+      { eventName: 'Decrypt', errorCode: 'InvalidCiphertextException' },
+      { eventName: 'ListKeys' },
+    ]
+    const from = { seq: 41, prev: sha256('the previous line') }
+    const { bytes, seq, prev } = chainLines(
+      recordsOf.map((r) => Buffer.from(JSON.stringify(r))),
+      from,
+    )
+    const expected: string[] = []
+    let chain = from.prev
+    recordsOf.forEach((record, i) => {
+      const line = JSON.stringify({ seq: from.seq + 1 + i, prev: chain, record })
+      expected.push(line)
+      chain = sha256(line)
+    })
+    assert.equal(bytes.toString('utf8'), expected.join('\n') + '\n')
+    assert.equal(seq, 44)
+    assert.equal(prev, chain)
+  })
+
+  it('gives no bytes for no records, and leaves the chain where it was', () => {
+    const from = { seq: 7, prev: sha256('x') }
+    assert.deepEqual(chainLines([], from), { bytes: Buffer.alloc(0), ...from })
   })
 })
