@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -5,6 +6,10 @@ import { runLoad, type LoadResult } from './load.js'
 import { cpuSeconds, startServer, type ServerProcess } from './processes.js'
 import { callKms, type BenchPartOptions, type KmsCall } from './signing.js'
 import type { TargetCheck } from './targets.js'
+import { FileAuditTrail } from '../src/adapters/audit-file/file-audit-trail.js'
+import { AUDIT_FIELDS, requestParameters, responseElements } from '../src/core/audit-fields.js'
+import type { AuditEvent } from '../src/ports/audit-sink.js'
+import { systemClock } from '../src/ports/clock.js'
 
 /**
  * The audit trail's cost (issue 15): Encrypt on a Keyward writing its audit trail (the
@@ -117,6 +122,10 @@ export async function benchAudit(
         `  ${label.padEnd(16)} ${rate(rs).toFixed(0).padStart(6)} req/s  p99 ${p99.toFixed(2)} ms  failed ${failed}  Keyward CPU ${cpuText(rs)} µs/req`,
       )
     }
+    const cost = await trailCpuPerEvent()
+    console.log(
+      `  the trail's own CPU per event, in this process over ${EVENTS.toLocaleString('en')} Encrypt events: ${cost.total.toFixed(1)} µs (user ${cost.user.toFixed(1)}, system ${cost.system.toFixed(1)})`,
+    )
     console.log(
       `  with the trail: ${ratio.toFixed(3)}× (rounds ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; ${trailFiles} trail file(s) written)`,
     )
@@ -147,4 +156,78 @@ function cpuText(slices: readonly Slice[]): string {
     .sort((a, b) => a - b)
   const median = values[Math.floor(values.length / 2)]
   return median === undefined ? '?' : median.toFixed(0)
+}
+
+/** Events of the in-process measurement: several batches and a file rotation's worth. */
+const EVENTS = 100_000
+
+/**
+ * What the file trail itself costs per event, measured in this process without HTTP or a load
+ * generator: CPU time (all threads: the writes and fsyncs run in libuv's pool) to build and record
+ * {@link EVENTS} Encrypt events as the request core reports them (its allow-listed request
+ * and response members included), 500 per turn of the event loop as a busy server produces
+ * them, until all are on disk. A second view of the cost beside the A/B above, whose slices a
+ * shared machine moves by ±20 %.
+ */
+async function trailCpuPerEvent(): Promise<{ total: number; user: number; system: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-trail-'))
+  const quiet = { info: () => {}, error: () => {}, debug: () => {} }
+  const trail = await FileAuditTrail.open({
+    dir,
+    stream: 'main',
+    signingKey: generateKeyPairSync('ed25519').privateKey,
+    clock: systemClock,
+    logger: quiet,
+  })
+  try {
+    const sink = trail.sink()
+    const arn = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+    const input = { KeyId: arn.slice(arn.indexOf('/') + 1), Plaintext: Buffer.alloc(256) }
+    const output = {
+      CiphertextBlob: Buffer.alloc(300),
+      KeyId: arn,
+      EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    }
+    const caller = {
+      accountId: '111122223333',
+      arn: 'arn:aws:iam::111122223333:user/admin',
+      accessKeyId: 'AKIABENCHMARK0000001',
+    }
+    const encrypt = (): AuditEvent => ({
+      operation: 'Encrypt',
+      requestId: randomUUID(),
+      caller,
+      region: 'us-east-1',
+      at: Date.now(),
+      keys: [{ arn, region: 'us-east-1', keyId: input.KeyId }],
+      outcome: 'success',
+      eventId: randomUUID(),
+      details: {
+        sourceIp: '127.0.0.1',
+        userAgent: 'aws-sdk-js/3 ua/2.1 os/linux lang/js md/nodejs#20',
+        readOnly: AUDIT_FIELDS.Encrypt.readOnly,
+        requestParameters: requestParameters('Encrypt', input),
+        responseElements: responseElements('Encrypt', output),
+      },
+    })
+    const run = async (events: number) => {
+      for (let done = 0; done < events; done += 500) {
+        for (let i = 0; i < 500; i++) sink.record(encrypt())
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      await trail.flush()
+    }
+    await run(EVENTS / 5) // warm-up: V8 optimises after enough calls
+    const before = process.cpuUsage()
+    await run(EVENTS)
+    const used = process.cpuUsage(before)
+    return {
+      total: (used.user + used.system) / EVENTS,
+      user: used.user / EVENTS,
+      system: used.system / EVENTS,
+    }
+  } finally {
+    await trail.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
