@@ -89,13 +89,22 @@ export class FileAuditTrail {
   readonly #streamDir: string
   readonly #publicKeyId: string
   /**
-   * The JSON of each queued record, UTF-8: serialized when recorded, so that what waits for
-   * the next write is a buffer outside the JavaScript heap rather than an object tree the
-   * garbage collector must copy.
+   * Records of this turn of the event loop, serialized together at its end (#serialize): one
+   * tight loop serializes faster than calls spread between requests, whose code and data
+   * have left the CPU's caches, and a record lives too briefly to be copied by the garbage
+   * collector.
+   */
+  #unserialized: CloudTrailRecord[] = []
+  #serializeScheduled = false
+  /**
+   * The JSON of each serialized record, UTF-8: what waits for the next write (up to
+   * `flushIntervalMs`) is a buffer outside the JavaScript heap, not an object tree.
    */
   #queue: Buffer[] = []
-  /** When each queued record was queued (clock ms), in queue order: the write lag. */
+  /** When each waiting record was recorded (clock ms), in order (#queue then #unserialized). */
   #queuedAt: number[] = []
+  /** The first this many of #queue are being written: they are not dropped. */
+  #inFlight = 0
   #waiters: Waiter[] = []
   /** Events ever queued, and ever written: the positions waiters wait for. */
   #enqueued = 0
@@ -190,7 +199,7 @@ export class FileAuditTrail {
   status(): AuditStatus {
     const oldest = this.#queuedAt[0]
     return {
-      queued: this.#queue.length,
+      queued: this.#queuedAt.length,
       lagMs: oldest === undefined ? 0 : Math.max(0, this.#options.clock.now() - oldest),
       failed: this.#failed !== undefined,
     }
@@ -216,17 +225,31 @@ export class FileAuditTrail {
   }
 
   #enqueue(record: CloudTrailRecord): void {
-    this.#queue.push(Buffer.from(JSON.stringify(record)))
+    this.#unserialized.push(record)
     this.#queuedAt.push(this.#options.clock.now())
     this.#enqueued++
-    if (this.#queue.length > this.#options.maxQueue) {
-      // Only while the disk refuses writes; counted, and logged once written again.
-      this.#queue.shift()
-      this.#queuedAt.shift()
-      this.#dropped++
+    if (!this.#serializeScheduled) {
+      this.#serializeScheduled = true
+      setImmediate(() => this.#serialize())
     }
-    if (this.#options.required || this.#queue.length >= this.#options.maxBatch) this.#flushSoon()
-    else this.#flushLater()
+    if (this.#options.required || this.#queuedAt.length >= this.#options.maxBatch) {
+      this.#flushSoon()
+    } else this.#flushLater()
+  }
+
+  /** Serializes the records waiting as objects; drops the oldest beyond `maxQueue`. */
+  #serialize(): void {
+    this.#serializeScheduled = false
+    for (const record of this.#unserialized) this.#queue.push(Buffer.from(JSON.stringify(record)))
+    this.#unserialized = []
+    const excess = this.#queue.length - this.#options.maxQueue
+    if (excess > 0) {
+      // Only while the disk refuses writes; counted, and logged once written again. The
+      // oldest go, except a batch being written, which would be counted as written.
+      const dropped = this.#queue.splice(this.#inFlight, excess).length
+      this.#queuedAt.splice(this.#inFlight, dropped)
+      this.#dropped += dropped
+    }
   }
 
   /**
@@ -265,8 +288,10 @@ export class FileAuditTrail {
 
   /** Writes the queue in batches; on a failure keeps the events and refuses the waiters. */
   async #drain(): Promise<void> {
+    this.#serialize()
     while (this.#queue.length > 0) {
       const batch = this.#queue.slice(0, this.#options.maxBatch)
+      this.#inFlight = batch.length
       try {
         await this.#writeBatch(batch)
       } catch (error) {
@@ -274,9 +299,11 @@ export class FileAuditTrail {
         // Retried on the next event, or the next period for a quiet server.
         this.#flushLater()
         return
+      } finally {
+        this.#inFlight = 0
       }
-      this.#queue = this.#queue.slice(batch.length)
-      this.#queuedAt = this.#queuedAt.slice(batch.length)
+      this.#queue.splice(0, batch.length)
+      this.#queuedAt.splice(0, batch.length)
       this.#written += batch.length
       this.#recovered()
       this.#waiters = this.#waiters.filter((w) => (w.upTo <= this.#written ? w.resolve() : true))

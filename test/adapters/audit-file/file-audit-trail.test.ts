@@ -59,6 +59,8 @@ describe('the file audit trail: chain, digests, rotation', () => {
       await kms.send(
         new EncryptCommand({ KeyId: key.KeyMetadata!.KeyId, Plaintext: Buffer.from('x') }),
       )
+      // One batch per call, whatever the machine's speed: files rotate between batches.
+      await s.trail.flush()
     }
     await kms.send(new ListKeysCommand({}))
     await s.trail.flush()
@@ -299,6 +301,40 @@ describe('the file audit trail: rotation by age, periodic digests, restarts', ()
     assert.deepEqual(trail.sink().status!(), { queued: 2, lagMs: 250, failed: false })
     await trail.flush()
     assert.deepEqual(trail.status(), { queued: 0, lagMs: 0, failed: false })
+    await trail.close()
+  })
+
+  it('keeps the newest maxQueue events while the disk refuses them, and says how many it dropped', async () => {
+    const dir = tempDir()
+    const logger = new CapturingLogger()
+    const trail = await FileAuditTrail.open({
+      dir,
+      stream: 'main',
+      signingKey,
+      logger,
+      clock: new ManualClock(),
+      maxQueue: 5,
+    })
+    const stream = join(dir, 'main')
+    trail.sink().record(event(1))
+    await trail.flush()
+    // Unwritable even for root: the stream's directory is replaced by a file.
+    renameSync(stream, `${stream}.away`)
+    writeFileSync(stream, '')
+    for (let n = 2; n <= 13; n++) trail.sink().record(event(n))
+    await assert.rejects(trail.flush(), { message: AUDIT_UNWRITABLE })
+    assert.equal(trail.status().queued, 5)
+    rmSync(stream)
+    renameSync(`${stream}.away`, stream)
+    await trail.flush()
+    assert.deepEqual(
+      (await records(stream)).map((r) => r.requestID),
+      ['request-1', 'request-9', 'request-10', 'request-11', 'request-12', 'request-13'],
+    )
+    assert.match(
+      logger.lines.join('\n'),
+      /"message":"audit events were dropped while the trail could not be written","count":7/,
+    )
     await trail.close()
   })
 
