@@ -14,7 +14,7 @@ import { systemClock } from '../src/ports/clock.js'
 /**
  * The audit trail's cost (issue 15): Encrypt on a Keyward writing its audit trail (the
  * default of `keyward serve`) beside one started with `--no-audit`, same machine, same run,
- * one process each, measured in alternation (off, on, off, on, … four rounds) so that a
+ * one process each, measured in alternation (off and on, four rounds, ABBA) so that a
  * change of the machine's load falls on both. Target: with the trail ≥ 0.85× the requests per
  * second without it (the rates of all rounds averaged). Each round's own ratio and each
  * server's CPU time per request are printed beside it: on a shared machine a neighbour's burst
@@ -26,6 +26,12 @@ const PLAINTEXT = Buffer.alloc(256, 'keyward-audit-bench-').toString('base64')
 
 /** Alternations of off and on; the part's time is split between them. */
 const ROUNDS = 4
+
+/**
+ * A slice shorter than this measures mostly its start (connections opening, the first
+ * requests after an idle spell): with BENCH_DURATION=5 a quarter would be 1.25 s.
+ */
+const MIN_SLICE_SECONDS = 3
 
 /** One slice of load on one server, with the server's CPU time per request it served. */
 interface Slice {
@@ -83,9 +89,11 @@ export async function benchAudit(
         await runLoad(m.encrypt, { ...load, seconds: options.warmupSeconds })
     }
     const results: Record<'on' | 'off', Slice[]> = { on: [], off: [] }
-    const slice = Math.max(1, options.seconds / ROUNDS)
+    const slice = Math.max(MIN_SLICE_SECONDS, options.seconds / ROUNDS)
     for (let round = 0; round < ROUNDS; round++) {
-      for (const m of modes) {
+      // Off then on, then on then off (ABBA): a load that rises or falls steadily during a
+      // round favours neither.
+      for (const m of round % 2 === 0 ? modes : [...modes].reverse()) {
         const before = cpuSeconds(m.pid)
         const result = await runLoad(m.encrypt, { ...load, seconds: slice })
         const after = cpuSeconds(m.pid)
