@@ -14,7 +14,7 @@ import { systemClock } from '../src/ports/clock.js'
 /**
  * The audit trail's cost (issue 15): Encrypt on a Keyward writing its audit trail (the
  * default of `keyward serve`) beside one started with `--no-audit`, same machine, same run,
- * one process each, measured in alternation (off and on, four rounds, ABBA) so that a
+ * one process each, measured in alternation (off and on, six rounds, ABBA) so that a
  * change of the machine's load falls on both. Target: with the trail ≥ 0.85× the requests per
  * second without it (the rates of all rounds averaged). Each round's own ratio and each
  * server's CPU time per request are printed beside it: on a shared machine a neighbour's burst
@@ -25,7 +25,7 @@ export const TARGET_AUDIT_RATIO = 0.85
 const PLAINTEXT = Buffer.alloc(256, 'keyward-audit-bench-').toString('base64')
 
 /** Alternations of off and on; the part's time is split between them. */
-const ROUNDS = 4
+const ROUNDS = 6
 
 /**
  * A slice shorter than this measures mostly its start (connections opening, the first
