@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-kms'
 import { useState } from 'react'
 import { errorText } from './session.ts'
-import { download, ErrorBox, FieldError, formatDate, Modal } from './ui.tsx'
+import { ConfirmDialog, download, ErrorBox, FieldError, formatDate } from './ui.tsx'
 
 /** GetParametersForImport's WrappingAlgorithm and WrappingKeySpec values (API Reference). */
 const WRAPPING_ALGORITHMS = [
@@ -202,30 +202,23 @@ export function ImportWizard(props: {
       {notice && <p role="status">{notice}</p>}
       <ErrorBox error={error} />
       {confirmDelete && (
-        <Modal open title="Delete key material" onClose={() => setConfirmDelete(false)}>
+        <ConfirmDialog
+          title="Delete key material"
+          confirmLabel="Delete key material"
+          onCancel={() => setConfirmDelete(false)}
+          onConfirm={() => {
+            setConfirmDelete(false)
+            props.client.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId })).then(
+              () => props.onChanged(),
+              (e: unknown) => setError(errorText(e)),
+            )
+          }}
+        >
           <p>
             The key becomes unusable (Pending import) until the same key material is imported again.
             Nothing encrypted under it can be decrypted until then.
           </p>
-          <div className="buttons">
-            <button type="button" onClick={() => setConfirmDelete(false)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="danger"
-              onClick={() => {
-                setConfirmDelete(false)
-                props.client.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId })).then(
-                  () => props.onChanged(),
-                  (e: unknown) => setError(errorText(e)),
-                )
-              }}
-            >
-              Delete key material
-            </button>
-          </div>
-        </Modal>
+        </ConfirmDialog>
       )}
     </section>
   )

@@ -7,7 +7,7 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms'
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react'
-import { ErrorBox, FieldError, Modal } from './ui.tsx'
+import { ConfirmDialog, ErrorBox, FieldError, Modal } from './ui.tsx'
 import { errorText } from './session.ts'
 
 /** ScheduleKeyDeletion's PendingWindowInDays: 7 to 30, 30 when omitted (API Reference). */
@@ -207,27 +207,20 @@ export function KeyActions(props: {
         )}
       </MoreMenu>
       {disabling && (
-        <Modal open title="Disable key" onClose={() => setDisabling(false)}>
+        <ConfirmDialog
+          title="Disable key"
+          confirmLabel="Disable key"
+          onCancel={() => setDisabling(false)}
+          onConfirm={() => {
+            setDisabling(false)
+            void run(() => props.client.send(new DisableKeyCommand({ KeyId: keyId })))
+          }}
+        >
           <p>
             While <strong>{props.label}</strong> is disabled it cannot be used to encrypt, decrypt
             or sign. Enable it again at any time.
           </p>
-          <div className="buttons">
-            <button type="button" onClick={() => setDisabling(false)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="danger"
-              onClick={() => {
-                setDisabling(false)
-                void run(() => props.client.send(new DisableKeyCommand({ KeyId: keyId })))
-              }}
-            >
-              Disable key
-            </button>
-          </div>
-        </Modal>
+        </ConfirmDialog>
       )}
       {scheduling && (
         <ScheduleDeletionDialog

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-kms'
 import { useCallback, useEffect, useState } from 'react'
 import { errorText } from './session.ts'
-import { ErrorBox, FieldError, formatDate, Modal } from './ui.tsx'
+import { ConfirmDialog, ErrorBox, FieldError, formatDate, Modal } from './ui.tsx'
 
 /** ConnectionState in words (Developer Guide, "Viewing a custom key store"). */
 const STATE_TEXT: Readonly<Record<string, string>> = {
@@ -199,28 +199,21 @@ export function KeyStoresPage(props: { client: KMSClient }) {
         />
       )}
       {deleting && (
-        <Modal open title="Delete custom key store" onClose={() => setDeleting(undefined)}>
+        <ConfirmDialog
+          title="Delete custom key store"
+          confirmLabel="Delete key store"
+          onCancel={() => setDeleting(undefined)}
+          onConfirm={() => {
+            const id = deleting.CustomKeyStoreId ?? ''
+            setDeleting(undefined)
+            run(() => client.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: id })))
+          }}
+        >
           <p>
             Delete {deleting.CustomKeyStoreName}? It must be disconnected and hold no keys (schedule
             its keys for deletion and wait for the waiting period first).
           </p>
-          <div className="buttons">
-            <button type="button" onClick={() => setDeleting(undefined)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="danger"
-              onClick={() => {
-                const id = deleting.CustomKeyStoreId ?? ''
-                setDeleting(undefined)
-                run(() => client.send(new DeleteCustomKeyStoreCommand({ CustomKeyStoreId: id })))
-              }}
-            >
-              Delete key store
-            </button>
-          </div>
-        </Modal>
+        </ConfirmDialog>
       )}
     </section>
   )

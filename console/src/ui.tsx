@@ -21,6 +21,32 @@ export function Modal(props: {
   )
 }
 
+/**
+ * A question before an action that cannot be taken back: Cancel, or the action (a danger
+ * button). Either closes the dialog; the action then runs.
+ */
+export function ConfirmDialog(props: {
+  title: string
+  confirmLabel: string
+  onCancel: () => void
+  onConfirm: () => void
+  children: ReactNode
+}) {
+  return (
+    <Modal open title={props.title} onClose={props.onCancel}>
+      {props.children}
+      <div className="buttons">
+        <button type="button" onClick={props.onCancel}>
+          Cancel
+        </button>
+        <button type="button" className="danger" onClick={props.onConfirm}>
+          {props.confirmLabel}
+        </button>
+      </div>
+    </Modal>
+  )
+}
+
 /** A refused call: AWS's exception name and message, announced to screen readers. */
 export function ErrorBox(props: { error: string | undefined }) {
   if (!props.error) return null

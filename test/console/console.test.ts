@@ -443,6 +443,22 @@ describe('web console in chromium', { skip: SKIP, timeout: 240_000 }, () => {
     await page.getByRole('button', { name: `Revoke grant ${grant?.GrantId}` }).click()
     await page.getByText('Grant revoked.').waitFor()
     assert.deepEqual((await kms.send(new ListGrantsCommand({ KeyId: keyId }))).Grants, [])
+
+    // Deleting the material asks first: Cancel changes nothing, the danger button deletes.
+    const stateOf = async () =>
+      (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState
+    const confirmDelete = page.getByRole('dialog', { name: 'Delete key material' })
+    await page.getByRole('button', { name: 'Delete key material' }).click()
+    await confirmDelete.getByRole('button', { name: 'Cancel' }).click()
+    await confirmDelete.waitFor({ state: 'detached' })
+    assert.equal(await stateOf(), 'Enabled')
+    await page.getByRole('button', { name: 'Delete key material' }).click()
+    await confirmDelete.getByRole('button', { name: 'Delete key material' }).click()
+    await confirmDelete.waitFor({ state: 'detached' })
+    for (let i = 0; i < 50 && (await stateOf()) !== 'PendingImport'; i++) {
+      await page.waitForTimeout(100)
+    }
+    assert.equal(await stateOf(), 'PendingImport')
   })
 
   it('creates a multi-Region key and replicates it into another Region from its page', async () => {
