@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -9,13 +8,7 @@ import {
   GetKeyLastUsageCommand,
   KMSClient,
 } from '@aws-sdk/client-kms'
-import {
-  childEnv,
-  KEYWARD_BIN,
-  REPO_ROOT,
-  serveSandbox,
-  stopServe,
-} from '../support/cli-process.js'
+import { REPO_ROOT, runKeyward, serveSandbox, stopServe } from '../support/cli-process.js'
 
 const ADMIN = {
   accessKeyId: 'AKIAAUDITCLITEST0001',
@@ -23,13 +16,7 @@ const ADMIN = {
 }
 
 /** Runs `keyward <args>` to completion. */
-const run = (args: string[]) =>
-  spawnSync(process.execPath, [KEYWARD_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: childEnv(),
-    encoding: 'utf8',
-    timeout: 20_000,
-  })
+const run = (args: string[]) => runKeyward(args, { timeoutMs: 20_000 })
 
 describe('keyward serve writes the audit trail; keyward audit verify and search read it', () => {
   const box = serveSandbox('keyward-audit-cli-')

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -10,17 +9,12 @@ import {
   EncryptCommand,
 } from '@aws-sdk/client-kms'
 import { expectKmsError } from '../support/assertions.js'
-import { childEnv, KEYWARD_BIN, REPO_ROOT, serveSandbox } from '../support/cli-process.js'
+import { runKeyward, serveSandbox } from '../support/cli-process.js'
 
 /** `keyward backup` while serving, and `keyward restore` into an empty data directory. */
 
 const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [KEYWARD_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: childEnv(env),
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
+  runKeyward(args, { env, timeoutMs: 60_000 })
 
 describe('keyward backup and restore', () => {
   const box = serveSandbox('keyward-backup-')

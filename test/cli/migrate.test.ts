@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,20 +18,14 @@ import {
   PutKeyPolicyCommand,
 } from '@aws-sdk/client-kms'
 import { createEmbeddedKeyward } from '../../src/server.js'
-import { childEnv, KEYWARD_BIN, REPO_ROOT } from '../support/cli-process.js'
+import { runKeyward } from '../support/cli-process.js'
 import { freshSchema, PG_SKIP } from '../support/postgres.js'
 import { NODE_ROOT_KEY, startNode } from '../support/postgres-nodes.js'
 import { ADMIN } from '../support/keyward-server.js'
 
 /** `keyward migrate --from <data dir> --to postgres://…` (issue 13, "Faults"). */
 
-const run = (args: string[]) =>
-  spawnSync(process.execPath, [KEYWARD_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: childEnv(),
-    encoding: 'utf8',
-    timeout: 120_000,
-  })
+const run = (args: string[]) => runKeyward(args, { timeoutMs: 120_000 })
 
 const POLICY = JSON.stringify({
   Version: '2012-10-17',

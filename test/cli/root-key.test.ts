@@ -23,19 +23,14 @@ import {
   childEnv,
   KEYWARD_BIN,
   REPO_ROOT,
+  runKeyward,
   serveSandbox,
   stopServe,
 } from '../support/cli-process.js'
 
 /** `keyward root-key rotate` while serving: interrupted, resumed, and every value re-wrapped. */
 
-const run = (args: string[]) =>
-  spawnSync(process.execPath, [KEYWARD_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: childEnv(),
-    encoding: 'utf8',
-    timeout: 120_000,
-  })
+const run = (args: string[]) => runKeyward(args, { timeoutMs: 120_000 })
 
 const keyOf = (path: string) =>
   new SoftwareRootKey(Buffer.from(readFileSync(path, 'utf8').trim(), 'base64'))

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
 import { after, describe, it } from 'node:test'
 import { CreateKeyCommand } from '@aws-sdk/client-kms'
-import { childEnv, KEYWARD_BIN, REPO_ROOT, serveSandbox } from '../support/cli-process.js'
+import { runKeyward, serveSandbox } from '../support/cli-process.js'
 
 /** `keyward serve --metrics-port --metrics-token --log-level`: the operator's options. */
 
@@ -19,12 +18,7 @@ function freePort(): Promise<number> {
 }
 
 const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [KEYWARD_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: childEnv(env),
-    encoding: 'utf8',
-    timeout: 20_000,
-  })
+  runKeyward(args, { env, timeoutMs: 20_000 })
 
 describe('keyward serve: metrics, health and logs', () => {
   const box = serveSandbox('keyward-ops-')

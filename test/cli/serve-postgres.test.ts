@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms'
-import { childEnv, KEYWARD_BIN, REPO_ROOT, serveSandbox } from '../support/cli-process.js'
+import { runKeyward, serveSandbox } from '../support/cli-process.js'
 import { freshSchema, PG_SKIP } from '../support/postgres.js'
 
 /** `keyward serve --store postgres://…` (issue 13): the embedded preset over PostgreSQL. */
@@ -14,12 +13,7 @@ const OTHER_ROOT_KEY = Buffer.alloc(32, 4).toString('base64')
 
 /** Runs `keyward <args>` to completion. */
 const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [KEYWARD_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: childEnv(env),
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
+  runKeyward(args, { env, timeoutMs: 60_000 })
 
 const lastLine = (text: string) => text.trim().split('\n').at(-1)
 

@@ -12,6 +12,7 @@ import {
   childEnv,
   KEYWARD_BIN,
   REPO_ROOT,
+  runKeyward,
   serveSandbox,
   stopServe,
   type ServeProcess,
@@ -26,12 +27,7 @@ const BAD_TOKEN = 'The security token included in the request is invalid.'
 
 /** Runs `keyward <args>` to completion. */
 const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [KEYWARD_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: childEnv(env),
-    encoding: 'utf8',
-    timeout: 30_000,
-  })
+  runKeyward(args, { env, timeoutMs: 30_000 })
 
 const lastLine = (text: string) => text.trim().split('\n').at(-1)
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

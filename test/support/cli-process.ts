@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { KMSClient } from '@aws-sdk/client-kms'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,6 +16,25 @@ export function childEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
     Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')),
   )
   return { ...clean, ...env }
+}
+
+/**
+ * Runs `keyward <args>` to completion in the repository root, with {@link childEnv}.
+ *
+ * @example
+ *   const r = runKeyward(['backup', file], { env: { KEYWARD_DATA_DIR: dir }, timeoutMs: 60_000 })
+ *   assert.equal(r.status, 0, r.stderr)
+ */
+export function runKeyward(
+  args: readonly string[],
+  options: { env?: Record<string, string>; timeoutMs: number },
+) {
+  return spawnSync(process.execPath, [KEYWARD_BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: childEnv(options.env),
+    encoding: 'utf8',
+    timeout: options.timeoutMs,
+  })
 }
 
 /** A `keyward serve` child process that has printed its listening line. */
