@@ -109,39 +109,24 @@ export function KeysPage(props: { client: KMSClient }) {
         )}
       </form>
       <div className="toolbar filters">
-        <label>
-          Status
-          <select value={filters.status} onChange={(e) => setFilter('status', e.target.value)}>
-            <option value="">All</option>
-            {Object.entries(STATUS_LABELS).map(([v, l]) => (
-              <option key={v} value={v}>
-                {l}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Key spec
-          <select value={filters.spec} onChange={(e) => setFilter('spec', e.target.value)}>
-            <option value="">All</option>
-            {Object.keys(KEY_SPECS).map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Origin
-          <select value={filters.origin} onChange={(e) => setFilter('origin', e.target.value)}>
-            <option value="">All</option>
-            {Object.entries(ORIGIN_LABELS).map(([v, l]) => (
-              <option key={v} value={v}>
-                {l}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect
+          label="Status"
+          value={filters.status}
+          options={Object.entries(STATUS_LABELS)}
+          onChange={(v) => setFilter('status', v)}
+        />
+        <FilterSelect
+          label="Key spec"
+          value={filters.spec}
+          options={Object.keys(KEY_SPECS).map((spec) => [spec, spec])}
+          onChange={(v) => setFilter('spec', v)}
+        />
+        <FilterSelect
+          label="Origin"
+          value={filters.origin}
+          options={Object.entries(ORIGIN_LABELS)}
+          onChange={(v) => setFilter('origin', v)}
+        />
         <label>
           Per page
           <select
@@ -268,5 +253,27 @@ function KeyTableRow(props: {
         )}
       </td>
     </tr>
+  )
+}
+
+/** One filter of the Keys page: "All" (the empty value) or one of `options` ([value, label]). */
+function FilterSelect(props: {
+  label: string
+  value: string
+  options: ReadonlyArray<readonly [string, string]>
+  onChange: (value: string) => void
+}) {
+  return (
+    <label>
+      {props.label}
+      <select value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+        <option value="">All</option>
+        {props.options.map(([value, label]) => (
+          <option key={value} value={value}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </label>
   )
 }

@@ -274,6 +274,14 @@ describe('web console in chromium', { skip: SKIP, timeout: 240_000 }, () => {
     const disabled = await kms.send(new DescribeKeyCommand({ KeyId: keyId }))
     assert.equal(disabled.KeyMetadata?.KeyState, 'Disabled')
 
+    // The status filter: an Enabled-only list leaves the disabled key out, Disabled shows it.
+    const statusFilter = page.locator('.filters label', { hasText: 'Status' }).locator('select')
+    await statusFilter.selectOption('Enabled')
+    await row('alias/console-e2e').waitFor({ state: 'detached' })
+    await statusFilter.selectOption('Disabled')
+    await waitForStatus('alias/console-e2e', 'Disabled')
+    await statusFilter.selectOption('')
+
     // More > Schedule key deletion, opened with the keyboard.
     await page.getByRole('button', { name: 'More actions for alias/console-e2e' }).focus()
     await page.keyboard.press('Enter')
